@@ -1,0 +1,74 @@
+# The commands a person and CI run. `make test` and `make run` bootstrap everything on a machine
+# that has only Python 3.11: uv into .tools/, the locked environment into .venv/, and the local
+# broker and database packages with it.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+UV_VERSION := 0.13.9
+UV := .tools/uv/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+PYTEST := $(BIN)/pytest -p no:cacheprovider
+
+.PHONY: help install run stack-up stack-down test test-unit test-integration test-e2e lint format typecheck bench docs docs-check clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(UV):
+	@echo "installing uv $(UV_VERSION) into .tools/uv"
+	@$(PYTHON) -m venv .tools/uv
+	@.tools/uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	@$(UV) sync --frozen --quiet
+	@touch $@
+
+install: $(VENV)/.synced ## Create .venv from uv.lock (with the local broker and database)
+
+run: install ## Local stack, the four services and the demo company; prints where to look
+	@$(BIN)/kpi run
+
+stack-up: install ## Start only the local broker and database
+	@$(BIN)/kpi stack up
+
+stack-down: install ## Stop the local broker and database
+	@$(BIN)/kpi stack down
+
+test: install lint typecheck docs-check test-unit test-integration test-e2e ## Everything CI runs
+
+test-unit: install ## Pure tests, no servers
+	@$(PYTEST) tests/unit -q
+
+test-integration: install ## Against the real local broker and database (started by the tests)
+	@$(PYTEST) tests/integration -q
+
+test-e2e: install ## Several services as processes, end to end
+	@$(PYTEST) tests/e2e -q
+
+lint: install ## ruff check and format check
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+format: install ## Apply ruff's fixes and formatting
+	@$(BIN)/ruff check --fix .
+	@$(BIN)/ruff format .
+
+typecheck: install ## mypy --strict
+	@$(BIN)/mypy shared services tests
+
+docs: install ## Regenerate docs/asyncapi.yaml and docs/schemas/*.json from the models
+	@$(BIN)/python -m shared.contract_docs
+
+docs-check: install ## Fail when the generated contract docs are stale
+	@$(BIN)/python -m shared.contract_docs --check
+
+bench: install ## Measure throughput beside the raw broker and database; writes docs/benchmarks.md
+	@$(BIN)/python -m benchmarks.run
+
+clean: ## Remove the environment, tools and local state
+	rm -rf $(VENV) .tools .kpi .pytest_cache .mypy_cache .ruff_cache

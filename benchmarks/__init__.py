@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): measured, recorded in docs/benchmarks.md, never asserted in tests."""

@@ -1,0 +1,1 @@
+"""Alerts: rule evaluation on scores and raw signals, alert lifecycle, Prometheus (DESIGN §8)."""

@@ -1,0 +1,132 @@
+"""What each `kpi` sub-command does; argument parsing stays in `main`."""
+
+import asyncio
+import json
+import sys
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from shared.json_logging import configure_logging
+from shared.localstack import LocalStack
+from shared.service import exit_quietly_after_shutdown
+from shared.service import serve as serve_app
+from shared.settings import Settings
+
+from .progress import Progress
+from .publishing import PublishTotals, producer, publish_documents
+
+CHUNK = 5_000
+
+
+async def stack(settings: Settings, action: str, partitions: int | None) -> int:
+    """`kpi stack up|down|status`."""
+    local = LocalStack(settings)
+    if action == "up":
+        if partitions is not None:
+            local.settings = settings.model_copy(update={"topic_partitions": partitions})
+        await local.up()
+        print(f"Kafka (Tansu)        {settings.kafka_bootstrap_servers}")
+        print(f"MongoDB (SecantusDB) {settings.mongodb_uri.get_secret_value()}")
+        print(f"state, logs and PIDs {local.state_dir}")
+        return 0
+    if action == "down":
+        stopped = local.down()
+        print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+        return 0
+    for component, pid in local.status().items():
+        print(f"{component.value:8} {'running, pid ' + str(pid) if pid else 'stopped'}")
+    return 0 if all(local.status().values()) else 3
+
+
+def serve(settings: Settings, service: str, port: int | None) -> int:
+    """`kpi serve NAME`: run one service until SIGTERM or Ctrl-C."""
+    from services.registry import app_factory  # noqa: PLC0415 - only the service asked for
+
+    configure_logging(service, settings.log_level)
+    app = app_factory(service)(settings)
+    exit_quietly_after_shutdown()
+    asyncio.run(serve_app(app, port=port))
+    return 0
+
+
+def run_local(settings: Settings, *, rate: float, demo: bool) -> int:
+    """`kpi run`: the whole product on this machine."""
+    from .local_run import LocalRun  # noqa: PLC0415 - keeps `kpi stack` light
+
+    return LocalRun(settings, rate=rate, demo=demo).run()
+
+
+def _demo_documents(settings: Settings, start: str, days: int, seed: int) -> Iterator[Any]:
+    from shared.config.loading import load_calendar, load_org  # noqa: PLC0415
+
+    from services.demo.generator import generate_events  # noqa: PLC0415
+
+    org = load_org(settings.config_dir / "org.yaml")
+    calendar = load_calendar(settings.config_dir / "calendar.yaml")
+    zone = ZoneInfo(calendar.timezone)
+    first = datetime.combine(date.fromisoformat(start), time(), zone)
+    return generate_events(org, start=first, end=first + timedelta(days=days), seed=seed)
+
+
+async def demo(
+    settings: Settings, *, out: str, publish: bool, start: str, days: int, seed: int
+) -> int:
+    """`kpi demo`: write the demo stream as JSONL, or publish it."""
+    documents = _demo_documents(settings, start, days, seed)
+    if publish:
+        totals = PublishTotals()
+        async with producer(settings) as client:
+            labelled = ((str(d.get("event_id")), d) for d in documents)
+            await publish_documents(client, labelled, totals)
+        print(f"sent {totals.sent}, failed {totals.failed}")
+        return 0 if totals.failed == 0 else 1
+    stream = sys.stdout if out == "-" else Path(out).open("w", encoding="utf-8")  # noqa: SIM115
+    try:
+        count = 0
+        for document in documents:
+            stream.write(json.dumps(document, ensure_ascii=False) + "\n")
+            count += 1
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+    print(f"wrote {count} events", file=sys.stderr)
+    return 0
+
+
+async def replay(settings: Settings, file: str) -> int:
+    """`kpi replay FILE.jsonl`: publish every line; bad lines are reported, not fatal."""
+    path = Path(file)
+    totals = PublishTotals()
+    bad_lines: list[str] = []
+    total_lines = sum(1 for _ in path.open("rb"))
+    progress = Progress(total_lines, stream=sys.stderr)
+    async with producer(settings) as client:
+        chunk: list[tuple[str, Any]] = []
+        with path.open("r", encoding="utf-8", errors="replace") as lines:
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    document = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    totals.failed += 1
+                    bad_lines.append(f"line {number}: not valid JSON ({exc.msg})")
+                    continue
+                if not isinstance(document, dict):
+                    totals.failed += 1
+                    bad_lines.append(f"line {number}: an event is a JSON object")
+                    continue
+                chunk.append((f"line {number}", document))
+                if len(chunk) >= CHUNK:
+                    await publish_documents(client, chunk, totals)
+                    chunk = []
+                    progress.update(totals.sent + totals.failed)
+        await publish_documents(client, chunk, totals)
+    progress.finish(totals.sent + totals.failed)
+    for problem in [*bad_lines, *totals.errors][:50]:
+        print(f"  {problem}", file=sys.stderr)
+    print(f"sent {totals.sent}, failed {totals.failed}")
+    return 0 if totals.failed == 0 else 1

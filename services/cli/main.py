@@ -1,0 +1,77 @@
+"""The `kpi` command (DESIGN §11): run the stack and the services, feed and read them."""
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from shared.errors import KpiError
+from shared.settings import SERVICE_NAMES, load_settings
+
+from . import commands
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kpi", description="Streaming insurance KPI platform: stack, services and tools."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    stack = sub.add_parser("stack", help="start or stop the embedded local broker and database")
+    stack.add_argument("action", choices=["up", "down", "status"])
+    stack.add_argument("--partitions", type=int, default=None, help="partitions per topic")
+
+    serve = sub.add_parser("serve", help="run one service")
+    serve.add_argument("service", choices=SERVICE_NAMES)
+    serve.add_argument("--port", type=int, default=None, help="HTTP port (default per service)")
+
+    run = sub.add_parser("run", help="local stack, four services and the demo feed (Ctrl-C stops)")
+    run.add_argument("--rate", type=float, default=200.0, help="demo events per second")
+    run.add_argument("--no-demo", action="store_true", help="start without the demo feed")
+
+    demo = sub.add_parser("demo", help="generate the demo company's event stream")
+    demo.add_argument("--out", default="-", help="JSONL file to write ('-' for stdout)")
+    demo.add_argument("--publish", action="store_true", help="publish to the broker instead")
+    demo.add_argument("--start", default="2024-04-01", help="first day (local date)")
+    demo.add_argument("--days", type=int, default=30, help="how many days of activity")
+    demo.add_argument("--seed", type=int, default=7, help="random seed (same seed, same stream)")
+
+    replay = sub.add_parser("replay", help="publish a JSONL file of events to the upstream topics")
+    replay.add_argument("file", help="one JSON event a line; event_type selects the topic")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `kpi` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        if args.command == "stack":
+            return asyncio.run(commands.stack(settings, args.action, args.partitions))
+        if args.command == "serve":
+            return commands.serve(settings, args.service, args.port)
+        if args.command == "run":
+            return commands.run_local(settings, rate=args.rate, demo=not args.no_demo)
+        if args.command == "demo":
+            return asyncio.run(
+                commands.demo(
+                    settings,
+                    out=args.out,
+                    publish=args.publish,
+                    start=args.start,
+                    days=args.days,
+                    seed=args.seed,
+                )
+            )
+        if args.command == "replay":
+            return asyncio.run(commands.replay(settings, args.file))
+    except KpiError as exc:
+        print(f"kpi: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Ingest: validates, normalises, de-duplicates and enriches upstream events (DESIGN §2)."""

@@ -1,0 +1,1 @@
+"""Reporting: period close, weighted scorecards, HTML/CSV output (DESIGN §6)."""

@@ -1,0 +1,48 @@
+"""The v1 event contract: upstream events, their field rules and the decoder."""
+
+from .base import SCHEMA_VERSION, UpstreamEvent
+from .decoding import (
+    MAX_MESSAGE_BYTES,
+    ContractViolation,
+    RejectReason,
+    decode_upstream,
+    validate_document,
+)
+from .fields import Channel
+from .upstream import (
+    MODELS_BY_EVENT_TYPE,
+    AnyUpstreamEvent,
+    AssessmentEvent,
+    ComplaintAction,
+    ComplaintEvent,
+    ComplaintKind,
+    PolicyAction,
+    PolicyEvent,
+    RenewalAction,
+    RenewalEvent,
+    SurveyEvent,
+    TrainingEvent,
+)
+
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "MODELS_BY_EVENT_TYPE",
+    "SCHEMA_VERSION",
+    "AnyUpstreamEvent",
+    "AssessmentEvent",
+    "Channel",
+    "ComplaintAction",
+    "ComplaintEvent",
+    "ComplaintKind",
+    "ContractViolation",
+    "PolicyAction",
+    "PolicyEvent",
+    "RejectReason",
+    "RenewalAction",
+    "RenewalEvent",
+    "SurveyEvent",
+    "TrainingEvent",
+    "UpstreamEvent",
+    "decode_upstream",
+    "validate_document",
+]

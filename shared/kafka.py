@@ -1,0 +1,86 @@
+"""Kafka client factories: one place where settings become broker and producer options."""
+
+import ssl
+from collections.abc import Sequence
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+from pydantic import SecretStr
+
+from .settings import Settings
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def _security(settings: Settings) -> BaseSecurity | None:
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    context: ssl.SSLContext | None = None
+    if protocol in {"SSL", "SASL_SSL"}:
+        context = ssl.create_default_context(
+            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+        )
+    if protocol == "SSL":
+        return BaseSecurity(ssl_context=context, use_ssl=True)
+    username = settings.kafka_sasl_username or ""
+    password = (
+        settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+    )
+    use_ssl = protocol == "SASL_SSL"
+    mechanisms: dict[str | None, type[SASLPlaintext | SASLScram256 | SASLScram512]] = {
+        "PLAIN": SASLPlaintext,
+        None: SASLPlaintext,
+        "SCRAM-SHA-256": SASLScram256,
+        "SCRAM-SHA-512": SASLScram512,
+    }
+    cls = mechanisms[settings.kafka_sasl_mechanism]
+    return cls(username, password, ssl_context=context, use_ssl=use_ssl)
+
+
+def aiokafka_options(settings: Settings) -> dict[str, Any]:
+    """Options for plain aiokafka clients (admin, probes, tools) equal to the broker's."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_security_protocol in {"SSL", "SASL_SSL"}:
+        options["ssl_context"] = ssl.create_default_context(
+            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+        )
+    if settings.kafka_security_protocol.startswith("SASL"):
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism or "PLAIN"
+        options["sasl_plain_username"] = settings.kafka_sasl_username
+        options["sasl_plain_password"] = (
+            settings.kafka_sasl_password.get_secret_value()
+            if settings.kafka_sasl_password
+            else None
+        )
+    return options
+
+
+def create_broker(
+    settings: Settings,
+    *,
+    client_id: str,
+    middlewares: Sequence[Any] = (),
+    description: str | None = None,
+) -> KafkaBroker:
+    """A FastStream Kafka broker: acks=all, idempotence only where the broker supports it."""
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=settings.kafka_idempotent_producer,
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+        request_timeout_ms=15_000,
+        allow_auto_create_topics=False,
+        graceful_timeout=settings.shutdown_timeout_s / 2,
+        security=_security(settings),
+        middlewares=middlewares,
+        description=description,
+    )

@@ -1,0 +1,149 @@
+"""`build_service`: the pieces every service's composition root assembles the same way."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from faststream.asgi import AsgiFastStream
+from faststream.kafka import KafkaBroker
+from prometheus_client import CollectorRegistry, make_asgi_app
+from pymongo import AsyncMongoClient
+
+from shared import mongo
+from shared.kafka import create_broker
+from shared.metrics import FrameMetrics, create_registry, faststream_middleware
+from shared.settings import Settings
+
+from .health import Readiness
+from .http import Response, Route, Scope, ServiceAsgi
+
+logger = logging.getLogger(__name__)
+Hook = Callable[[], Awaitable[None]]
+
+
+def _package_version() -> str:
+    try:
+        return version("kpi-platform")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+@dataclass
+class ServiceApp:
+    """A runnable service: its ASGI app and the pieces tests may reach into."""
+
+    name: str
+    settings: Settings
+    broker: KafkaBroker
+    mongo_client: AsyncMongoClient[mongo.Document]
+    registry: CollectorRegistry
+    readiness: Readiness
+    asgi: ServiceAsgi
+    faststream: AsgiFastStream
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+async def _wait_for_kafka(broker: KafkaBroker, settings: Settings, service: str) -> None:
+    """Block start-up until the broker answers, with capped exponential backoff."""
+    host, port = settings.kafka_endpoint()
+    delay = 0.2
+    while True:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 2.0)
+        except (OSError, TimeoutError):
+            logger.warning(
+                "waiting for Kafka at %s", settings.kafka_bootstrap_servers, extra={"svc": service}
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+
+
+def build_service(
+    name: str,
+    settings: Settings,
+    *,
+    broker: KafkaBroker | None = None,
+    mongo_client: AsyncMongoClient[mongo.Document] | None = None,
+    registry: CollectorRegistry | None = None,
+    routes: Sequence[Route] = (),
+    on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
+) -> ServiceApp:
+    """Assemble broker, database client, metrics, readiness and HTTP routes for a service.
+
+    Callers may pass their own broker, client or registry (tests do); otherwise they are
+    created from settings. Nothing connects until the app starts.
+    """
+    registry = registry or create_registry()
+    metrics = FrameMetrics(registry, name, _package_version())
+    broker = broker or create_broker(
+        settings, client_id=f"kpi-{name}", middlewares=[faststream_middleware(registry, name)]
+    )
+    client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{name}")
+    timeout = settings.readiness_timeout_s
+
+    async def kafka_probe() -> bool:
+        return await broker.ping(timeout)
+
+    async def mongodb_probe() -> bool:
+        return await mongo.ping(client, timeout)
+
+    readiness = Readiness({"kafka": kafka_probe, "mongodb": mongodb_probe}, metrics)
+
+    async def wait_for_kafka() -> None:
+        await _wait_for_kafka(broker, settings, name)
+
+    async def start_probes() -> None:
+        await readiness.check_once()
+        readiness.start()
+        logger.info("service %s started", name)
+
+    async def stop_probes() -> None:
+        await readiness.stop()
+
+    async def close_mongo() -> None:
+        await client.close()
+        logger.info("service %s stopped", name)
+
+    faststream = AsgiFastStream(
+        broker,
+        on_startup=[wait_for_kafka, *on_startup],
+        after_startup=[start_probes],
+        on_shutdown=[stop_probes, *on_shutdown],
+        after_shutdown=[close_mongo],
+        logger=logging.getLogger(f"kpi.{name}"),
+    )
+
+    async def healthz(_: Scope) -> Response:
+        return Response.json({"status": "alive", "service": name})
+
+    async def readyz(_: Scope) -> Response:
+        status = readiness.status
+        ready = all(status.values())
+        body = {"status": "ready" if ready else "not_ready", "service": name, "checks": status}
+        return Response.json(body, 200 if ready else 503)
+
+    all_routes = [
+        Route("/metrics", app=make_asgi_app(registry)),
+        Route("/healthz", handler=healthz),
+        Route("/readyz", handler=readyz),
+        *routes,
+    ]
+    asgi = ServiceAsgi(faststream, all_routes)
+    return ServiceApp(
+        name=name,
+        settings=settings,
+        broker=broker,
+        mongo_client=client,
+        registry=registry,
+        readiness=readiness,
+        asgi=asgi,
+        faststream=faststream,
+    )

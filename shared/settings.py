@@ -1,0 +1,124 @@
+"""Configuration as validated data: every endpoint and secret comes from the environment.
+
+Names follow DESIGN §11 (`KAFKA_BOOTSTRAP_SERVERS`, `MONGODB_URI`, `KPI_CONFIG_DIR`,
+`KPI_PHONE_HASH_KEY`, `KPI_STATE_DIR`). Nothing is read at import time; call `load_settings()`.
+"""
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigError
+
+SERVICE_NAMES: tuple[str, ...] = ("ingest", "scoring", "alerts", "reporting")
+
+
+class Settings(BaseSettings):
+    """Settings shared by every service and the `kpi` command."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", validation_alias="KAFKA_SECURITY_PROTOCOL"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        default=None, validation_alias="KAFKA_SASL_MECHANISM"
+    )
+    kafka_sasl_username: str | None = Field(default=None, validation_alias="KAFKA_SASL_USERNAME")
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, validation_alias="KAFKA_SASL_PASSWORD"
+    )
+    kafka_ssl_cafile: Path | None = Field(default=None, validation_alias="KAFKA_SSL_CAFILE")
+    kafka_idempotent_producer: bool = Field(
+        default=False,
+        validation_alias="KAFKA_IDEMPOTENT_PRODUCER",
+        description="Enable on real Kafka; the local Tansu broker rejects InitProducerId.",
+    )
+    kafka_session_timeout_ms: int = Field(
+        default=10_000, ge=1_000, validation_alias="KAFKA_SESSION_TIMEOUT_MS"
+    )
+    topic_partitions: int = Field(default=6, ge=1, le=1000, validation_alias="KPI_PARTITIONS")
+
+    mongodb_uri: SecretStr = Field(
+        default=SecretStr("mongodb://127.0.0.1:27017/?retryWrites=false"),
+        validation_alias="MONGODB_URI",
+    )
+    mongodb_database: str = Field(default="kpi", validation_alias="MONGODB_DATABASE")
+
+    config_dir: Path = Field(default=Path("config"), validation_alias="KPI_CONFIG_DIR")
+    state_dir: Path = Field(default=Path(".kpi"), validation_alias="KPI_STATE_DIR")
+    phone_hash_key: SecretStr | None = Field(default=None, validation_alias="KPI_PHONE_HASH_KEY")
+    local_stack: bool = Field(
+        default=True,
+        validation_alias="KPI_LOCAL_STACK",
+        description="True when running against the embedded local stack (relaxes secrets).",
+    )
+
+    http_host: str = Field(default="127.0.0.1", validation_alias="KPI_HTTP_HOST")
+    http_port_base: int = Field(
+        default=8101,
+        ge=1,
+        le=65531,
+        validation_alias="KPI_HTTP_PORT_BASE",
+        description="ingest listens on the base port, scoring +1, alerts +2, reporting +3.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias="KPI_LOG_LEVEL"
+    )
+    readiness_timeout_s: float = Field(
+        default=2.0, gt=0, le=30, validation_alias="KPI_READINESS_TIMEOUT_S"
+    )
+    shutdown_timeout_s: float = Field(
+        default=8.0, gt=0, le=60, validation_alias="KPI_SHUTDOWN_TIMEOUT_S"
+    )
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _servers_have_ports(cls, value: str) -> str:
+        for server in value.split(","):
+            host, sep, port = server.strip().rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"expected host:port[,host:port...], got {value!r}")
+        return value
+
+    @field_validator("mongodb_uri")
+    @classmethod
+    def _uri_is_mongodb(cls, value: SecretStr) -> SecretStr:
+        scheme = urlsplit(value.get_secret_value()).scheme
+        if scheme not in {"mongodb", "mongodb+srv"}:
+            raise ValueError("expected a mongodb:// or mongodb+srv:// URI")
+        return value
+
+    def http_port_for(self, service: str) -> int:
+        """The HTTP port of a service: `KPI_HTTP_PORT_BASE` plus its place in the flow."""
+        return self.http_port_base + SERVICE_NAMES.index(service)
+
+    def kafka_endpoint(self) -> tuple[str, int]:
+        """Host and port of the first bootstrap server (where the local broker listens)."""
+        host, _, port = self.kafka_bootstrap_servers.split(",")[0].strip().rpartition(":")
+        return host, int(port)
+
+    def mongodb_endpoint(self) -> tuple[str, int]:
+        """Host and port of the first MongoDB host (where the local database listens)."""
+        netloc = urlsplit(self.mongodb_uri.get_secret_value()).netloc
+        hosts = netloc.rpartition("@")[2]
+        first = hosts.split(",")[0]
+        host, sep, port = first.rpartition(":")
+        return (host, int(port)) if sep else (first, 27017)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; raise `ConfigError` naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid environment: {problems}") from exc
