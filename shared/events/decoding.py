@@ -63,6 +63,12 @@ def _parse_json(raw: bytes) -> Any:
         return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
     except (json.JSONDecodeError, ValueError) as exc:
         raise ContractViolation(RejectReason.MALFORMED_JSON, f"not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        # A few KiB of '[' exhaust the parser's stack; that must be a rejection, not a crash
+        # that would stop the partition.
+        raise ContractViolation(
+            RejectReason.MALFORMED_JSON, "not valid JSON: arrays or objects nested too deeply"
+        ) from exc
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -71,6 +77,8 @@ def _location(loc: tuple[int | str, ...]) -> str:
 
 
 _SHOWN_CHARS: Final = 80
+_SHOWN_DEPTH: Final = 3
+_SHOWN_ITEMS: Final = 10
 _PHONE_WITHHELD: Final = "<phone number withheld>"
 _TIMESTAMP_EXAMPLE: Final = "2024-04-01T09:30:00+09:00"
 _TIMESTAMP_TYPES: Final = frozenset(
@@ -81,9 +89,13 @@ _DATE_TYPES: Final = frozenset(
 )
 
 
-def _json_text(value: Any) -> str:
+def _json_text(value: Any, depth: int = 0) -> str:
     # Publishers wrote JSON, so echo their value in JSON terms, not as a Python repr
     # (null, not None; 1.5, not Decimal('1.5')); strings keep the quotes pydantic uses.
+    # Depth and items are bounded: the text is cut to one line anyway, and a deeply nested
+    # input must not exhaust the stack.
+    if depth > _SHOWN_DEPTH and isinstance(value, list | dict):
+        return "…"
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -91,10 +103,14 @@ def _json_text(value: Any) -> str:
     if isinstance(value, (int, float, Decimal)):
         return str(value)
     if isinstance(value, list):
-        return "[" + ", ".join(_json_text(item) for item in value) + "]"
+        items = [_json_text(item, depth + 1) for item in value[:_SHOWN_ITEMS]]
+        return "[" + ", ".join(items + ["…"] * (len(value) > _SHOWN_ITEMS)) + "]"
     if isinstance(value, dict):
-        pairs = (f"{_json_text(key)}: {_json_text(item)}" for key, item in value.items())
-        return "{" + ", ".join(pairs) + "}"
+        pairs = [
+            f"{_json_text(key)}: {_json_text(item, depth + 1)}"
+            for key, item in list(value.items())[:_SHOWN_ITEMS]
+        ]
+        return "{" + ", ".join(pairs + ["…"] * (len(value) > _SHOWN_ITEMS)) + "}"
     return repr(value) if isinstance(value, str) else str(value)
 
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
 
 from .base import UpstreamEvent
@@ -73,8 +73,8 @@ class PolicyEvent(UpstreamEvent):
     premium: Money
     currency: Currency
     channel: Channel
-    new_business: bool = False
-    referral: bool = False
+    new_business: StrictBool = False
+    referral: StrictBool = False
     issued_at: DateOrTimestamp | None = None
 
     @model_validator(mode="after")
