@@ -20,6 +20,7 @@ from shared import topics
 from shared.events import (
     AssessmentEvent,
     ComplaintEvent,
+    KpiEvent,
     PolicyEvent,
     RenewalEvent,
     SurveyEvent,
@@ -41,6 +42,7 @@ _MESSAGES: Final[tuple[tuple[str, type[BaseModel], str], ...]] = (
     (topics.SURVEY, SurveyEvent, "survey.v1.json"),
     (topics.ASSESSMENT, AssessmentEvent, "assessment.v1.json"),
     (topics.TRAINING, TrainingEvent, "training.v1.json"),
+    (topics.EVENTS, KpiEvent, "events.v1.json"),
     (topics.DEADLETTER, DeadLetter, "deadletter.v1.json"),
 )
 
@@ -52,10 +54,17 @@ _DEADLETTER_NOTE: Final = (
     "Published by ingest for every record it cannot accept: the reason, a detail naming the "
     "field, where the record came from, and its original bytes in base64."
 )
+_EVENTS_NOTE: Final = (
+    "Published by ingest for every accepted record, keyed by agent_id (or branch_id): the "
+    "validated event with code lists mapped to canonical values, occurred_at in UTC (the "
+    "original offset in occurred_at_offset), money as decimal strings, phone numbers replaced "
+    "by keyed hashes, and the owner's place in the organisation. Consumers de-duplicate by key."
+)
 _DESCRIPTION: Final = (
     "The v1 event contract of the insurance KPI platform. Upstream core-insurance systems "
-    "send events to the insurance.*.v1 topics; ingest validates them and sends every record "
-    "it rejects to kpi.deadletter.v1. The server address below is the local default; set "
+    "send events to the insurance.*.v1 topics; ingest validates and normalises them, publishes "
+    "the canonical events to kpi.events.v1 and sends every record it rejects to "
+    "kpi.deadletter.v1. The server address below is the local default; set "
     "KAFKA_BOOTSTRAP_SERVERS for any other cluster."
 )
 
@@ -65,12 +74,14 @@ def _first_line(model: type[BaseModel]) -> str:
 
 
 def build_asyncapi() -> str:
-    """The AsyncAPI 3.0 document of every upstream topic and the dead-letter topic, as YAML."""
+    """The AsyncAPI 3.0 document of the upstream, canonical-event and dead-letter topics (YAML)."""
     # Never connected: the broker only collects publishers for the specification.
     broker = KafkaBroker("127.0.0.1:9092", description="Apache Kafka (or any Kafka-wire broker)")
     for topic, model, _ in _MESSAGES:
         if topic == topics.DEADLETTER:
             description = _DEADLETTER_NOTE
+        elif topic == topics.EVENTS:
+            description = _EVENTS_NOTE
         else:
             description = f"{_first_line(model)} {_UPSTREAM_NOTE}"
         broker.publisher(topic, schema=model, title=topic, description=description)

@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -44,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `kpi` console script."""
     args = _parser().parse_args(argv)
+    # Probing a broker that is still starting makes aiokafka log connection errors; the
+    # commands report what matters themselves. `kpi serve` installs JSON logging instead.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
         settings = load_settings()
         if args.command == "stack":

@@ -1,6 +1,7 @@
 """The v1 event contract: upstream events, their field rules and the decoder."""
 
 from .base import SCHEMA_VERSION, UpstreamEvent
+from .canonical import PHONE_HASH_PREFIX, EventOrg, KpiEvent, utc_offset_text
 from .decoding import (
     MAX_MESSAGE_BYTES,
     ContractViolation,
@@ -27,6 +28,7 @@ from .upstream import (
 __all__ = [
     "MAX_MESSAGE_BYTES",
     "MODELS_BY_EVENT_TYPE",
+    "PHONE_HASH_PREFIX",
     "SCHEMA_VERSION",
     "AnyUpstreamEvent",
     "AssessmentEvent",
@@ -35,6 +37,8 @@ __all__ = [
     "ComplaintEvent",
     "ComplaintKind",
     "ContractViolation",
+    "EventOrg",
+    "KpiEvent",
     "PolicyAction",
     "PolicyEvent",
     "RejectReason",
@@ -44,5 +48,6 @@ __all__ = [
     "TrainingEvent",
     "UpstreamEvent",
     "decode_upstream",
+    "utc_offset_text",
     "validate_document",
 ]

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from shared import contract_docs, topics
-from shared.events import MODELS_BY_EVENT_TYPE
+from shared.events import MODELS_BY_EVENT_TYPE, KpiEvent
 from shared.messages import DeadLetter
 
 DOCS: Final = Path(__file__).resolve().parents[2] / "docs"
@@ -19,6 +19,7 @@ SCHEMA_FILES: Final = [
     "survey.v1.json",
     "assessment.v1.json",
     "training.v1.json",
+    "events.v1.json",
     "deadletter.v1.json",
 ]
 
@@ -49,12 +50,12 @@ def test_generation_is_deterministic() -> None:
     assert all(text.endswith("\n") for text in contract_docs.rendered_docs().values())
 
 
-def test_asyncapi_names_every_upstream_topic_and_the_dead_letter_topic(
+def test_asyncapi_names_every_upstream_topic_the_event_and_dead_letter_topics(
     asyncapi: dict[str, Any],
 ) -> None:
     assert asyncapi["asyncapi"] == "3.0.0"
     addresses = {channel["address"] for channel in asyncapi["channels"].values()}
-    assert addresses == {*topics.UPSTREAM, topics.DEADLETTER}
+    assert addresses == {*topics.UPSTREAM, topics.EVENTS, topics.DEADLETTER}
     assert len(topics.UPSTREAM) == 6
 
 
@@ -65,6 +66,7 @@ def test_asyncapi_names_every_upstream_topic_and_the_dead_letter_topic(
             (topic, MODELS_BY_EVENT_TYPE[kind].__name__)
             for kind, topic in topics.UPSTREAM_BY_EVENT_TYPE.items()
         ),
+        (topics.EVENTS, KpiEvent.__name__),
         (topics.DEADLETTER, DeadLetter.__name__),
     ],
 )
@@ -87,6 +89,8 @@ def test_json_schemas_cover_every_message_type() -> None:
         assert schema["additionalProperties"] is False, file_name
     assert schemas["policy.v1.json"]["properties"]["event_type"]["const"] == "policy"
     assert schemas["deadletter.v1.json"]["x-topic"] == topics.DEADLETTER
+    assert schemas["events.v1.json"]["x-topic"] == topics.EVENTS
+    assert set(schemas["events.v1.json"]["$defs"]) >= {"PolicyEvent", "SurveyEvent", "EventOrg"}
     reasons = schemas["deadletter.v1.json"]["$defs"]["RejectReason"]["enum"]
     assert "too_large" in reasons
 

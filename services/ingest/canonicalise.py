@@ -1,0 +1,70 @@
+"""A validated upstream event becomes the canonical `KpiEvent` of `kpi.events.v1`; pure."""
+
+from datetime import UTC, datetime
+
+from shared.config import OrgPath
+from shared.events import (
+    AssessmentEvent,
+    ComplaintEvent,
+    EventOrg,
+    KpiEvent,
+    PolicyEvent,
+    RenewalEvent,
+    SurveyEvent,
+    TrainingEvent,
+    UpstreamEvent,
+    utc_offset_text,
+)
+
+from .phones import PhoneHasher
+
+_EVENT_TYPES = (
+    PolicyEvent,
+    RenewalEvent,
+    ComplaintEvent,
+    SurveyEvent,
+    AssessmentEvent,
+    TrainingEvent,
+)
+
+
+def canonicalise(
+    event: UpstreamEvent,
+    *,
+    org: OrgPath | EventOrg,
+    hasher: PhoneHasher,
+    received_at: datetime,
+    source_topic: str,
+    source_partition: int,
+    source_offset: int,
+) -> KpiEvent:
+    """The canonical event: UTC `occurred_at` with its offset kept, phones hashed, org attached.
+
+    `org` is the owner's path from the org chart (agent, or branch for a branch's own event).
+    Raises `ValueError` for a phone number that cannot be normalised (the validated contract
+    pattern makes that unlikely) and `pydantic.ValidationError` if the org path is not the
+    event's owner; both mean the caller passed something wrong, not a bad message.
+    """
+    if not isinstance(event, _EVENT_TYPES):
+        raise TypeError(f"expected a v1 event model, got {type(event).__name__}")
+    changes: dict[str, object] = {"occurred_at": event.occurred_at.astimezone(UTC)}
+    callback_hash = agent_hash = None
+    if isinstance(event, SurveyEvent):
+        if event.callback_phone is not None:
+            callback_hash = hasher.hash(event.callback_phone)
+        if event.agent_phone is not None:
+            agent_hash = hasher.hash(event.agent_phone)
+        # Raw numbers leave here: only their hashes travel on.
+        changes |= {"callback_phone": None, "agent_phone": None}
+    return KpiEvent(
+        key=f"{event.source}:{event.event_id}",
+        event=event.model_copy(update=changes),
+        occurred_at_offset=utc_offset_text(event.occurred_at),
+        callback_phone_hash=callback_hash,
+        agent_phone_hash=agent_hash,
+        org=EventOrg.model_validate(org, from_attributes=True),
+        received_at=received_at,
+        source_topic=source_topic,
+        source_partition=source_partition,
+        source_offset=source_offset,
+    )
