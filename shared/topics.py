@@ -24,6 +24,9 @@ UPSTREAM_BY_EVENT_TYPE: Final[dict[str, str]] = {
     "assessment": ASSESSMENT,
     "training": TRAINING,
 }
+EVENT_TYPE_BY_UPSTREAM: Final[dict[str, str]] = {
+    topic: event_type for event_type, topic in UPSTREAM_BY_EVENT_TYPE.items()
+}
 UPSTREAM: Final[tuple[str, ...]] = tuple(UPSTREAM_BY_EVENT_TYPE.values())
 INTERNAL: Final[tuple[str, ...]] = (EVENTS, DEADLETTER, SCORES, ALERTS, SCORECARDS, ORG)
 ALL: Final[tuple[str, ...]] = UPSTREAM + INTERNAL

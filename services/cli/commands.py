@@ -60,9 +60,8 @@ def run_local(settings: Settings, *, rate: float, demo: bool) -> int:
 
 
 def _demo_documents(settings: Settings, start: str, days: int, seed: int) -> Iterator[Any]:
-    from shared.config.loading import load_calendar, load_org  # noqa: PLC0415
-
     from services.demo.generator import generate_events  # noqa: PLC0415
+    from shared.config.loading import load_calendar, load_org  # noqa: PLC0415
 
     org = load_org(settings.config_dir / "org.yaml")
     calendar = load_calendar(settings.config_dir / "calendar.yaml")

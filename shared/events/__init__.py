@@ -7,6 +7,7 @@ from .decoding import (
     ContractViolation,
     RejectReason,
     decode_upstream,
+    parse_document,
     validate_document,
 )
 from .fields import Channel
@@ -48,6 +49,7 @@ __all__ = [
     "TrainingEvent",
     "UpstreamEvent",
     "decode_upstream",
+    "parse_document",
     "utc_offset_text",
     "validate_document",
 ]

@@ -215,14 +215,21 @@ def violation_from(error: ValidationError) -> ContractViolation:
     return ContractViolation(_reason_for(errors), detail)
 
 
-def decode_upstream(raw: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> UpstreamEvent:
-    """Validate one upstream message; raise `ContractViolation` naming the reason and field."""
+def parse_document(raw: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Any:
+    """Check the size and parse the JSON (numbers as Decimal), without validating the event.
+
+    Ingest normalises code lists between this step and `validate_document`.
+    """
     if len(raw) > max_bytes:
         raise ContractViolation(
             RejectReason.TOO_LARGE, f"message is {len(raw):,} bytes; the limit is {max_bytes:,}"
         )
-    document = _parse_json(raw)
-    return validate_document(document)
+    return _parse_json(raw)
+
+
+def decode_upstream(raw: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> UpstreamEvent:
+    """Validate one upstream message; raise `ContractViolation` naming the reason and field."""
+    return validate_document(parse_document(raw, max_bytes=max_bytes))
 
 
 def validate_document(document: Any) -> UpstreamEvent:
