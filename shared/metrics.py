@@ -1,5 +1,9 @@
 """Prometheus helpers: one registry per service, names by Prometheus conventions."""
 
+from collections.abc import Mapping
+from typing import Any
+
+from aiokafka import TopicPartition
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import CollectorRegistry, Gauge, Info
 
@@ -21,6 +25,27 @@ class FrameMetrics:
             ["dependency"],
             registry=registry,
         )
+
+
+class ConsumerLag:
+    """`kpi_consumer_lag_records{service,topic,partition}`: how far behind a consumer is."""
+
+    def __init__(self, registry: CollectorRegistry, service: str) -> None:
+        self._service = service
+        self._gauge = Gauge(
+            "kpi_consumer_lag_records",
+            "Records between a partition's high watermark and the last record processed.",
+            ["service", "topic", "partition"],
+            registry=registry,
+        )
+
+    def observe(self, consumer: Any, last_offsets: Mapping[tuple[str, int], int]) -> None:
+        """Set the lag of each partition from the consumer's high watermarks."""
+        for (topic, partition), offset in last_offsets.items():
+            high = consumer.highwater(TopicPartition(topic, partition))
+            if high is not None:
+                lag = max(0, high - offset - 1)
+                self._gauge.labels(self._service, topic, str(partition)).set(lag)
 
 
 def create_registry() -> CollectorRegistry:

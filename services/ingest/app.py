@@ -1,24 +1,143 @@
 """Composition root of the ingest service: the one place its pieces are built and wired."""
 
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import Consumer, KafkaMessage
+from faststream.message import StreamMessage
+from faststream.middlewares import AckPolicy
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
-from shared.mongo import Document
+from shared import mongo, topics
+from shared.config.loading import load_calendar
+from shared.events import MAX_MESSAGE_BYTES
+from shared.kafka import create_broker
+from shared.metrics import create_registry, faststream_middleware
 from shared.service import ServiceApp, build_service
 from shared.settings import Settings
 
+from .claims import ClaimStore, MongoClaimStore
+from .lateness import LatenessGate
+from .metrics import IngestMetrics
+from .normalise import load_codebook
+from .org_directory import OrgDirectory
+from .org_feed import OrgFeed
+from .output import KafkaOutput, OutputPort
+from .phones import hasher_from_settings
+from .pipeline import Clock, IngestPipeline
+from .triage import Record, Triage
+
 NAME = "ingest"
+GROUP_ID = "kpi-ingest"
+DEDUP_HORIZON = timedelta(days=35)
+FUTURE_TOLERANCE = timedelta(days=1)
+MAX_BATCH = 2_000
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _records(raw: Any) -> list[Record]:
+    batch = raw if isinstance(raw, tuple) else (raw,)
+    return [Record(r.topic, r.partition, r.offset, r.value or b"", r.timestamp) for r in batch]
+
+
+async def _undecoded(message: StreamMessage[Any]) -> Any:
+    # Ingest parses the bytes itself (exact decimals, dead letters for anything malformed);
+    # FastStream's default JSON decoding would raise on bad input before the handler runs.
+    return message.body
 
 
 def create_app(
     settings: Settings,
     *,
     broker: KafkaBroker | None = None,
-    mongo_client: AsyncMongoClient[Document] | None = None,
+    mongo_client: AsyncMongoClient[mongo.Document] | None = None,
     registry: CollectorRegistry | None = None,
+    output: OutputPort | None = None,
+    claims: ClaimStore | None = None,
+    clock: Clock = _utc_now,
 ) -> ServiceApp:
-    """Build the ingest service from settings; tests may hand in their own clients."""
+    """Build the ingest service from settings; tests may hand in their own pieces.
+
+    Configuration is read and validated here, so a bad file or a missing phone-hash key stops
+    the service at start with a message naming the file or variable.
+    """
+    config_dir = settings.config_dir
+    calendar = load_calendar(config_dir / "calendar.yaml")
+    codebook = load_codebook(config_dir / "codes.yaml")
+    directory = OrgDirectory.from_file(config_dir / "org.yaml")
+    hasher = hasher_from_settings(settings.phone_hash_key, settings.local_stack)
+
+    registry = registry or create_registry()
+    metrics = IngestMetrics(registry)
+    broker = broker or create_broker(
+        settings, client_id=f"kpi-{NAME}", middlewares=[faststream_middleware(registry, NAME)]
+    )
+    client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{NAME}")
+    mongo_store = MongoClaimStore.on(client, settings.mongodb_database, DEDUP_HORIZON)
+    kafka_output = KafkaOutput(settings, client_id=f"kpi-{NAME}-out") if output is None else None
+    feed = OrgFeed(settings, directory, metrics)
+
+    triage = Triage(
+        codebook=codebook,
+        org=directory,
+        hasher=hasher,
+        calendar=calendar,
+        gate=LatenessGate(calendar, FUTURE_TOLERANCE),
+        max_bytes=MAX_MESSAGE_BYTES,
+    )
+    pipeline = IngestPipeline(
+        triage=triage,
+        claims=claims or mongo_store,
+        output=output or kafka_output,  # type: ignore[arg-type]
+        metrics=metrics,
+        clock=clock,
+    )
+
+    @broker.subscriber(
+        *topics.UPSTREAM,
+        group_id=GROUP_ID,
+        batch=True,
+        max_records=MAX_BATCH,
+        batch_timeout_ms=100,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=max(1_000, settings.kafka_session_timeout_ms // 5),
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+        decoder=_undecoded,
+    )
+    async def on_upstream(message: KafkaMessage, consumer: Consumer) -> None:
+        raw = message.raw_message
+        batch = raw if isinstance(raw, tuple) else (raw,)
+        records = [
+            Record(r.topic, r.partition, r.offset, r.value or b"", r.timestamp) for r in batch
+        ]
+        await pipeline.handle(records)
+        metrics.consumer_lag.observe(consumer, {(r.topic, r.partition): r.offset for r in records})
+
+    async def start_dependencies() -> None:
+        if claims is None:
+            await mongo_store.ensure_indexes()
+        if kafka_output is not None:
+            await kafka_output.start()
+        await feed.start()
+
+    async def stop_dependencies() -> None:
+        await feed.stop()
+        if kafka_output is not None:
+            await kafka_output.stop()
+
     return build_service(
-        NAME, settings, broker=broker, mongo_client=mongo_client, registry=registry
+        NAME,
+        settings,
+        broker=broker,
+        mongo_client=client,
+        registry=registry,
+        on_startup=[start_dependencies],
+        on_shutdown=[stop_dependencies],
     )

@@ -31,7 +31,7 @@ class ClaimStore(Protocol):
     """Remembers which event keys were accepted, within a horizon."""
 
     async def claim(self, claims: Sequence[Claim], now: datetime) -> set[str]:
-        """Claim keys; return the keys that belong to an earlier, different message."""
+        """Claim keys; return the claimants whose key belongs to an earlier, other message."""
         ...
 
 
@@ -80,7 +80,9 @@ class MongoClaimStore:
         }
         # A conflict whose stored claimant is this very message is a re-delivery after a crash:
         # not a duplicate. Within one batch, a later copy of a key conflicts with the earlier.
-        return {claims[i].key for i in conflicts if owners.get(claims[i].key) != claims[i].claimant}
+        return {
+            claims[i].claimant for i in conflicts if owners.get(claims[i].key) != claims[i].claimant
+        }
 
     async def purge_expired(self, now: datetime) -> int:
         """Delete expired claims (for servers without TTL support); return how many."""
@@ -99,5 +101,5 @@ class MemoryClaimStore:
         for claim in claims:
             owner = self.owners.setdefault(claim.key, claim.claimant)
             if owner != claim.claimant:
-                duplicates.add(claim.key)
+                duplicates.add(claim.claimant)
         return duplicates

@@ -18,8 +18,8 @@ def exit_quietly_after_shutdown() -> None:
             signal.signal(sig, lambda *_: None)
 
 
-async def serve(app: ServiceApp, *, port: int | None = None) -> None:
-    """Run until SIGTERM/SIGINT; in-flight work drains within the shutdown timeout."""
+def make_server(app: ServiceApp, *, port: int | None = None) -> uvicorn.Server:
+    """A uvicorn server for the service; `server.should_exit = True` stops it gracefully."""
     settings = app.settings
     config = uvicorn.Config(
         app.asgi,
@@ -30,5 +30,9 @@ async def serve(app: ServiceApp, *, port: int | None = None) -> None:
         lifespan="on",
         timeout_graceful_shutdown=max(1, int(settings.shutdown_timeout_s / 2)),
     )
-    server = uvicorn.Server(config)
-    await server.serve()
+    return uvicorn.Server(config)
+
+
+async def serve(app: ServiceApp, *, port: int | None = None) -> None:
+    """Run until SIGTERM/SIGINT; in-flight work drains within the shutdown timeout."""
+    await make_server(app, port=port).serve()

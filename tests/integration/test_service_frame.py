@@ -1,36 +1,14 @@
 """Every service's frame against the real broker and database: endpoints and readiness."""
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
 from services.registry import app_factory
-from shared.service import ServiceApp, serve
 from shared.settings import SERVICE_NAMES, Settings
+from tests.support.running import running
 from tests.support.stack_fixtures import free_port_block
 
 pytestmark = pytest.mark.integration
-
-
-@contextlib.asynccontextmanager
-async def running(app: ServiceApp, port: int) -> AsyncIterator[str]:
-    task = asyncio.create_task(serve(app, port=port))
-    base = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient(base_url=base, timeout=2) as http:
-        for _ in range(150):
-            with contextlib.suppress(httpx.TransportError):
-                if (await http.get("/readyz")).status_code == 200:
-                    break
-            await asyncio.sleep(0.1)
-    try:
-        yield base
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 @pytest.mark.parametrize("name", SERVICE_NAMES)

@@ -250,6 +250,7 @@ def good_messages(
     start: datetime = DEFAULT_START,
     *,
     seed: int = SEED,
+    id_prefix: str = "",
 ) -> Iterator[bytes]:
     """`n` valid messages of every event type for `agent_ids`, from `start` on, one a minute.
 
@@ -267,7 +268,13 @@ def good_messages(
         occurred = timestamp(start + timedelta(minutes=number), _OFFSETS[number % len(_OFFSETS)])
         language = LANGUAGES[(number // len(EVENT_TYPES)) % len(LANGUAGES)]
         document = valid_document(
-            event_type, number, agents[number % len(agents)], occurred, language, rng
+            event_type,
+            number,
+            agents[number % len(agents)],
+            occurred,
+            language,
+            rng,
+            id_prefix=id_prefix,
         )
         yield encode(document, rng)
 

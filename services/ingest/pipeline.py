@@ -1,0 +1,150 @@
+"""The ingest application service: one batch of upstream records in, outputs acknowledged out.
+
+For every record exactly one of: a canonical event on `kpi.events.v1`, a dead letter on
+`kpi.deadletter.v1`, or a counted duplicate. The caller commits the batch's offsets only after
+`handle` returns, i.e. after the broker acknowledged every output.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared import topics
+
+from .claims import Claim, ClaimStore
+from .metrics import IngestMetrics, bounded_event_type
+from .output import Outbound, OutputPort
+from .triage import Accepted, Outcome, Record, Rejected, Triage
+
+logger = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What one batch did."""
+
+    accepted: int
+    rejected: int
+    duplicates: int
+
+
+def _outbound(outcome: Outcome) -> Outbound:
+    if isinstance(outcome, Accepted):
+        event = outcome.event.event
+        owner = event.agent_id or event.branch_id
+        return Outbound(
+            topics.EVENTS,
+            owner.encode() if owner else None,
+            outcome.event.model_dump_json().encode(),
+        )
+    return Outbound(
+        topics.DEADLETTER,
+        outcome.record.topic.encode(),
+        outcome.dead_letter.model_dump_json().encode(),
+    )
+
+
+class IngestPipeline:
+    """Triage, de-duplicate and publish batches; retry broker and database failures."""
+
+    def __init__(
+        self,
+        *,
+        triage: Triage,
+        claims: ClaimStore,
+        output: OutputPort,
+        metrics: IngestMetrics,
+        clock: Clock,
+        max_backoff_s: float = 10.0,
+    ) -> None:
+        self._triage = triage
+        self._claims = claims
+        self._output = output
+        self._metrics = metrics
+        self._clock = clock
+        self._max_backoff_s = max_backoff_s
+
+    async def handle(self, records: Sequence[Record]) -> BatchSummary:
+        """Process a batch; returns once every output is acknowledged."""
+        started = time.perf_counter()
+        now = self._clock()
+        outcomes = [self._triage(record, now) for record in records]
+        for outcome in outcomes:
+            if isinstance(outcome, Rejected):
+                logger.warning(
+                    "dead-lettered: %s",
+                    outcome.dead_letter.reason.value,
+                    extra={
+                        "topic": outcome.record.topic,
+                        "partition": outcome.record.partition,
+                        "offset": outcome.record.offset,
+                        "reason": outcome.dead_letter.reason.value,
+                        "detail": outcome.dead_letter.detail,
+                    },
+                )
+        duplicates = await self._with_retries(outcomes, now)
+        self._record(records, outcomes, duplicates, started)
+        return BatchSummary(
+            accepted=sum(isinstance(o, Accepted) for o in outcomes) - len(duplicates),
+            rejected=sum(isinstance(o, Rejected) for o in outcomes),
+            duplicates=len(duplicates),
+        )
+
+    async def _claim_and_send(self, outcomes: Sequence[Outcome], now: datetime) -> set[str]:
+        accepted = [o for o in outcomes if isinstance(o, Accepted)]
+        duplicates = await self._claims.claim(
+            [Claim(o.event.key, o.record.position) for o in accepted], now
+        )
+        outputs = [
+            _outbound(o)
+            for o in outcomes
+            if not (isinstance(o, Accepted) and o.record.position in duplicates)
+        ]
+        await self._output.send_all(outputs)
+        return duplicates
+
+    async def _with_retries(self, outcomes: Sequence[Outcome], now: datetime) -> set[str]:
+        # A lost broker or database stalls the batch, not the service: no offsets are
+        # committed until it goes through, and readiness reports the dependency down.
+        delay = 0.5
+        while True:
+            try:
+                result = await self._claim_and_send(outcomes, now)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self._metrics.retries.inc()
+                logger.exception("batch failed; retrying in %.1fs", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._max_backoff_s)
+            else:
+                return result
+
+    def _record(
+        self,
+        records: Sequence[Record],
+        outcomes: Sequence[Outcome],
+        duplicates: set[str],
+        started: float,
+    ) -> None:
+        metrics = self._metrics
+        acked_ms = time.time() * 1000
+        for outcome in outcomes:
+            if isinstance(outcome, Rejected):
+                label = bounded_event_type(outcome.event_type)
+                metrics.rejected.labels(label, outcome.dead_letter.reason.value).inc()
+                continue
+            label = outcome.event.event.event_type
+            if outcome.record.position in duplicates:
+                metrics.duplicates.labels(label).inc()
+            else:
+                metrics.accepted.labels(label).inc()
+        for record in records:
+            if record.timestamp_ms is not None:
+                metrics.latency_seconds.observe(max(0.0, (acked_ms - record.timestamp_ms) / 1000))
+        metrics.batch_records.observe(len(records))
+        metrics.batch_seconds.observe(time.perf_counter() - started)
