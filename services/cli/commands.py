@@ -129,3 +129,21 @@ async def replay(settings: Settings, file: str) -> int:
         print(f"  {problem}", file=sys.stderr)
     print(f"sent {totals.sent}, failed {totals.failed}")
     return 0 if totals.failed == 0 else 1
+
+
+async def wait_idle(settings: Settings, timeout_s: float, services: tuple[str, ...]) -> int:
+    """`kpi wait-idle`: 0 once every service is idle, 1 with the backlogs after the timeout."""
+    from services.idle import backlog_sources  # noqa: PLC0415
+    from shared.idle import wait_idle as wait  # noqa: PLC0415
+
+    sources = backlog_sources(settings, services)
+    if not sources:
+        print(f"no such service: {', '.join(services)}", file=sys.stderr)
+        return 2
+    backlogs = await wait(settings, sources, timeout_s=timeout_s)
+    if any(backlogs.values()):
+        behind = ", ".join(f"{name} {count} records behind" for name, count in backlogs.items())
+        print(f"not idle after {timeout_s:.0f}s: {behind}", file=sys.stderr)
+        return 1
+    print("idle: " + ", ".join(backlogs))
+    return 0

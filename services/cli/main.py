@@ -39,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
 
     replay = sub.add_parser("replay", help="publish a JSONL file of events to the upstream topics")
     replay.add_argument("file", help="one JSON event a line; event_type selects the topic")
+    idle = sub.add_parser(
+        "wait-idle", help="return once every service has consumed everything published so far"
+    )
+    idle.add_argument("--timeout", type=float, default=300.0, help="seconds to wait at most")
+    idle.add_argument(
+        "--service", action="append", default=[], help="only this service (repeatable)"
+    )
     return parser
 
 
@@ -68,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     seed=args.seed,
                 )
             )
+        if args.command == "wait-idle":
+            return asyncio.run(commands.wait_idle(settings, args.timeout, tuple(args.service)))
         if args.command == "replay":
             return asyncio.run(commands.replay(settings, args.file))
     except KpiError as exc:

@@ -32,27 +32,39 @@ class KafkaOutput:
     """`OutputPort` on a batching aiokafka producer (acks=all)."""
 
     def __init__(self, settings: Settings, client_id: str) -> None:
-        self._producer = AIOKafkaProducer(
+        # The producer is made in `start`: aiokafka needs a running event loop to build one,
+        # and the composition root runs before the loop does (`kpi serve`).
+        self._settings = settings
+        self._client_id = client_id
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        """Connect."""
+        settings = self._settings
+        producer = AIOKafkaProducer(
             **aiokafka_options(settings),
-            client_id=client_id,
+            client_id=self._client_id,
             acks="all",
             enable_idempotence=settings.kafka_idempotent_producer,
             linger_ms=5,
             max_batch_size=512 * 1024,
             request_timeout_ms=15_000,
         )
-
-    async def start(self) -> None:
-        """Connect."""
-        await self._producer.start()
+        await producer.start()
+        self._producer = producer
 
     async def stop(self) -> None:
         """Flush and disconnect."""
-        await self._producer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
 
     async def send_all(self, messages: Sequence[Outbound]) -> None:
+        producer = self._producer
+        if producer is None:
+            raise RuntimeError("KafkaOutput.send_all called before start()")
         futures = [
-            await self._producer.send(message.topic, message.value, key=message.key)
+            await producer.send(message.topic, message.value, key=message.key)
             for message in messages
         ]
         await asyncio.gather(*futures)

@@ -23,6 +23,7 @@ from .lateness import LatenessGate
 from .normalise import CodeBook
 from .org_directory import OrgDirectory
 from .phones import PhoneHasher
+from .redaction import redact_phones
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ class Triage:
             accepted = self._canonical(event, record, received_at)
         except ContractViolation as violation:
             dead = DeadLetter.from_violation(
-                record.value,
+                redact_phones(record.value, self._hasher),
                 topic=record.topic,
                 partition=record.partition,
                 offset=record.offset,

@@ -2,42 +2,21 @@
 again when it returns, and stopped by SIGTERM within 10 s."""
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from shared.localstack import Component, LocalStack
 from shared.settings import SERVICE_NAMES, Settings
-from tests.support.stack_fixtures import _test_settings
+from tests.support.stack_fixtures import service_env
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def private_stack(tmp_path: Path) -> AsyncIterator[LocalStack]:
-    """A stack of this test's own, since the test stops its database."""
-    stack = LocalStack(_test_settings(tmp_path))
-    await stack.up(timeout_s=90)
-    yield stack
-    stack.down()
-
-
-def _env(settings: Settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "MONGODB_URI": settings.mongodb_uri.get_secret_value(),
-        "KPI_STATE_DIR": str(settings.state_dir),
-        "KPI_HTTP_PORT_BASE": str(settings.http_port_base),
-    }
 
 
 @pytest.fixture
@@ -48,7 +27,7 @@ def services(
     children = {
         name: subprocess.Popen(
             [sys.executable, "-m", "services.cli.main", "serve", name],
-            env=_env(settings),
+            env=service_env(settings),
             stdout=(tmp_path / f"{name}.log").open("wb"),
             stderr=subprocess.STDOUT,
         )

@@ -4,6 +4,7 @@ Tests never touch a stack a person is running: ports are free ones picked now an
 directory is a temporary one.
 """
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -77,3 +78,27 @@ def unique(request: pytest.FixtureRequest) -> str:
     """A name unique to this test, for collections, groups and ids."""
     name: str = request.node.name
     return name.replace("[", "_").replace("]", "").replace("-", "_")[:60]
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def private_stack(tmp_path: Path) -> AsyncIterator[LocalStack]:
+    """A stack of the test's own, for tests that stop, kill or fill it."""
+    stack = LocalStack(_test_settings(tmp_path))
+    try:
+        await stack.up(timeout_s=90)
+        yield stack
+    finally:
+        stack.down()
+
+
+def service_env(settings: Settings) -> dict[str, str]:
+    """The environment a service process needs to reach this stack."""
+    return {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "MONGODB_URI": settings.mongodb_uri.get_secret_value(),
+        "KPI_STATE_DIR": str(settings.state_dir),
+        "KPI_HTTP_PORT_BASE": str(settings.http_port_base),
+        "KAFKA_SESSION_TIMEOUT_MS": str(settings.kafka_session_timeout_ms),
+        "KPI_PARTITIONS": str(settings.topic_partitions),
+    }

@@ -1,0 +1,13 @@
+"""Which backlog each service reports to `kpi wait-idle`."""
+
+from shared import topics
+from shared.idle import BacklogSource, KafkaGroupBacklog
+from shared.settings import Settings
+
+
+def backlog_sources(settings: Settings, names: tuple[str, ...] = ()) -> list[BacklogSource]:
+    """The services' backlog sources, all of them or those named."""
+    sources: list[BacklogSource] = [
+        KafkaGroupBacklog("ingest", "kpi-ingest", topics.UPSTREAM, settings),
+    ]
+    return [s for s in sources if not names or s.name in names]
