@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import AsyncMongoClient, UpdateOne
 
 from shared.events import decode_upstream
@@ -55,6 +56,13 @@ def sample_event(index: int) -> bytes:
 async def broker_produce_consume(settings: Settings, topic: str, count: int) -> list[Measurement]:
     """Produce `count` messages with a batching producer, then consume them all."""
     options = aiokafka_options(settings)
+    admin = AIOKafkaAdminClient(**options)
+    await admin.start()
+    try:
+        partitions = settings.topic_partitions
+        await admin.create_topics([NewTopic(topic, partitions, replication_factor=1)])
+    finally:
+        await admin.close()
     payloads = [sample_event(i) for i in range(count)]
     producer = AIOKafkaProducer(**options, acks="all", linger_ms=20, max_batch_size=512 * 1024)
     await producer.start()

@@ -1,0 +1,96 @@
+"""Ingest throughput: demo events already on the upstream topics, the real ingest service
+consuming them, measured between its first and last output on kpi.events.v1."""
+
+import asyncio
+import json
+import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from services.demo.generator import generate_events
+from services.ingest.app import create_app
+from shared import topics
+from shared.config.loading import load_org
+from shared.idle import KafkaGroupBacklog, wait_idle
+from shared.kafka import aiokafka_options
+from shared.localstack.probes import free_port
+from shared.service import make_server
+from shared.settings import Settings
+
+from .raw import Measurement
+
+
+def demo_documents(count: int, seed: int = 3) -> list[dict[str, object]]:
+    """The first `count` events of the demo company from April 2024."""
+    org = load_org("config/org.yaml")
+    start = datetime(2024, 4, 1, tzinfo=ZoneInfo("Asia/Tokyo"))
+    stream = generate_events(org, start=start, end=start + timedelta(days=365), seed=seed)
+    return [document for _, document in zip(range(count), stream, strict=False)]
+
+
+async def publish(settings: Settings, documents: list[dict[str, object]]) -> None:
+    """Put the documents on their upstream topics, keyed by agent."""
+    producer = AIOKafkaProducer(
+        **aiokafka_options(settings), acks="all", linger_ms=20, max_batch_size=512 * 1024
+    )
+    await producer.start()
+    try:
+        futures = []
+        for document in documents:
+            topic = topics.UPSTREAM_BY_EVENT_TYPE[str(document["event_type"])]
+            key = str(document.get("agent_id") or document.get("branch_id")).encode()
+            futures.append(await producer.send(topic, json.dumps(document).encode(), key=key))
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def _output_span(settings: Settings, expected: int) -> tuple[int, float]:
+    consumer = AIOKafkaConsumer(
+        topics.EVENTS, **aiokafka_options(settings), group_id=None, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    first = last = 0
+    seen = 0
+    try:
+        while seen < expected:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            if not batches and seen:
+                break
+            for records in batches.values():
+                for record in records:
+                    first = record.timestamp if not first else min(first, record.timestamp)
+                    last = max(last, record.timestamp)
+                    seen += 1
+    finally:
+        await consumer.stop()
+    return seen, (last - first) / 1000
+
+
+async def ingest_throughput(settings: Settings, count: int) -> Measurement:
+    """Events/s of one ingest process over `count` demo events."""
+    documents = demo_documents(count)
+    await publish(settings, documents)
+    app = create_app(settings)
+    server = make_server(app, port=free_port())
+    task = asyncio.create_task(server.serve())
+    started = time.perf_counter()
+    try:
+        source = KafkaGroupBacklog("ingest", "kpi-ingest", topics.UPSTREAM, settings)
+        backlog = await wait_idle(settings, [source], timeout_s=600)
+        if any(backlog.values()):
+            raise RuntimeError(f"ingest did not finish: {backlog}")
+    finally:
+        server.should_exit = True
+        await task
+    wall = time.perf_counter() - started
+    seen, span = await _output_span(settings, count)
+    batches = app.registry.get_sample_value("kpi_ingest_batch_seconds_count") or 0
+    busy = app.registry.get_sample_value("kpi_ingest_batch_seconds_sum") or 0
+    name = (
+        f"ingest service, first to last output ({wall:.0f}s with start-up; "
+        f"{batches:.0f} batches, {busy:.1f}s inside them)"
+    )
+    return Measurement(name, seen, span)
