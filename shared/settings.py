@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     readiness_timeout_s: float = Field(
         default=2.0, gt=0, le=30, validation_alias="KPI_READINESS_TIMEOUT_S"
     )
+    startup_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        validation_alias="KPI_STARTUP_TIMEOUT_S",
+        description="How long a starting service waits for Kafka before it gives up.",
+    )
     shutdown_timeout_s: float = Field(
         default=8.0, gt=0, le=60, validation_alias="KPI_SHUTDOWN_TIMEOUT_S"
     )

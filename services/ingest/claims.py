@@ -88,18 +88,3 @@ class MongoClaimStore:
         """Delete expired claims (for servers without TTL support); return how many."""
         result = await self._collection.delete_many({"expires_at": {"$lt": now}})
         return int(result.deleted_count)
-
-
-class MemoryClaimStore:
-    """In-memory `ClaimStore` for unit tests."""
-
-    def __init__(self) -> None:
-        self.owners: dict[str, str] = {}
-
-    async def claim(self, claims: Sequence[Claim], now: datetime) -> set[str]:
-        duplicates = set()
-        for claim in claims:
-            owner = self.owners.setdefault(claim.key, claim.claimant)
-            if owner != claim.claimant:
-                duplicates.add(claim.claimant)
-        return duplicates

@@ -15,7 +15,7 @@ from shared.config import CalendarConfig
 
 
 class LatenessGate:
-    """Decides whether an event is too late or from the future, per partition."""
+    """Decides whether an event is too late, or from the future, against stream time."""
 
     def __init__(self, calendar: CalendarConfig, future_tolerance: timedelta) -> None:
         self._calendar = calendar

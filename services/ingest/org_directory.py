@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared.config import OrgChart, OrgPath
+from shared.config.issues import path_of
 from shared.config.loading import read_yaml
 from shared.config.org import parse_entity
 from shared.errors import ConfigError, KpiError
@@ -48,6 +49,10 @@ class OrgDirectory:
         """The agent's path on a local date, or None if not assigned then."""
         return self.chart.resolve(agent_id, day)
 
+    def knows_agent(self, agent_id: str) -> bool:
+        """True when the agent has any assignment, at any date."""
+        return bool(self.chart.assignments(agent_id))
+
     def resolve_branch(self, branch_id: str) -> OrgPath | None:
         """A branch's path, or None if the branch is unknown."""
         return self.chart.branch_path(branch_id)
@@ -66,7 +71,10 @@ class OrgDirectory:
             try:
                 record = model.model_validate_json(value)
             except ValidationError as exc:
-                raise OrgChangeRejected(f"kpi.org.v1 {key}: {exc.errors()[0]['msg']}") from exc
+                first = exc.errors()[0]
+                where = path_of(first["loc"])
+                field = f"{where}: " if where else ""
+                raise OrgChangeRejected(f"kpi.org.v1 {key}: {field}{first['msg']}") from exc
             overlay = record.model_dump(mode="json", by_alias=True, exclude_none=True)
         overlays = {**self._overlays, key: overlay}
         try:

@@ -8,7 +8,7 @@ For every record exactly one of: a canonical event on `kpi.events.v1`, a dead le
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +21,7 @@ from .triage import Accepted, Outcome, Record, Rejected, Triage
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class IngestPipeline:
         metrics: IngestMetrics,
         clock: Clock,
         max_backoff_s: float = 10.0,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._triage = triage
         self._claims = claims
@@ -67,6 +69,7 @@ class IngestPipeline:
         self._metrics = metrics
         self._clock = clock
         self._max_backoff_s = max_backoff_s
+        self._sleep = sleep
 
     async def handle(self, records: Sequence[Record]) -> BatchSummary:
         """Process a batch; returns once every output is acknowledged."""
@@ -110,7 +113,7 @@ class IngestPipeline:
     async def _with_retries(self, outcomes: Sequence[Outcome], now: datetime) -> set[str]:
         # A lost broker or database stalls the batch, not the service: no offsets are
         # committed until it goes through, and readiness reports the dependency down.
-        delay = 0.5
+        delay = min(0.5, self._max_backoff_s)
         while True:
             try:
                 result = await self._claim_and_send(outcomes, now)
@@ -119,7 +122,7 @@ class IngestPipeline:
             except Exception:
                 self._metrics.retries.inc()
                 logger.exception("batch failed; retrying in %.1fs", delay)
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
                 delay = min(delay * 2, self._max_backoff_s)
             else:
                 return result

@@ -118,7 +118,12 @@ class Triage:
         day = self._calendar.local_date(event.occurred_at)
         if event.agent_id is not None:
             path = self._org.resolve_agent(event.agent_id, day)
-            unknown = f"agent_id: '{event.agent_id}' has no team assignment on {day.isoformat()}"
+            if self._org.knows_agent(event.agent_id):
+                unknown = (
+                    f"agent_id: '{event.agent_id}' has no team assignment on {day.isoformat()}"
+                )
+            else:
+                unknown = f"agent_id: '{event.agent_id}' is not an agent of the organisation"
         else:
             assert event.branch_id is not None
             path = self._org.resolve_branch(event.branch_id)

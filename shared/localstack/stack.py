@@ -155,7 +155,8 @@ class LocalStack:
             wanted = [
                 NewTopic(
                     name,
-                    num_partitions=count,
+                    # Organisation changes must be applied in the order they were published.
+                    num_partitions=1 if name in topics.COMPACTED else count,
                     replication_factor=1,
                     topic_configs={"cleanup.policy": "compact"} if name in topics.COMPACTED else {},
                 )

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, make_asgi_app
 from pymongo import AsyncMongoClient
 
 from shared import mongo
+from shared.errors import KpiError
 from shared.kafka import create_broker
 from shared.metrics import FrameMetrics, create_registry, faststream_middleware
 from shared.settings import Settings
@@ -46,11 +47,21 @@ class ServiceApp:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-async def _wait_for_kafka(broker: KafkaBroker, settings: Settings, service: str) -> None:
-    """Block start-up until the broker answers, with capped exponential backoff."""
+async def _wait_for_kafka(settings: Settings, service: str) -> None:
+    """Block start-up until the broker answers, with capped exponential backoff.
+
+    Bounded, so a service that cannot reach Kafka exits (and its supervisor restarts it)
+    instead of hanging in start-up, where it would not yet react to SIGTERM.
+    """
     host, port = settings.kafka_endpoint()
     delay = 0.2
+    deadline = asyncio.get_running_loop().time() + settings.startup_timeout_s
     while True:
+        if asyncio.get_running_loop().time() > deadline:
+            raise KpiError(
+                f"Kafka at {settings.kafka_bootstrap_servers} did not answer within "
+                f"{settings.startup_timeout_s:.0f}s (KPI_STARTUP_TIMEOUT_S)"
+            )
         try:
             _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 2.0)
         except (OSError, TimeoutError):
@@ -98,7 +109,7 @@ def build_service(
     readiness = Readiness({"kafka": kafka_probe, "mongodb": mongodb_probe}, metrics)
 
     async def wait_for_kafka() -> None:
-        await _wait_for_kafka(broker, settings, name)
+        await _wait_for_kafka(settings, name)
 
     async def start_probes() -> None:
         await readiness.check_once()
