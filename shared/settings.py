@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     config_dir: Path = Field(default=Path("config"), validation_alias="KPI_CONFIG_DIR")
     state_dir: Path = Field(default=Path(".kpi"), validation_alias="KPI_STATE_DIR")
     phone_hash_key: SecretStr | None = Field(default=None, validation_alias="KPI_PHONE_HASH_KEY")
+    dedup_horizon_days: int = Field(
+        default=35,
+        ge=1,
+        le=3650,
+        validation_alias="KPI_DEDUP_HORIZON_DAYS",
+        description="How long ingest remembers an accepted (source, event_id).",
+    )
     local_stack: bool = Field(
         default=True,
         validation_alias="KPI_LOCAL_STACK",

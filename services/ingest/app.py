@@ -31,7 +31,6 @@ from .triage import Record, Triage
 
 NAME = "ingest"
 GROUP_ID = "kpi-ingest"
-DEDUP_HORIZON = timedelta(days=35)
 FUTURE_TOLERANCE = timedelta(days=1)
 MAX_BATCH = 2_000
 
@@ -78,7 +77,9 @@ def create_app(
         settings, client_id=f"kpi-{NAME}", middlewares=[faststream_middleware(registry, NAME)]
     )
     client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{NAME}")
-    mongo_store = MongoClaimStore.on(client, settings.mongodb_database, DEDUP_HORIZON)
+    mongo_store = MongoClaimStore.on(
+        client, settings.mongodb_database, timedelta(days=settings.dedup_horizon_days)
+    )
     kafka_output = KafkaOutput(settings, client_id=f"kpi-{NAME}-out") if output is None else None
     feed = OrgFeed(settings, directory, metrics)
 

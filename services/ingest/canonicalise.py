@@ -37,6 +37,7 @@ def canonicalise(
     source_topic: str,
     source_partition: int,
     source_offset: int,
+    default_currency: str = "JPY",
 ) -> KpiEvent:
     """The canonical event: UTC `occurred_at` with its offset kept, phones hashed, org attached.
 
@@ -48,6 +49,9 @@ def canonicalise(
     if not isinstance(event, _EVENT_TYPES):
         raise TypeError(f"expected a v1 event model, got {type(event).__name__}")
     changes: dict[str, object] = {"occurred_at": event.occurred_at.astimezone(UTC)}
+    if isinstance(event, RenewalEvent) and event.currency is None:
+        # Money always travels with its currency; a renewal desk may leave out the company's own.
+        changes["currency"] = default_currency
     callback_hash = agent_hash = None
     if isinstance(event, SurveyEvent):
         if event.callback_phone is not None:

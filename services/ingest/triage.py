@@ -6,7 +6,7 @@ Pure: the code book, the org directory, the phone hasher and the lateness gate a
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.config import CalendarConfig
+from shared.config import CalendarConfig, OrgPath
 from shared.events import (
     ContractViolation,
     KpiEvent,
@@ -138,7 +138,16 @@ class Triage:
             reason, detail = problem
             raise ContractViolation(RejectReason(reason), detail)
         self._gate.advance(event.occurred_at)
-        canonical = canonicalise(
+        try:
+            canonical = self._canonicalise(event, path, record, received_at)
+        except ValueError as exc:
+            raise ContractViolation(RejectReason.SCHEMA_VIOLATION, str(exc)) from exc
+        return Accepted(record, canonical)
+
+    def _canonicalise(
+        self, event: UpstreamEvent, path: OrgPath, record: Record, received_at: datetime
+    ) -> KpiEvent:
+        return canonicalise(
             event,
             org=path,
             hasher=self._hasher,
@@ -146,5 +155,5 @@ class Triage:
             source_topic=record.topic,
             source_partition=record.partition,
             source_offset=record.offset,
+            default_currency=self._org.chart.currency,
         )
-        return Accepted(record, canonical)

@@ -19,7 +19,14 @@ from services.ingest.phones import PhoneHasher
 from services.ingest.triage import Accepted, Outcome, Record, Rejected, Triage
 from shared import topics
 from shared.config import CalendarConfig, load_calendar
-from shared.events import MAX_MESSAGE_BYTES, EventOrg, KpiEvent, RejectReason, SurveyEvent
+from shared.events import (
+    MAX_MESSAGE_BYTES,
+    EventOrg,
+    KpiEvent,
+    RejectReason,
+    RenewalEvent,
+    SurveyEvent,
+)
 from shared.messages import DeadLetter
 
 CONFIG: Final = Path(__file__).resolve().parents[3] / "config"
@@ -588,3 +595,23 @@ def test_a_deeply_nested_phone_is_not_kept_raw(triage: Triage, depth: int) -> No
 
     assert isinstance(outcome, Rejected)
     assert b"1234-5678" not in outcome.dead_letter.payload
+
+
+def test_a_renewal_without_currency_takes_the_company_currency(triage: Triage) -> None:
+    document = {
+        "event_id": "r-cur-1",
+        "event_type": "renewal",
+        "schema_version": 1,
+        "occurred_at": "2024-09-10T10:00:00+09:00",
+        "source": "renewal-desk",
+        "agent_id": "A0001",
+        "renewal_id": "R-1",
+        "policy_id": "P-1",
+        "action": "due",
+        "due_date": "2024-10-01",
+        "premium": "1000",
+        "channel": "phone",
+    }
+    event = accepted(triage, raw(document), topics.RENEWAL).event
+    assert isinstance(event, RenewalEvent)
+    assert event.currency == "JPY"
