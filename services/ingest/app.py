@@ -14,6 +14,7 @@ from shared import mongo, topics
 from shared.config.loading import load_calendar
 from shared.events import MAX_MESSAGE_BYTES
 from shared.kafka import create_broker
+from shared.kafka_output import KafkaOutput, OutputPort
 from shared.metrics import create_registry, faststream_middleware
 from shared.service import ServiceApp, build_service
 from shared.settings import Settings
@@ -24,7 +25,6 @@ from .metrics import IngestMetrics
 from .normalise import load_codebook
 from .org_directory import OrgDirectory
 from .org_feed import OrgFeed
-from .output import KafkaOutput, OutputPort
 from .phones import hasher_from_settings
 from .pipeline import Clock, IngestPipeline
 from .triage import Record, Triage

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared import topics
+from shared.kafka_output import Outbound, OutputPort
 
 from .claims import Claim, ClaimStore
 from .metrics import IngestMetrics, bounded_event_type
-from .output import Outbound, OutputPort
 from .triage import Accepted, Outcome, Record, Rejected, Triage
 
 logger = logging.getLogger(__name__)

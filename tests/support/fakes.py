@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from services.ingest.claims import Claim
-from services.ingest.output import Outbound
+from shared.kafka_output import Outbound
 
 
 class StoreUnavailable(ConnectionError):

@@ -1,4 +1,4 @@
-"""Where ingest's outputs go: a port, and its Kafka adapter that waits for every ack."""
+"""Where a service's outputs go: a port, and its Kafka adapter that waits for every ack."""
 
 import asyncio
 from collections.abc import Sequence
@@ -7,8 +7,8 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 
-from shared.kafka import aiokafka_options
-from shared.settings import Settings
+from .kafka import aiokafka_options
+from .settings import Settings
 
 
 @dataclass(frozen=True)
