@@ -147,3 +147,38 @@ async def wait_idle(settings: Settings, timeout_s: float, services: tuple[str, .
         return 1
     print("idle: " + ", ".join(backlogs))
     return 0
+
+
+async def scores(
+    settings: Settings, entity: str, period: str, kpi: str | None, *, as_json: bool
+) -> int:
+    """`kpi scores`: current values from the state."""
+    from services.scoring.app import build_scorer  # noqa: PLC0415
+    from services.scoring.mongo_store import MongoStateStore  # noqa: PLC0415
+    from services.scoring.queries import current_scores  # noqa: PLC0415
+    from shared import mongo  # noqa: PLC0415
+
+    client = mongo.create_client(settings, app_name="kpi-cli")
+    try:
+        store = MongoStateStore(client, settings.mongodb_database)
+        builder = build_scorer(settings, store)
+        if kpi is not None and kpi not in builder.catalogue:
+            print(
+                f"unknown KPI {kpi!r}; known: {', '.join(builder.catalogue.ids)}", file=sys.stderr
+            )
+            return 2
+        found = await current_scores(store, builder, entity=entity, period=period, kpi=kpi)
+    finally:
+        await client.close()
+    documents = [
+        json.loads(score.model_dump_json(exclude={"schema_version", "score_id"})) for score in found
+    ]
+    if as_json:
+        print(json.dumps(documents, ensure_ascii=False, indent=2))
+        return 0
+    if not documents:
+        print("no scores yet: nothing has been applied")
+    for document in documents:
+        value, target = document["value"] or "–", document["target"] or "–"
+        print(f"{document['kpi']:28} {value:>14}  target {target}")
+    return 0

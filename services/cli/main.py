@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     idle.add_argument(
         "--service", action="append", default=[], help="only this service (repeatable)"
     )
+    scores = sub.add_parser("scores", help="current KPI values of an entity and period")
+    scores.add_argument("--entity", required=True, help="LEVEL:ID, e.g. branch:B01")
+    scores.add_argument("--period", required=True, help="2024-05, FY2024, FY2024-Q1, R30D")
+    scores.add_argument("--kpi", default=None, help="one KPI id (default: all)")
+    scores.add_argument("--json", action="store_true", help="print JSON (a list of scores)")
     return parser
 
 
@@ -77,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.command == "wait-idle":
             return asyncio.run(commands.wait_idle(settings, args.timeout, tuple(args.service)))
+        if args.command == "scores":
+            return asyncio.run(
+                commands.scores(settings, args.entity, args.period, args.kpi, as_json=args.json)
+            )
         if args.command == "replay":
             return asyncio.run(commands.replay(settings, args.file))
     except KpiError as exc:

@@ -1,24 +1,123 @@
 """Composition root of the scoring service: the one place its pieces are built and wired."""
 
+from typing import Any
+
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import Consumer, KafkaMessage
+from faststream.message import StreamMessage
+from faststream.middlewares import AckPolicy
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
-from shared.mongo import Document
+from shared import mongo, topics
+from shared.config.loading import load_calendar, load_org
+from shared.kafka import create_broker
+from shared.kafka_output import KafkaOutput, OutputPort
+from shared.metrics import create_registry, faststream_middleware
 from shared.service import ServiceApp, build_service
 from shared.settings import Settings
 
+from .consumer import StateRebalanceListener, after_batch, decode_records
+from .domain.catalogue import load_catalogue
+from .domain.fiscal_calendar import FiscalCalendar
+from .metrics import ScoringMetrics
+from .mongo_store import MongoStateStore
+from .ports import StateStore
+from .scores import ScoreBuilder
+from .service import ScoringService
+from .targets import load_targets
+
 NAME = "scoring"
+GROUP_ID = "kpi-scoring"
+MAX_BATCH = 20_000
+
+
+async def _undecoded(message: StreamMessage[Any]) -> Any:
+    return message.body
+
+
+def build_scorer(settings: Settings, store: StateStore) -> ScoreBuilder:
+    """The score builder from the configuration files (errors name the file and field)."""
+    config_dir = settings.config_dir
+    calendar = FiscalCalendar(load_calendar(config_dir / "calendar.yaml"))
+    catalogue = load_catalogue(config_dir / "kpis.yaml")
+    org = load_org(config_dir / "org.yaml")
+    targets = load_targets(config_dir / "targets.yaml", catalogue=catalogue, org=org)
+    return ScoreBuilder(
+        catalogue=catalogue, calendar=calendar, org=org, targets=targets, store=store
+    )
 
 
 def create_app(
     settings: Settings,
     *,
     broker: KafkaBroker | None = None,
-    mongo_client: AsyncMongoClient[Document] | None = None,
+    mongo_client: AsyncMongoClient[mongo.Document] | None = None,
     registry: CollectorRegistry | None = None,
+    store: StateStore | None = None,
+    output: OutputPort | None = None,
 ) -> ServiceApp:
-    """Build the scoring service from settings; tests may hand in their own clients."""
-    return build_service(
-        NAME, settings, broker=broker, mongo_client=mongo_client, registry=registry
+    """Build the scoring service; configuration errors stop it here, naming the file."""
+    calendar = FiscalCalendar(load_calendar(settings.config_dir / "calendar.yaml"))
+    registry = registry or create_registry()
+    metrics = ScoringMetrics(registry)
+    broker = broker or create_broker(
+        settings, client_id=f"kpi-{NAME}", middlewares=[faststream_middleware(registry, NAME)]
     )
+    client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{NAME}")
+    state = store or MongoStateStore(client, settings.mongodb_database)
+    kafka_output = KafkaOutput(settings, client_id=f"kpi-{NAME}-out") if output is None else None
+    scorer = build_scorer(settings, state)
+    service = ScoringService(
+        store=state,
+        output=output or kafka_output,  # type: ignore[arg-type]
+        calendar=calendar,
+        scorer=scorer,
+        metrics=metrics,
+        group=GROUP_ID,
+    )
+
+    listener = StateRebalanceListener(service, lambda: subscriber.consumer)
+    subscriber = broker.subscriber(
+        topics.EVENTS,
+        group_id=GROUP_ID,
+        batch=True,
+        max_records=MAX_BATCH,
+        batch_timeout_ms=100,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.MANUAL,  # positions live in MongoDB with the state
+        listener=listener,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=max(1_000, settings.kafka_session_timeout_ms // 5),
+        max_partition_fetch_bytes=16 * 1024 * 1024,
+        fetch_max_bytes=64 * 1024 * 1024,
+        decoder=_undecoded,
+    )
+
+    @subscriber
+    async def on_events(message: KafkaMessage, consumer: Consumer) -> None:
+        records = decode_records(message.raw_message)
+        result = await service.handle(records)
+        await after_batch(consumer, result)
+        metrics.consumer_lag.observe(consumer, {(r.topic, r.partition): r.offset for r in records})
+
+    async def start_dependencies() -> None:
+        await state.ensure_schema()
+        if kafka_output is not None:
+            await kafka_output.start()
+
+    async def stop_dependencies() -> None:
+        if kafka_output is not None:
+            await kafka_output.stop()
+
+    app = build_service(
+        NAME,
+        settings,
+        broker=broker,
+        mongo_client=client,
+        registry=registry,
+        on_startup=[start_dependencies],
+        on_shutdown=[stop_dependencies],
+    )
+    app.extra["service"] = service
+    return app

@@ -16,6 +16,7 @@ later `from`, and the assignment valid on a date is the one with the latest `fro
 `OrgChart.from_document` (pure) or `shared.config.loading.load_org` (reads the file).
 """
 
+import functools
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ def entity_key(level: Level, entity_id: str) -> str:
     return f"{level.value}:{entity_id}"
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_entity(key: str) -> tuple[Level, str]:
     """``"branch:B01"`` → ``(Level.BRANCH, "B01")``; `ValueError` for anything else."""
     level, sep, entity_id = key.partition(":")

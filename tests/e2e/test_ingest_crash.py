@@ -88,7 +88,16 @@ async def test_kill_9_mid_replay_loses_nothing_and_duplicates_only_by_key(
         assert f"sent {EVENTS}, failed 0" in replay_out.decode()
         idle = await asyncio.to_thread(
             subprocess.run,
-            [sys.executable, "-m", "services.cli.main", "wait-idle", "--timeout", "180"],
+            [
+                sys.executable,
+                "-m",
+                "services.cli.main",
+                "wait-idle",
+                "--timeout",
+                "180",
+                "--service",
+                "ingest",
+            ],
             env=env,
             capture_output=True,
             check=False,

@@ -1,0 +1,71 @@
+"""Between FastStream's batch subscriber and the scoring service: decoding records, seeking to
+the positions stored with the state on assignment and after a batch that was out of step."""
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from pydantic import ValidationError
+
+from shared.events import KpiEvent
+
+from .domain.batch import InputRecord
+from .service import HandleResult, PartitionKey, ScoringService
+
+logger = logging.getLogger(__name__)
+
+
+def decode_records(raw: Any) -> list[InputRecord]:
+    """The batch as canonical events; a record that is not one keeps its place with no event,
+    to be dead-lettered (ingest writes this topic, so it should not happen)."""
+    batch = raw if isinstance(raw, tuple) else (raw,)
+    records: list[InputRecord] = []
+    for record in batch:
+        value = record.value or b""
+        try:
+            event: KpiEvent | None = KpiEvent.model_validate_json(value)
+        except ValidationError:
+            event = None
+        records.append(InputRecord(record.topic, record.partition, record.offset, event, value))
+    return records
+
+
+async def seek(consumer: AIOKafkaConsumer, targets: dict[PartitionKey, int | None]) -> None:
+    """Move the consumer to where the state stands."""
+    for (topic, partition), offset in targets.items():
+        tp = TopicPartition(topic, partition)
+        if offset is None:
+            await consumer.seek_to_beginning(tp)
+        else:
+            consumer.seek(tp, offset)
+
+
+class StateRebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Seeks newly assigned partitions to the offsets stored in MongoDB.
+
+    aiokafka awaits this before it fetches for the new assignment, so no record is read from a
+    committed Kafka offset; scoring never commits offsets to Kafka.
+    """
+
+    def __init__(
+        self, service: ScoringService, consumer: Callable[[], AIOKafkaConsumer | None]
+    ) -> None:
+        self._service = service
+        self._consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._service.revoke({(tp.topic, tp.partition) for tp in revoked})
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        targets = await self._service.assign({(tp.topic, tp.partition) for tp in assigned})
+        consumer = self._consumer()
+        if consumer is not None:
+            await seek(consumer, targets)
+        logger.info("assigned %d partitions; positions loaded from the state", len(assigned))
+
+
+async def after_batch(consumer: AIOKafkaConsumer, result: HandleResult) -> None:
+    """Apply the seeks a batch asked for."""
+    if result.seek:
+        await seek(consumer, result.seek)

@@ -1,0 +1,155 @@
+"""Applying one batch of canonical events to the state, purely.
+
+The service loads what the batch needs (positions, record buckets), calls `apply_batch`, and
+commits the outcome in one transaction. Nothing here knows about Kafka or MongoDB.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from shared.events import KpiEvent, RejectReason
+
+from .components import C
+from .contributions import (
+    merge_facts,
+    record_contribution,
+    record_facts,
+    record_kind,
+    stateless,
+)
+from .fiscal_calendar import FiscalCalendar
+from .model import Deltas, Fact
+
+PartitionKey = tuple[str, int]
+_NOT_CANONICAL = "not a canonical kpi.events.v1 event (see docs/schemas/events.v1.json)"
+
+
+@dataclass(frozen=True)
+class InputRecord:
+    """A canonical event as read from `kpi.events.v1`."""
+
+    topic: str
+    partition: int
+    offset: int
+    event: KpiEvent | None  # None: not a canonical event (dead-lettered, never applied)
+    raw: bytes = b""
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where an input partition stands: next offset and source high-water marks."""
+
+    next_offset: int | None
+    source_marks: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class BatchOutcome:
+    """What a batch changes, ready to be committed."""
+
+    deltas: Deltas
+    records: dict[str, dict[str, list[Fact]]]
+    positions: dict[PartitionKey, Position]
+    stream_time: datetime | None
+    rejected: list[tuple[InputRecord, RejectReason, str]]
+    applied: int = 0
+    duplicates: int = 0
+    touched: set[tuple[str, str]] = field(default_factory=set)  # (entity, bucket)
+
+
+def needed_buckets(records: Sequence[InputRecord], calendar: FiscalCalendar) -> set[str]:
+    """The record buckets a batch will read and write."""
+    return {
+        ref.bucket
+        for r in records
+        if r.event is not None
+        for ref, _ in record_facts(r.event, calendar)
+    }
+
+
+def _source(event: KpiEvent) -> str:
+    return f"{event.source_topic}:{event.source_partition}"
+
+
+def apply_batch(
+    records: Sequence[InputRecord],
+    *,
+    positions: Mapping[PartitionKey, Position],
+    record_state: Mapping[str, Mapping[str, Sequence[Fact]]],
+    stream_time: datetime | None,
+    calendar: FiscalCalendar,
+) -> BatchOutcome:
+    """Apply records in order; skip re-publications, refuse events past the allowed lateness."""
+    deltas = Deltas()
+    marks = {key: dict(position.source_marks) for key, position in positions.items()}
+    next_offsets = {key: position.next_offset for key, position in positions.items()}
+    new_facts: dict[str, dict[str, list[Fact]]] = {}
+    rejected: list[tuple[InputRecord, RejectReason, str]] = []
+    late: set[tuple[str, str]] = set()
+    applied = duplicates = 0
+
+    for record in records:
+        key = (record.topic, record.partition)
+        next_offsets[key] = record.offset + 1
+        event = record.event
+        if event is None:
+            rejected.append((record, RejectReason.SCHEMA_VIOLATION, _NOT_CANONICAL))
+            continue
+        source = _source(event)
+        partition_marks = marks.setdefault(key, {})
+        if event.source_offset <= partition_marks.get(source, -1):
+            duplicates += 1  # ingest published it again after a crash; applied already
+            continue
+        partition_marks[source] = event.source_offset
+        occurred = event.event.occurred_at
+        month = calendar.month_of(occurred)
+        if stream_time is not None and stream_time > calendar.lateness_deadline(month):
+            detail = _too_late_detail(event, month, calendar, stream_time)
+            rejected.append((record, RejectReason.TOO_LATE, detail))
+            continue
+        if stream_time is not None and calendar.is_closed(month, stream_time):
+            late.update((entity, month) for entity in event.org.entities())
+        deltas.add(stateless(event, calendar))
+        for ref, fact in record_facts(event, calendar):
+            in_bucket = new_facts.setdefault(ref.bucket, {})
+            in_bucket.setdefault(ref.record_id, []).append(fact)
+        stream_time = occurred if stream_time is None else max(stream_time, occurred)
+        applied += 1
+
+    changed: dict[str, dict[str, list[Fact]]] = {}
+    for bucket, by_id in new_facts.items():
+        kind = record_kind(bucket)
+        stored = record_state.get(bucket, {})
+        for record_id, facts in by_id.items():
+            before = list(stored.get(record_id, ()))
+            after = merge_facts(before, facts)
+            if len(after) == len(before):
+                continue  # every fact was known: a replay
+            deltas.add(record_contribution(kind, before, calendar), sign=-1)
+            deltas.add(record_contribution(kind, after, calendar))
+            changed.setdefault(bucket, {})[record_id] = after
+    for entity, month in late:
+        deltas[(entity, month, C.REVISIONS)] += 1
+
+    nonzero = Deltas(deltas.nonzero().items())
+    return BatchOutcome(
+        deltas=nonzero,
+        records=changed,
+        positions={key: Position(next_offsets[key], marks.get(key, {})) for key in next_offsets},
+        stream_time=stream_time,
+        rejected=rejected,
+        applied=applied,
+        duplicates=duplicates,
+        touched={(entity, bucket) for entity, bucket, _ in nonzero},
+    )
+
+
+def _too_late_detail(
+    event: KpiEvent, month: str, calendar: FiscalCalendar, stream_time: datetime
+) -> str:
+    deadline = calendar.lateness_deadline(month)
+    return (
+        f"occurred_at: {event.event.occurred_at.isoformat()} counts in {month}, which accepted "
+        f"late events until {deadline.isoformat()}; stream time is {stream_time.isoformat()}"
+    )

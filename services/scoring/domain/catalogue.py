@@ -1,0 +1,292 @@
+"""The KPI catalogue (DESIGN §5) as configuration: `config/kpis.yaml`, validated at start-up.
+
+A new KPI of an existing kind is a new entry in the file, no code. `KpiCatalogue.from_document`
+is pure; `load_catalogue` reads the file. Every problem becomes one line naming the file, the
+entry and the field, e.g. ``config/kpis.yaml: kpis[3] (renewal_rate).numerator: unknown
+component 'renewal_renewd' (did you mean 'renewal_renewed'?); components are …``.
+"""
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, Final
+
+from pydantic import ValidationError
+
+from shared.config.issues import ConfigIssue, FieldHelp, InvalidConfig, describe_error, path_of
+from shared.config.loading import read_yaml
+
+from .components import C
+from .fiscal_calendar import PeriodKind
+from .kpi_definition import (
+    ADDITIVE_KINDS,
+    KIND_RULES,
+    DenominatorSource,
+    Direction,
+    KpiDefinition,
+    KpiKind,
+    Unit,
+)
+
+KPI_FILE: Final = "kpis.yaml"
+
+_KPI_FIELDS: Final = frozenset(KpiDefinition.model_fields)
+_ALLOWED_FIELDS: Final[Mapping[str, frozenset[str]]] = {
+    "": _KPI_FIELDS,
+    "labels": frozenset({"en", "zh", "ja"}),
+    "veto": frozenset({"below", "above"}),
+}
+_FIELD_HELP: Final[Mapping[str, FieldHelp]] = {
+    "id": FieldHelp("renewal_rate"),
+    "labels": FieldHelp("{en: Renewal rate, zh: 续保率, ja: 続保率}"),
+    "kind": FieldHelp("ratio"),
+    "direction": FieldHelp("higher_is_better"),
+    "unit": FieldHelp("ratio"),
+    "scale": FieldHelp("10000", "the divisor of a scaled numerator: 10000, 100 or 86400"),
+    "default_target": FieldHelp("0.9"),
+    "below": FieldHelp("0.85"),
+    "above": FieldHelp("5"),
+}
+_ENUMS: Final[Mapping[str, tuple[str, type[StrEnum]]]] = {
+    "kind": ("kind", KpiKind),
+    "direction": ("direction", Direction),
+    "unit": ("unit", Unit),
+    "denominator_source": ("denominator source", DenominatorSource),
+    "target_per": ("period kind", PeriodKind),
+}
+_LANGUAGES: Final = {"en": "English", "zh": "Chinese", "ja": "Japanese"}
+_COMPONENTS: Final = tuple(component.value for component in C)
+# Suffix of a component stored scaled → (how it is stored, the scale that reads it back).
+_STORAGE: Final = {
+    "_e4": ("ten-thousandths", 10000),
+    "_e2": ("hundredths", 100),
+    "_seconds": ("seconds", 86400),
+}
+
+
+def _storage(component: str) -> tuple[str, int] | None:
+    return next((v for suffix, v in _STORAGE.items() if component.endswith(suffix)), None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """Where an entry sits, to name it in messages: ``kpis[3] (renewal_rate)``."""
+
+    index: int
+    kpi_id: str | None
+
+    def issue(self, path: str, message: str) -> ConfigIssue:
+        where = f"kpis[{self.index}]"
+        if self.kpi_id:
+            where += f" ({self.kpi_id})"
+        return ConfigIssue(f"{where}.{path}" if path else where, message)
+
+
+def _entry_error(entry: _Entry, error: Mapping[str, Any]) -> ConfigIssue:
+    """One pydantic error of an entry, with messages specific to the catalogue's fields."""
+    loc = tuple(error["loc"])
+    name = str(loc[-1]) if loc else ""
+    path = path_of(loc)
+    given = error.get("input")
+    if error["type"] == "enum" and name in _ENUMS:
+        noun, enum = _ENUMS[name]
+        allowed = ", ".join(member.value for member in enum)
+        return entry.issue(path, f"unknown {noun} {given!r}; {noun}s are {allowed}")
+    if loc[:1] == ("labels",) and name in _LANGUAGES and error["type"] == "missing":
+        return entry.issue(
+            path, f"labels need en, zh and ja; add {name}: the KPI's name in {_LANGUAGES[name]}"
+        )
+    if error["type"] == "string_too_short":
+        return entry.issue(path, "must not be empty")
+    if error["type"] == "string_pattern_mismatch" and name == "id":
+        return entry.issue(
+            path, f"{given!r} is not a KPI id; use lower-case snake_case, e.g. renewal_rate"
+        )
+    if error["type"] == "string_pattern_mismatch" and loc[:1] == ("source",):
+        return entry.issue(
+            path, f"{given!r} is not a seed document id; use its three digits, e.g. '002'"
+        )
+    issue = describe_error(error, allowed_fields=_ALLOWED_FIELDS, field_help=_FIELD_HELP)
+    return entry.issue(issue.path, issue.message)
+
+
+def _unknown_component(name: str) -> str:
+    close = get_close_matches(name, _COMPONENTS, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown component {name!r}{hint}; components are {', '.join(_COMPONENTS)}"
+
+
+def _operand_issues(entry: _Entry, kpi: KpiDefinition) -> list[ConfigIssue]:
+    """The numerator, subtract and denominator a KPI's kind needs, and nothing else."""
+    rule = KIND_RULES[kpi.kind]
+    kind = f"kind {kpi.kind.value}"
+    issues: list[ConfigIssue] = []
+    if kpi.numerator is None:
+        issues.append(
+            entry.issue("numerator", f"{kind} needs a numerator; add numerator: <component>")
+        )
+    if rule.subtract and kpi.subtract is None:
+        issues.append(
+            entry.issue(
+                "subtract",
+                f"{kind} needs the component subtracted from its numerator; add subtract: "
+                "<component>",
+            )
+        )
+    if not rule.subtract and kpi.subtract is not None:
+        issues.append(entry.issue("subtract", f"{kind} subtracts nothing; remove subtract"))
+    source = kpi.denominator_source
+    if source is not None and source not in rule.sources:
+        allowed = " or ".join(s.value for s in rule.sources)
+        fix = f"use {allowed}" if allowed else "remove it"
+        issues.append(
+            entry.issue("denominator_source", f"{kind} cannot divide by {source.value}; {fix}")
+        )
+    elif kpi.denominator_from is DenominatorSource.COMPONENTS and kpi.denominator is None:
+        issues.append(
+            entry.issue("denominator", f"{kind} needs a denominator; add denominator: <component>")
+        )
+    elif kpi.denominator_from is not DenominatorSource.COMPONENTS and kpi.denominator:
+        reason = (
+            f"divides by {kpi.denominator_from.value}"
+            if kpi.denominator_from
+            else "divides by nothing"
+        )
+        issues.append(entry.issue("denominator", f"{kind} {reason}; remove denominator"))
+    for role in ("numerator", "subtract", "denominator"):
+        component = getattr(kpi, role)
+        if component is not None and component not in _COMPONENTS:
+            issues.append(entry.issue(role, _unknown_component(component)))
+    return issues
+
+
+def _scale_issue(entry: _Entry, kpi: KpiDefinition) -> ConfigIssue | None:
+    """A scale that would misread a scaled numerator (money 10,000 times too large)."""
+    if kpi.numerator is None:
+        return None
+    stored = _storage(kpi.numerator)
+    if stored is not None and kpi.denominator is not None and _storage(kpi.denominator) == stored:
+        # Stored alike, the two scales cancel out in the ratio.
+        if kpi.scale != 1:
+            return entry.issue(
+                "scale",
+                f"numerator {kpi.numerator!r} and denominator {kpi.denominator!r} are stored "
+                "alike, so their ratio needs no scale; remove scale",
+            )
+        return None
+    if stored is None:
+        if kpi.scale != 1:
+            return entry.issue(
+                "scale", f"numerator {kpi.numerator!r} is stored unscaled; remove scale"
+            )
+        return None
+    storage, expected = stored
+    if kpi.scale != expected:
+        return entry.issue(
+            "scale", f"numerator {kpi.numerator!r} is stored in {storage}; set scale: {expected}"
+        )
+    return None
+
+
+def _check(entry: _Entry, kpi: KpiDefinition) -> list[ConfigIssue]:
+    issues = _operand_issues(entry, kpi)
+    scale = _scale_issue(entry, kpi)
+    if scale is not None:
+        issues.append(scale)
+    if kpi.target_per is not None and kpi.kind not in ADDITIVE_KINDS:
+        issues.append(
+            entry.issue(
+                "target_per",
+                "only count and sum targets add up over months and can be stated per longer "
+                "period; remove target_per",
+            )
+        )
+    return issues
+
+
+def _entries(document: object) -> tuple[list[object], list[ConfigIssue]]:
+    """The raw `kpis` list of the document, or the issues that stop us reading it."""
+    if not isinstance(document, dict):
+        shown = "nothing" if document is None else f"a {type(document).__name__}"
+        return [], [ConfigIssue("", f"expected a mapping with a 'kpis' list, got {shown}")]
+    issues = [
+        ConfigIssue(str(key), "unknown field; the file holds only 'kpis'")
+        for key in document
+        if key != "kpis"
+    ]
+    kpis = document.get("kpis")
+    if not isinstance(kpis, list) or not kpis:
+        issues.append(
+            ConfigIssue("kpis", "expected a non-empty list of KPIs, one '- id: …' entry each")
+        )
+        return [], issues
+    return kpis, issues
+
+
+@dataclass(frozen=True)
+class KpiCatalogue:
+    """The validated KPIs in file order, with look-up by id."""
+
+    kpis: tuple[KpiDefinition, ...]
+    source: str = field(default=KPI_FILE, compare=False)
+    _by_id: Mapping[str, KpiDefinition] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", MappingProxyType({k.id: k for k in self.kpis}))
+
+    @classmethod
+    def from_document(cls, document: object, *, source: str = KPI_FILE) -> "KpiCatalogue":
+        """Validate a parsed document; `InvalidConfig` lists every problem found."""
+        raw_entries, issues = _entries(document)
+        kpis: list[KpiDefinition] = []
+        first: dict[str, int] = {}
+        for index, raw in enumerate(raw_entries):
+            raw_id = raw.get("id") if isinstance(raw, dict) else None
+            entry = _Entry(index, raw_id if isinstance(raw_id, str) else None)
+            try:
+                kpi = KpiDefinition.model_validate(raw)
+            except ValidationError as exc:
+                issues += [_entry_error(entry, error) for error in exc.errors(include_url=False)]
+                continue
+            if kpi.id in first:
+                issues.append(
+                    entry.issue(
+                        "id",
+                        f"KPI '{kpi.id}' is already defined at "
+                        f"kpis[{first[kpi.id]}]; give each KPI its own id",
+                    )
+                )
+            else:
+                first[kpi.id] = index
+            issues += _check(entry, kpi)
+            kpis.append(kpi)
+        if issues:
+            raise InvalidConfig(source, issues)
+        return cls(tuple(kpis), source)
+
+    def __iter__(self) -> Iterator[KpiDefinition]:
+        return iter(self.kpis)
+
+    def __len__(self) -> int:
+        return len(self.kpis)
+
+    def __contains__(self, kpi_id: object) -> bool:
+        return kpi_id in self._by_id
+
+    def __getitem__(self, kpi_id: str) -> KpiDefinition:
+        try:
+            return self._by_id[kpi_id]
+        except KeyError:
+            raise KeyError(f"no KPI {kpi_id!r} in {self.source}") from None
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(self._by_id)
+
+
+def load_catalogue(path: str | os.PathLike[str]) -> KpiCatalogue:
+    """Read and validate `kpis.yaml`; `ConfigError` naming the file, entry and field."""
+    return KpiCatalogue.from_document(read_yaml(path), source=os.fspath(path))

@@ -1,0 +1,335 @@
+"""What an event adds to the counters (DESIGN §5).
+
+Two kinds of contribution, both order-independent, so that cutting a stream into any batches or
+reordering it within the allowed lateness gives the same state:
+
+- *stateless*: the event alone says what to count (a renewal due in June, a survey answered in
+  May); these are `$inc` deltas;
+- *record-based*: a policy's 13-month persistency, a renewal's first-contact-to-renewal time, a
+  complaint's resolution time and a customer's repeat purchase depend on several events of one
+  record. Each record keeps the *set* of its facts; its contribution is a pure function of that
+  set, and a batch applies `contribution(new facts) - contribution(old facts)`.
+"""
+
+import calendar as _calendar
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from shared.events import (
+    AssessmentEvent,
+    ComplaintAction,
+    ComplaintEvent,
+    ComplaintKind,
+    KpiEvent,
+    PolicyAction,
+    PolicyEvent,
+    RenewalAction,
+    RenewalEvent,
+    SurveyEvent,
+    TrainingEvent,
+)
+
+from .components import C
+from .fiscal_calendar import FiscalCalendar
+from .model import Deltas, Fact, RecordRef
+
+DIRECT_CHANNELS = frozenset({"face_to_face", "online"})
+TERMINATIONS = frozenset({PolicyAction.LAPSED, PolicyAction.SURRENDERED, PolicyAction.CANCELLED})
+DAILY_LEVELS = ("company:", "region:", "branch:")  # rolling windows are kept from branch up
+RECORD_BUCKETS = 4  # long-lived records of one owner are spread over this many documents
+
+
+def _e4(amount: Decimal) -> int:
+    return int(amount * 10_000)
+
+
+def _e2(amount: Decimal) -> int:
+    return int(amount * 100)
+
+
+def normalised_score(score: Decimal, scale: int) -> Decimal:
+    """A survey score on 0–100: 0–10 × 10, 1–5 → (s − 1) × 25, 0–100 as given."""
+    if scale == 10:
+        return score * 10
+    if scale == 5:
+        return (score - 1) * 25
+    return score
+
+
+def is_top_box(score: Decimal, scale: int) -> bool:
+    """9–10 on 0–10, 5 on 1–5, ≥ 90 on 0–100."""
+    return score >= {10: Decimal(9), 5: Decimal(5), 100: Decimal(90)}[scale]
+
+
+class _Counter:
+    """Adds a component to every entity on an event's path, in a month and (branch up) a day."""
+
+    def __init__(self, deltas: Deltas, entities: Sequence[str], day: str | None) -> None:
+        self._deltas = deltas
+        self._entities = entities
+        self._day = day
+
+    def add(self, bucket: str, component: C, amount: int = 1, *, daily: bool = True) -> None:
+        for entity in self._entities:
+            self._deltas[(entity, bucket, component)] += amount
+            if daily and self._day is not None and entity.startswith(DAILY_LEVELS):
+                self._deltas[(entity, self._day, component)] += amount
+
+
+def stateless(event: KpiEvent, calendar: FiscalCalendar) -> Deltas:
+    """The counters an event changes on its own."""
+    deltas = Deltas()
+    inner = event.event
+    month = calendar.month_of(inner.occurred_at)
+    count = _Counter(deltas, event.org.entities(), calendar.day_of(inner.occurred_at))
+    if isinstance(inner, PolicyEvent):
+        _policy(inner, month, count)
+    elif isinstance(inner, RenewalEvent):
+        due_month = calendar.month_of_date(inner.due_date)
+        if inner.action is RenewalAction.DUE:
+            count.add(due_month, C.RENEWAL_DUE, daily=False)
+        elif inner.action is RenewalAction.CONTACTED:
+            count.add(month, C.RENEWAL_CONTACTS)
+        elif inner.action is RenewalAction.RENEWED:
+            count.add(due_month, C.RENEWAL_RENEWED, daily=False)
+            count.add(due_month, C.RENEWAL_PREMIUM_E4, _e4(inner.premium), daily=False)
+        else:
+            count.add(due_month, C.RENEWAL_LOST, daily=False)
+    elif isinstance(inner, ComplaintEvent):
+        if inner.action is ComplaintAction.OPENED:
+            component = {
+                ComplaintKind.COMPLAINT: C.COMPLAINTS_OPENED,
+                ComplaintKind.COMPLIMENT: C.COMPLIMENTS,
+                ComplaintKind.REQUEST: C.REQUESTS_OPENED,
+            }[inner.kind]
+            count.add(month, component)
+        elif inner.action is ComplaintAction.ESCALATED_TO_REGULATOR:
+            count.add(month, C.COMPLAINTS_ESCALATED)
+    elif isinstance(inner, SurveyEvent):
+        _survey(inner, month, count)
+    elif isinstance(inner, AssessmentEvent):
+        # An assessment is given for a period; it lands in that period's own bucket.
+        count.add(inner.period, C.ASSESSMENT_SCORE_E2, _e2(inner.score), daily=False)
+        count.add(inner.period, C.ASSESSMENT_COUNT, daily=False)
+    elif isinstance(inner, TrainingEvent):
+        count.add(month, C.TRAINING_SESSIONS)
+        count.add(month, C.TRAINING_HOURS_E2, _e2(inner.hours))
+    return deltas
+
+
+def _policy(event: PolicyEvent, month: str, count: _Counter) -> None:
+    action = event.action
+    if action in {PolicyAction.ISSUED, PolicyAction.RENEWED}:
+        count.add(month, C.SALES_EVENTS)
+        count.add(month, C.PREMIUM_WRITTEN_E4, _e4(event.premium))
+        if event.channel.value in DIRECT_CHANNELS:
+            count.add(month, C.DIRECT_SALES)
+    if action is PolicyAction.ISSUED:
+        count.add(month, C.POLICY_ISSUED)
+        count.add(month, C.INFORCE_DELTA, daily=False)
+        if event.new_business:
+            count.add(month, C.NB_ISSUED)
+            count.add(month, C.NB_PREMIUM_E4, _e4(event.premium))
+            if event.referral:
+                count.add(month, C.NB_REFERRAL)
+    elif action is PolicyAction.REINSTATED:
+        count.add(month, C.POLICY_REINSTATED)
+        count.add(month, C.INFORCE_DELTA, daily=False)
+    elif action in TERMINATIONS:
+        component = {
+            PolicyAction.LAPSED: C.POLICY_LAPSED,
+            PolicyAction.SURRENDERED: C.POLICY_SURRENDERED,
+            PolicyAction.CANCELLED: C.POLICY_CANCELLED,
+        }[action]
+        count.add(month, component)
+        count.add(month, C.INFORCE_DELTA, -1, daily=False)
+
+
+def _survey(event: SurveyEvent, month: str, count: _Counter) -> None:
+    score, scale = event.score, event.scale
+    count.add(month, C.SURVEY_RESPONSES)
+    count.add(month, C.SURVEY_SCORE_E2, _e2(normalised_score(score, scale)))
+    if is_top_box(score, scale):
+        count.add(month, C.SURVEY_TOP_BOX)
+    if scale == 10:
+        count.add(month, C.NPS_RESPONSES)
+        if score >= 9:
+            count.add(month, C.NPS_PROMOTERS)
+        elif score <= 6:
+            count.add(month, C.NPS_DETRACTORS)
+
+
+# -- records ---------------------------------------------------------------------------------
+
+
+def _spread(text: str) -> int:
+    return int(hashlib.blake2b(text.encode(), digest_size=2).hexdigest(), 16) % RECORD_BUCKETS
+
+
+def _owner(event: KpiEvent) -> str:
+    return event.org.entities()[-1]
+
+
+def _seconds(moment: datetime) -> int:
+    return int(moment.astimezone(UTC).timestamp())
+
+
+def record_facts(event: KpiEvent, calendar: FiscalCalendar) -> list[tuple[RecordRef, Fact]]:
+    """The records an event adds a fact to, with the fact."""
+    inner = event.event
+    owner = _owner(event)
+    entities = list(event.org.entities())
+    day = date.fromisoformat(calendar.day_of(inner.occurred_at))
+    base: dict[str, object] = {"k": event.key, "e": entities}
+    out: list[tuple[RecordRef, Fact]] = []
+    if isinstance(inner, PolicyEvent):
+        issue = inner.issued_at or (day if inner.action is PolicyAction.ISSUED else None)
+        if issue is not None and inner.action is not PolicyAction.RENEWED:
+            kind = {
+                PolicyAction.ISSUED: "issue",
+                PolicyAction.REINSTATED: "back",
+            }.get(inner.action, "end")
+            ref = RecordRef(
+                "policy",
+                inner.policy_id,
+                f"policy|{owner}|{calendar.month_of_date(issue)}",
+            )
+            out.append((ref, {**base, "t": kind, "d": day.isoformat(), "i": issue.isoformat()}))
+        if inner.action is PolicyAction.ISSUED:
+            ref = RecordRef(
+                "customer",
+                inner.customer_id,
+                f"customer|{owner}|{_spread(inner.customer_id)}",
+            )
+            out.append((ref, {**base, "m": calendar.month_of_date(day)}))
+    elif isinstance(inner, RenewalEvent):
+        if inner.action in {RenewalAction.CONTACTED, RenewalAction.RENEWED}:
+            due_month = calendar.month_of_date(inner.due_date)
+            ref = RecordRef("renewal", inner.renewal_id, f"renewal|{owner}|{due_month}")
+            kind = "c" if inner.action is RenewalAction.CONTACTED else "r"
+            out.append(
+                (ref, {**base, "t": kind, "ts": _seconds(inner.occurred_at), "m": due_month})
+            )
+    elif (
+        isinstance(inner, ComplaintEvent)
+        and inner.kind is ComplaintKind.COMPLAINT
+        and inner.action in {ComplaintAction.OPENED, ComplaintAction.RESOLVED}
+    ):
+        ref = RecordRef("case", inner.case_id, f"case|{owner}|{_spread(inner.case_id)}")
+        kind = "o" if inner.action is ComplaintAction.OPENED else "s"
+        month = calendar.month_of(inner.occurred_at)
+        out.append((ref, {**base, "t": kind, "ts": _seconds(inner.occurred_at), "m": month}))
+    return out
+
+
+def _add_months(day: date, months: int) -> date:
+    total = day.month - 1 + months
+    year, month = day.year + total // 12, total % 12 + 1
+    return date(year, month, min(day.day, _calendar.monthrange(year, month)[1]))
+
+
+def anniversary_13m(issued: date) -> date:
+    """Issue date + 13 months (the last day of a shorter month when the day does not exist)."""
+    return _add_months(issued, 13)
+
+
+def _entities(fact: Fact) -> list[str]:
+    value = fact["e"]
+    assert isinstance(value, list)
+    return [str(v) for v in value]
+
+
+def _policy_contribution(facts: Sequence[Fact], calendar: FiscalCalendar) -> Deltas:
+    deltas = Deltas()
+    issues = [f for f in facts if f["t"] == "issue"]
+    if not issues:
+        # Only a policy seen issued belongs to a cohort we can measure: one known only by its
+        # termination was issued before the state began, with its cohort unknown.
+        return deltas
+    issued = min(date.fromisoformat(str(f["i"])) for f in issues)
+    anniversary = anniversary_13m(issued)
+    # Status on the anniversary: the latest termination or reinstatement before it decides;
+    # on one day a reinstatement counts after the termination it undoes.
+    changes = sorted(
+        (date.fromisoformat(str(f["d"])), 1 if f["t"] == "back" else 0)
+        for f in facts
+        if f["t"] in {"end", "back"} and date.fromisoformat(str(f["d"])) < anniversary
+    )
+    persisting = not changes or changes[-1][1] == 1
+    owner_fact = min(issues, key=lambda f: (str(f["d"]), str(f["k"])))
+    month = calendar.month_of_date(anniversary)
+    for entity in _entities(owner_fact):
+        deltas[(entity, month, C.COHORT_SIZE)] += 1
+        if persisting:
+            deltas[(entity, month, C.COHORT_PERSISTING)] += 1
+    return deltas
+
+
+def _timed_pair(facts: Sequence[Fact], start: str, end: str, seconds: C, count: C) -> Deltas:
+    deltas = Deltas()
+    starts = [int(str(f["ts"])) for f in facts if f["t"] == start]
+    ends = [f for f in facts if f["t"] == end]
+    if not starts or not ends:
+        return deltas
+    finish = min(ends, key=lambda f: (int(str(f["ts"])), str(f["k"])))
+    elapsed = max(0, int(str(finish["ts"])) - min(starts))
+    month = str(finish["m"])
+    for entity in _entities(finish):
+        deltas[(entity, month, seconds)] += elapsed
+        deltas[(entity, month, count)] += 1
+    return deltas
+
+
+def _customer_contribution(facts: Sequence[Fact]) -> Deltas:
+    deltas = Deltas()
+    by_month: dict[str, Fact] = {}
+    for fact in sorted(facts, key=lambda f: (str(f["m"]), str(f["k"]))):
+        by_month.setdefault(str(fact["m"]), fact)
+    months = sorted(by_month)
+    if not months:
+        return deltas
+    for entity in _entities(by_month[months[0]]):
+        deltas[(entity, months[0], C.CUSTOMERS_NEW)] += 1
+    for month in months[1:]:
+        for entity in _entities(by_month[month]):
+            deltas[(entity, month, C.CUSTOMERS_REPEAT)] += 1
+    return deltas
+
+
+def record_contribution(kind: str, facts: Sequence[Fact], calendar: FiscalCalendar) -> Deltas:
+    """What a record's facts add to the counters; a pure function of the set of facts."""
+    if kind == "policy":
+        return _policy_contribution(facts, calendar)
+    if kind == "renewal":
+        return _timed_pair(facts, "c", "r", C.RENEWAL_CYCLE_SECONDS, C.RENEWAL_CYCLE_COUNT)
+    if kind == "case":
+        return _timed_pair(facts, "o", "s", C.RESOLUTION_SECONDS, C.RESOLUTION_COUNT)
+    if kind == "customer":
+        return _customer_contribution(facts)
+    raise ValueError(f"unknown record kind {kind!r}")
+
+
+def merge_facts(existing: Iterable[Fact], new: Iterable[Fact]) -> list[Fact]:
+    """The union of two fact sets, one fact per event key, in a stable order."""
+    merged: dict[str, Fact] = {str(f["k"]): f for f in existing}
+    for fact in new:
+        merged.setdefault(str(fact["k"]), fact)
+    return [merged[key] for key in sorted(merged)]
+
+
+def record_kind(bucket: str) -> str:
+    """The kind of the records in a bucket (`policy|agent:A1|2024-05` → `policy`)."""
+    return bucket.split("|", 1)[0]
+
+
+def contributions_of_records(
+    records: Mapping[str, Mapping[str, Sequence[Fact]]], calendar: FiscalCalendar
+) -> Deltas:
+    """Everything a set of record buckets contributes (for reference recomputation)."""
+    deltas = Deltas()
+    for bucket, by_id in records.items():
+        for facts in by_id.values():
+            deltas.add(record_contribution(record_kind(bucket), facts, calendar))
+    return deltas

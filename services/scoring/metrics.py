@@ -1,0 +1,80 @@
+"""Scoring's metrics; labels are bounded (never an agent, customer or policy)."""
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from shared.metrics import ConsumerLag
+
+from .domain.batch import BatchOutcome
+from .ports import BatchWrite
+
+BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class ScoringMetrics:
+    """Counters, histograms and gauges of the scoring service."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.applied = Counter(
+            "kpi_scoring_events_applied",
+            "Canonical events applied to the state.",
+            registry=registry,
+        )
+        self.duplicates = Counter(
+            "kpi_scoring_duplicates",
+            "Canonical events skipped as re-publications already applied.",
+            registry=registry,
+        )
+        self.rejected = Counter(
+            "kpi_scoring_rejected",
+            "Events dead-lettered: too_late (period closed beyond the allowed lateness) or "
+            "schema_violation (not a canonical event).",
+            ["reason"],
+            registry=registry,
+        )
+        self.scores_published = Counter(
+            "kpi_scoring_scores_published", "Score updates published.", registry=registry
+        )
+        self.batch_seconds = Histogram(
+            "kpi_scoring_batch_seconds",
+            "From reading a batch's state to its transaction's commit.",
+            buckets=BUCKETS,
+            registry=registry,
+        )
+        self.batch_events = Histogram(
+            "kpi_scoring_batch_events",
+            "Events per batch.",
+            buckets=(1, 10, 100, 500, 1000, 5000, 10000, 20000, 50000),
+            registry=registry,
+        )
+        self.documents_written = Histogram(
+            "kpi_scoring_documents_written",
+            "Counter and record documents written per batch.",
+            buckets=(1, 10, 100, 500, 1000, 2000, 5000, 10000),
+            registry=registry,
+        )
+        self.retries = Counter(
+            "kpi_scoring_retries", "Batches retried after a failure.", registry=registry
+        )
+        self.fenced = Counter(
+            "kpi_scoring_fenced",
+            "Batches dropped because another instance had committed the partition.",
+            registry=registry,
+        )
+        self.stream_time = Gauge(
+            "kpi_scoring_stream_time_seconds",
+            "The latest event time applied, as a Unix time.",
+            registry=registry,
+        )
+        self.consumer_lag = ConsumerLag(registry, "scoring")
+
+    def observe(self, outcome: BatchOutcome, write: BatchWrite, seconds: float) -> None:
+        """Record one committed batch."""
+        self.applied.inc(outcome.applied)
+        self.duplicates.inc(outcome.duplicates)
+        for _, reason, _ in outcome.rejected:
+            self.rejected.labels(reason.value).inc()
+        self.batch_seconds.observe(seconds)
+        self.batch_events.observe(outcome.applied + outcome.duplicates + len(outcome.rejected))
+        self.documents_written.observe(len(write.counters) + len(write.records))
+        if outcome.stream_time is not None:
+            self.stream_time.set(outcome.stream_time.timestamp())

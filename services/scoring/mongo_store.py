@@ -1,0 +1,289 @@
+"""`StateStore` on MongoDB: one transaction per batch, fenced by the stored offsets.
+
+Collections:
+- `scoring_counters`: `{_id: "{entity}|{fiscal year}", entity, fiscal_year,
+  buckets: {bucket: {component: int}}}`, changed only by `$inc`, so increments commute.
+- `scoring_records`: `{_id: record bucket id, r: {sha1(record id): {id, facts}}}`; a record id
+  may contain '.', so it is stored as a value, under a key that is safe in a field path.
+- `scoring_positions`: `{_id: "{group}|{topic}|{partition}", group, topic, partition,
+  next_offset, source_marks: [{source, offset}]}`; source names ("insurance.policy.v1:3")
+  contain '.', so the marks are a list, not a document keyed by source.
+- `scoring_groups`: `{_id: group, stream_time}`.
+
+The local SecantusDB slows down quadratically on `$in` lists of more than ~100 ids and is slow
+on `$or`, so every read by id goes in chunks of `ID_CHUNK` (DESIGN §10); every write is one
+unordered bulk per collection, a write per document, never per event.
+"""
+
+import hashlib
+import re
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ASCENDING, AsyncMongoClient, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import CollectionInvalid, DuplicateKeyError, OperationFailure, PyMongoError
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+from .domain.model import Fact
+from .ports import (
+    BatchWrite,
+    BeforeCommit,
+    CounterDocument,
+    Document,
+    PartitionCommit,
+    StaleOffsets,
+    StateStoreError,
+    StoredPosition,
+)
+
+COUNTERS = "scoring_counters"
+RECORDS = "scoring_records"
+POSITIONS = "scoring_positions"
+GROUPS = "scoring_groups"
+
+ID_CHUNK = 100
+NAMESPACE_EXISTS = 48
+
+# Bucket and component names become field-path segments: nothing but these characters.
+_PATH_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+_COUNTER_FIELDS = {"entity": 1, "fiscal_year": 1, "buckets": 1}
+
+
+class MongoStateStore:
+    """`StateStore` in one MongoDB database (a replica set, or the local SecantusDB)."""
+
+    def __init__(self, client: AsyncMongoClient[dict[str, Any]], database: str) -> None:
+        self._client = client
+        db = client[database]
+        self._counters: AsyncCollection[Document] = db[COUNTERS]
+        self._records: AsyncCollection[Document] = db[RECORDS]
+        self._positions: AsyncCollection[Document] = db[POSITIONS]
+        self._groups: AsyncCollection[Document] = db[GROUPS]
+
+    async def ensure_schema(self) -> None:
+        # Created up front: a collection created implicitly inside concurrent transactions
+        # makes them conflict on a real replica set.
+        try:
+            db = self._counters.database
+            existing = set(await db.list_collection_names())
+            for name in (COUNTERS, RECORDS, POSITIONS, GROUPS):
+                if name not in existing:
+                    await _create_collection(db[name])
+            # One compound index serves "a fiscal year" and "a level in a fiscal year" (entity
+            # prefix); every index slows the counter upserts (on SecantusDB two single-field
+            # indexes cost ~60% of the bulk, this one ~30%); one entity's years are an `_id` prefix.
+            await self._counters.create_index(
+                [("fiscal_year", ASCENDING), ("entity", ASCENDING)], name="counters_year_entity"
+            )
+        except PyMongoError as exc:
+            raise StateStoreError(f"cannot create the scoring state schema: {exc}") from exc
+
+    async def positions(
+        self, group: str, partitions: Collection[tuple[str, int]]
+    ) -> dict[tuple[str, int], StoredPosition]:
+        ids = [position_id(group, topic, partition) for topic, partition in partitions]
+        found: dict[tuple[str, int], StoredPosition] = {}
+        try:
+            async for doc in _find_by_ids(self._positions, ids):
+                found[(doc["topic"], int(doc["partition"]))] = StoredPosition(
+                    next_offset=int(doc["next_offset"]),
+                    source_marks={
+                        mark["source"]: int(mark["offset"]) for mark in doc.get("source_marks", [])
+                    },
+                )
+        except PyMongoError as exc:
+            raise StateStoreError(f"cannot read the positions of group {group}: {exc}") from exc
+        return found
+
+    async def stream_time(self, group: str) -> datetime | None:
+        try:
+            doc = await self._groups.find_one({"_id": group})
+        except PyMongoError as exc:
+            raise StateStoreError(f"cannot read the stream time of group {group}: {exc}") from exc
+        value: datetime | None = None if doc is None else doc.get("stream_time")
+        if value is not None and value.tzinfo is None:  # a client without tz_aware=True
+            value = value.replace(tzinfo=UTC)
+        return value
+
+    async def records(self, bucket_ids: Collection[str]) -> dict[str, dict[str, list[Fact]]]:
+        found: dict[str, dict[str, list[Fact]]] = {}
+        try:
+            async for doc in _find_by_ids(self._records, bucket_ids):
+                found[doc["_id"]] = {
+                    record["id"]: list(record["facts"]) for record in doc.get("r", {}).values()
+                }
+        except PyMongoError as exc:
+            raise StateStoreError(f"cannot read {len(bucket_ids)} record buckets: {exc}") from exc
+        return found
+
+    async def counter_documents(self, doc_ids: Collection[str]) -> dict[str, Document]:
+        try:
+            return await _read_counters(self._counters, doc_ids)
+        except PyMongoError as exc:
+            raise StateStoreError(f"cannot read {len(doc_ids)} counter documents: {exc}") from exc
+
+    async def commit(self, write: BatchWrite, before_commit: BeforeCommit) -> None:
+        counter_ops = counter_updates(write.counters)
+        record_ops = record_updates(write.records)
+        try:
+            async with (
+                self._client.start_session() as session,
+                await session.start_transaction(
+                    read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")
+                ),
+            ):
+                for commit in write.partitions:
+                    await self._fence(write.group, commit, session)
+                if counter_ops:
+                    await self._counters.bulk_write(counter_ops, ordered=False, session=session)
+                if record_ops:
+                    await self._records.bulk_write(record_ops, ordered=False, session=session)
+                if write.stream_time is not None:
+                    await self._groups.update_one(
+                        {"_id": write.group},
+                        {"$max": {"stream_time": write.stream_time}},
+                        upsert=True,
+                        session=session,
+                    )
+                touched = {counter.doc_id for counter in write.counters}
+                documents = await _read_counters(self._counters, touched, session)
+                # Nothing is visible to others yet: leaving the block commits, a raise aborts.
+                await before_commit(documents)
+        except PyMongoError as exc:
+            partitions = ", ".join(f"{c.topic}:{c.partition}" for c in write.partitions)
+            raise StateStoreError(
+                f"batch of group {write.group} ({partitions}) not committed: {exc}"
+            ) from exc
+
+    async def _fence(
+        self, group: str, commit: PartitionCommit, session: AsyncClientSession
+    ) -> None:
+        """Move the partition's position, or raise `StaleOffsets` if it is not where we left it."""
+        doc_id = position_id(group, commit.topic, commit.partition)
+        marks = _marks(commit.source_marks)
+        if commit.expected_next_offset is None:
+            document = {
+                "_id": doc_id,
+                "group": group,
+                "topic": commit.topic,
+                "partition": commit.partition,
+                "next_offset": commit.next_offset,
+                "source_marks": marks,
+            }
+            try:
+                await self._positions.insert_one(document, session=session)
+            except DuplicateKeyError as exc:
+                raise _stale(group, commit) from exc
+            return
+        result = await self._positions.update_one(
+            {"_id": doc_id, "next_offset": commit.expected_next_offset},
+            {"$set": {"next_offset": commit.next_offset, "source_marks": marks}},
+            session=session,
+        )
+        if result.matched_count != 1:
+            raise _stale(group, commit)
+
+
+def position_id(group: str, topic: str, partition: int) -> str:
+    """The `_id` of a partition's position (topic names cannot contain '|')."""
+    return f"{group}|{topic}|{partition}"
+
+
+def record_key(record_id: str) -> str:
+    """A field-path-safe key for a record id, which may contain '.' or start with '$'."""
+    return hashlib.sha1(record_id.encode(), usedforsecurity=False).hexdigest()
+
+
+def counter_updates(counters: Iterable[CounterDocument]) -> list[UpdateOne]:
+    """One upsert per counter document (several entries for one document are summed)."""
+    merged: dict[str, tuple[CounterDocument, dict[str, int]]] = {}
+    for counter in counters:
+        _, increments = merged.setdefault(counter.doc_id, (counter, {}))
+        for key, delta in counter.increments.items():
+            path = increment_path(key)
+            increments[path] = increments.get(path, 0) + delta
+    updates = []
+    for doc_id, (counter, increments) in merged.items():
+        update: Document = {
+            "$setOnInsert": {"entity": counter.entity, "fiscal_year": counter.fiscal_year}
+        }
+        if increments:
+            update["$inc"] = increments
+        updates.append(UpdateOne({"_id": doc_id}, update, upsert=True))
+    return updates
+
+
+def increment_path(key: str) -> str:
+    """`"2024-05/renewal_due"` -> `"buckets.2024-05.renewal_due"`; anything else is refused."""
+    bucket, _, component = key.partition("/")
+    if not (_PATH_SEGMENT.fullmatch(bucket) and _PATH_SEGMENT.fullmatch(component)):
+        raise ValueError(f"counter increment key {key!r} is not 'bucket/component'")
+    return f"buckets.{bucket}.{component}"
+
+
+def record_updates(records: Mapping[str, Mapping[str, Sequence[Fact]]]) -> list[UpdateOne]:
+    """One upsert per record bucket, replacing the facts of each record it names."""
+    updates = []
+    for bucket_id, by_record in records.items():
+        if not by_record:
+            continue
+        fields = {
+            f"r.{record_key(record_id)}": {"id": record_id, "facts": [dict(f) for f in facts]}
+            for record_id, facts in by_record.items()
+        }
+        updates.append(UpdateOne({"_id": bucket_id}, {"$set": fields}, upsert=True))
+    return updates
+
+
+def _marks(source_marks: Mapping[str, int]) -> list[Document]:
+    return [{"source": source, "offset": offset} for source, offset in sorted(source_marks.items())]
+
+
+def _stale(group: str, commit: PartitionCommit) -> StaleOffsets:
+    return StaleOffsets(
+        f"group {group}, {commit.topic}:{commit.partition}: the stored offset is no longer "
+        f"{commit.expected_next_offset}; another instance committed since"
+    )
+
+
+async def _create_collection(collection: AsyncCollection[Document]) -> None:
+    try:
+        await collection.database.create_collection(collection.name)
+    except CollectionInvalid:
+        pass  # created meanwhile by another instance
+    except OperationFailure as exc:
+        if exc.code != NAMESPACE_EXISTS:
+            raise
+
+
+async def _read_counters(
+    collection: AsyncCollection[Document],
+    doc_ids: Collection[str],
+    session: AsyncClientSession | None = None,
+) -> dict[str, Document]:
+    found: dict[str, Document] = {}
+    async for doc in _find_by_ids(collection, doc_ids, _COUNTER_FIELDS, session):
+        found[doc["_id"]] = {
+            "entity": doc.get("entity"),
+            "fiscal_year": doc.get("fiscal_year"),
+            "buckets": doc.get("buckets", {}),
+        }
+    return found
+
+
+async def _find_by_ids(
+    collection: AsyncCollection[Document],
+    ids: Iterable[str],
+    projection: Mapping[str, int] | None = None,
+    session: AsyncClientSession | None = None,
+) -> AsyncIterator[Document]:
+    """The documents with these ids, `ID_CHUNK` ids a query."""
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), ID_CHUNK):
+        chunk = unique[start : start + ID_CHUNK]
+        async for doc in collection.find({"_id": {"$in": chunk}}, projection, session=session):
+            yield doc

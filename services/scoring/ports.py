@@ -1,0 +1,110 @@
+"""The scoring service's port to its state: `StateStore`, implemented for MongoDB in
+`mongo_store.py` and in memory in the tests.
+
+One batch = one `commit`: counter increments, record facts, the next offset and source
+high-water marks of every partition, and stream time, in one transaction. Fencing: a partition
+commits only if its stored offset is still the one this instance read, so a zombie instance
+after a rebalance cannot apply a batch twice.
+"""
+
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from shared.errors import KpiError
+
+from .domain.model import Fact
+
+Document = dict[str, Any]
+
+
+class StaleOffsets(KpiError):
+    """Another instance committed this partition since we read its offset; nothing was written."""
+
+
+class StateStoreError(KpiError):
+    """The store failed (unreachable, timed out, a write conflict): the batch was not applied,
+    or, if the commit itself failed, maybe it was. Retry the same batch: the fence makes a
+    retry safe, and one that finds its own earlier commit raises `StaleOffsets`."""
+
+
+@dataclass(frozen=True)
+class StoredPosition:
+    """Where a partition of the input stands in the state."""
+
+    next_offset: int
+    # For each upstream source partition ("topic:partition"), the highest source offset already
+    # applied from it through this input partition: a lower or equal one is a re-publication
+    # by ingest after a crash, and is skipped.
+    source_marks: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PartitionCommit:
+    """The new position of one input partition after a batch."""
+
+    topic: str
+    partition: int
+    expected_next_offset: int | None  # what we read at assignment / last commit; None if none
+    next_offset: int
+    source_marks: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class CounterDocument:
+    """Increments for one counter document (`{entity}|{fiscal year}`)."""
+
+    doc_id: str
+    entity: str
+    fiscal_year: str
+    increments: Mapping[str, int]  # "bucket/component" -> delta, e.g. "2024-05/renewal_due": 3
+
+
+@dataclass(frozen=True)
+class BatchWrite:
+    """Everything one batch changes."""
+
+    counters: Sequence[CounterDocument]
+    # record bucket id -> record id -> the record's complete set of facts after this batch
+    records: Mapping[str, Mapping[str, Sequence[Fact]]]
+    partitions: Sequence[PartitionCommit]
+    group: str
+    stream_time: datetime | None
+
+
+# Called inside the transaction with the counter documents after the increments, before the
+# commit: the service publishes its score updates here, so a crash before the commit replays
+# the batch and publishes the same (deterministic) messages again, and none is ever lost.
+BeforeCommit = Callable[[Mapping[str, Document]], Awaitable[None]]
+
+
+class StateStore(Protocol):
+    """Durable KPI state."""
+
+    async def ensure_schema(self) -> None:
+        """Create collections and indexes (idempotent)."""
+        ...
+
+    async def positions(
+        self, group: str, partitions: Collection[tuple[str, int]]
+    ) -> dict[tuple[str, int], StoredPosition]:
+        """Stored positions of the given input partitions (absent when never committed)."""
+        ...
+
+    async def stream_time(self, group: str) -> datetime | None:
+        """The latest event time applied by the group."""
+        ...
+
+    async def records(self, bucket_ids: Collection[str]) -> dict[str, dict[str, list[Fact]]]:
+        """Facts of every record in the given buckets (missing buckets are absent)."""
+        ...
+
+    async def counter_documents(self, doc_ids: Collection[str]) -> dict[str, Document]:
+        """Counter documents by id, as `{"entity", "fiscal_year", "buckets": {bucket:
+        {component: int}}}` (missing ones are absent)."""
+        ...
+
+    async def commit(self, write: BatchWrite, before_commit: BeforeCommit) -> None:
+        """Apply a batch atomically; raise `StaleOffsets` (and write nothing) if fenced out."""
+        ...

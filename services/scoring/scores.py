@@ -1,0 +1,268 @@
+"""Score updates after a batch: one message per changed (entity, KPI, period), coalesced.
+
+Values are computed from the counter documents as they stand after the batch's increments
+(read inside its transaction), so they are the true totals even when several instances add to
+the same team, branch or company documents.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from shared import topics
+from shared.config import OrgChart
+from shared.kafka_output import Outbound
+from shared.messages import Score
+
+from .domain.batch import BatchOutcome
+from .domain.catalogue import KpiCatalogue
+from .domain.components import PREFIX_SUMMED, C
+from .domain.fiscal_calendar import FiscalCalendar
+from .domain.kpi_definition import DenominatorSource, KpiDefinition
+from .domain.kpi_values import attainment, compute
+from .ports import Document, StateStore
+from .targets import Targets
+
+HISTORY_YEARS = 5  # prefix sums (in force, existing customers) look this far back
+
+
+def is_day(bucket: str) -> bool:
+    """A day bucket (`2024-05-17`), kept for rolling windows, not published per batch."""
+    return len(bucket) == 10
+
+
+def is_month(bucket: str) -> bool:
+    """A month bucket (`2024-05`)."""
+    return len(bucket) == 7 and bucket[4] == "-"
+
+
+def _buckets(document: Mapping[str, Any] | None) -> Mapping[str, Mapping[str, int]]:
+    if not document:
+        return {}
+    buckets: Mapping[str, Mapping[str, int]] = document.get("buckets", {})
+    return buckets
+
+
+def _previous_year(fiscal_year: str, back: int) -> str:
+    return f"FY{int(fiscal_year[2:]) - back}"
+
+
+@dataclass
+class PeriodTotals:
+    """The components of one entity over one period."""
+
+    totals: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    prefix: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    revision: int = 1
+
+
+def period_totals(
+    period: str,
+    document: Mapping[str, Any] | None,
+    opening: Mapping[str, int],
+    calendar: FiscalCalendar,
+) -> PeriodTotals:
+    """Sum a period's buckets out of its fiscal-year document."""
+    buckets = _buckets(document)
+    months = calendar.months_of(period)
+    result = PeriodTotals()
+    result.prefix.update(opening)
+    for bucket, components in buckets.items():
+        in_period = bucket in months or bucket == period
+        before = is_month(bucket) and bucket < months[0]
+        for component, value in components.items():
+            if component == C.REVISIONS:
+                if in_period:
+                    result.revision += value
+            elif component in PREFIX_SUMMED:
+                if before:
+                    result.prefix[component] += value
+                elif in_period:
+                    result.totals[component] += value
+            elif in_period:
+                result.totals[component] += value
+    return result
+
+
+class ScoreBuilder:
+    """Computes the score messages of a batch."""
+
+    def __init__(
+        self,
+        *,
+        catalogue: KpiCatalogue,
+        calendar: FiscalCalendar,
+        org: OrgChart,
+        targets: Targets,
+        store: StateStore,
+    ) -> None:
+        self._catalogue = catalogue
+        self._calendar = calendar
+        self._org = org
+        self._targets = targets
+        self._store = store
+        self._by_component: dict[str, list[KpiDefinition]] = defaultdict(list)
+        for kpi in catalogue:
+            for component in kpi.components:
+                self._by_component[component].append(kpi)
+        self._uses_prefix = {
+            kpi.id for kpi in catalogue if any(c in PREFIX_SUMMED for c in kpi.components)
+        }
+        self._closed_openings: dict[tuple[str, str], dict[str, int]] = {}
+        # Per-period facts that never change while the process runs; computing them for every
+        # score was most of a batch's time.
+        self._working_days: dict[str, int] = {}
+        self._plans: dict[tuple[str, str], Decimal | None] = {}
+        self._targets_cache: dict[tuple[str, str, str], Decimal | None] = {}
+        self._headcounts: dict[str, int | None] = {}
+
+    @property
+    def calendar(self) -> FiscalCalendar:
+        """The fiscal calendar scores are computed on."""
+        return self._calendar
+
+    @property
+    def catalogue(self) -> KpiCatalogue:
+        """The KPIs scores are computed for."""
+        return self._catalogue
+
+    def changed(self, outcome: BatchOutcome) -> dict[tuple[str, str], set[str]]:
+        """(entity, period) → the KPIs whose components the batch changed there."""
+        changed: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for entity, bucket, component in outcome.deltas:
+            if is_day(bucket) or component == C.REVISIONS:
+                continue
+            kpis = self._by_component.get(component, ())
+            if not kpis:
+                continue
+            periods = self._calendar.periods_of_month(bucket) if is_month(bucket) else (bucket,)
+            for period in periods:
+                changed[(entity, period)].update(kpi.id for kpi in kpis)
+        return changed
+
+    async def openings(
+        self, keys: Iterable[tuple[str, str]], stream_time: datetime | None
+    ) -> dict[tuple[str, str], dict[str, int]]:
+        """Prefix components summed over the fiscal years before each (entity, year)."""
+        wanted = {
+            (entity, _previous_year(fy, back))
+            for entity, fy in keys
+            for back in range(1, HISTORY_YEARS + 1)
+        }
+        missing = {key for key in wanted if key not in self._closed_openings}
+        documents = await self._store.counter_documents({f"{e}|{fy}" for e, fy in missing})
+        year_totals: dict[tuple[str, str], dict[str, int]] = {}
+        for entity, fy in wanted:
+            cached = self._closed_openings.get((entity, fy))
+            if cached is not None:
+                year_totals[(entity, fy)] = cached
+                continue
+            totals: dict[str, int] = defaultdict(int)
+            for components in _buckets(documents.get(f"{entity}|{fy}")).values():
+                for component, value in components.items():
+                    if component in PREFIX_SUMMED:
+                        totals[component] += value
+            year_totals[(entity, fy)] = dict(totals)
+            last_month = self._calendar.months_of(fy)[-1]
+            if stream_time is not None and stream_time > self._calendar.lateness_deadline(
+                last_month
+            ):
+                self._closed_openings[(entity, fy)] = dict(totals)  # can no longer change
+        openings: dict[tuple[str, str], dict[str, int]] = {}
+        for entity, fy in keys:
+            opening: dict[str, int] = defaultdict(int)
+            for back in range(1, HISTORY_YEARS + 1):
+                for component, value in year_totals[(entity, _previous_year(fy, back))].items():
+                    opening[component] += value
+            openings[(entity, fy)] = dict(opening)
+        return openings
+
+    def _fiscal_year(self, period: str) -> str:
+        return self._calendar.fiscal_year_of_month(self._calendar.months_of(period)[0])
+
+    async def messages(
+        self,
+        outcome: BatchOutcome,
+        documents: Mapping[str, Document],
+        stream_time: datetime | None,
+    ) -> list[Outbound]:
+        """One score message per changed (entity, KPI, period)."""
+        if stream_time is None:
+            return []
+        changed = self.changed(outcome)
+        needs_opening = {
+            (entity, self._fiscal_year(period))
+            for (entity, period), kpis in changed.items()
+            if kpis & self._uses_prefix
+        }
+        openings = await self.openings(needs_opening, stream_time)
+        messages: list[Outbound] = []
+        for (entity, period), kpi_ids in sorted(changed.items()):
+            fiscal_year = self._fiscal_year(period)
+            totals = period_totals(
+                period,
+                documents.get(f"{entity}|{fiscal_year}"),
+                openings.get((entity, fiscal_year), {}),
+                self._calendar,
+            )
+            for kpi_id in sorted(kpi_ids):
+                score = self.score(self._catalogue[kpi_id], entity, period, totals, stream_time)
+                messages.append(
+                    Outbound(topics.SCORES, entity.encode(), score.model_dump_json().encode())
+                )
+        return messages
+
+    def score(
+        self,
+        kpi: KpiDefinition,
+        entity: str,
+        period: str,
+        totals: PeriodTotals,
+        as_of: datetime,
+    ) -> Score:
+        """The score of one KPI from an entity's period totals."""
+        calendar = self._calendar
+        target_key = (kpi.id, entity, period)
+        if target_key not in self._targets_cache:
+            self._targets_cache[target_key] = self._targets.target(kpi, entity, period, calendar)
+        target = self._targets_cache[target_key]
+        denominator_target: Decimal | None = target
+        if kpi.denominator_from is DenominatorSource.TARGET:
+            if (entity, period) not in self._plans:
+                self._plans[(entity, period)] = self._targets.plan(entity, period, calendar)
+            denominator_target = self._plans[(entity, period)]
+        if period not in self._working_days:
+            self._working_days[period] = calendar.working_days(period)
+        if entity not in self._headcounts:
+            self._headcounts[entity] = self._targets.headcount(entity)
+        value = compute(
+            kpi,
+            totals.totals,
+            totals.prefix,
+            target=denominator_target,
+            headcount=self._headcounts[entity],
+            working_days=self._working_days[period],
+        )
+        return Score(
+            score_id=Score.make_id(
+                entity,
+                period,
+                kpi.id,
+                numerator=value.numerator,
+                denominator=value.denominator,
+                revision=totals.revision,
+            ),
+            entity=entity,
+            period=period,
+            kpi=kpi.id,
+            value=value.value,
+            numerator=value.numerator,
+            denominator=value.denominator,
+            target=target,
+            attainment=attainment(value.value, target, kpi.direction),
+            revision=totals.revision,
+            as_of=as_of,
+        )

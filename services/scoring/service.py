@@ -1,0 +1,223 @@
+"""The scoring application service: one batch of canonical events in, one transaction out.
+
+Positions live in MongoDB with the state, never in Kafka: on assignment the service seeks to the
+stored offsets, and a batch whose first offset is not where the state stands is dropped and the
+partition re-read from there (after a failure, a rebalance, or a zombie's commit).
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from shared import topics
+from shared.events import ContractViolation, RejectReason
+from shared.kafka_output import Outbound, OutputPort
+from shared.messages import DeadLetter
+
+from .domain.batch import BatchOutcome, InputRecord, Position, apply_batch, needed_buckets
+from .domain.fiscal_calendar import FiscalCalendar
+from .metrics import ScoringMetrics
+from .ports import (
+    BatchWrite,
+    CounterDocument,
+    Document,
+    PartitionCommit,
+    StaleOffsets,
+    StateStore,
+)
+
+logger = logging.getLogger(__name__)
+PartitionKey = tuple[str, int]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Scorer(Protocol):
+    """Turns a committed-to-be batch into score messages."""
+
+    async def messages(
+        self,
+        outcome: BatchOutcome,
+        documents: Mapping[str, Document],
+        stream_time: datetime | None,
+    ) -> list[Outbound]:
+        """One message per changed (entity, KPI, period), coalesced within the batch."""
+        ...
+
+
+@dataclass
+class HandleResult:
+    """What the consumer must do after a batch: partitions to re-read from an offset."""
+
+    seek: dict[PartitionKey, int | None] = field(default_factory=dict)
+    applied: int = 0
+
+
+def counter_documents(outcome: BatchOutcome, calendar: FiscalCalendar) -> list[CounterDocument]:
+    """Group the batch's deltas into one increment per counter document (entity, fiscal year)."""
+    grouped: dict[tuple[str, str], dict[str, int]] = {}
+    for (entity, bucket, component), delta in outcome.deltas.items():
+        fiscal_year = calendar.bucket_fiscal_year(bucket)
+        grouped.setdefault((entity, fiscal_year), {})[f"{bucket}/{component}"] = delta
+    return [
+        CounterDocument(f"{entity}|{fy}", entity, fy, increments)
+        for (entity, fy), increments in sorted(grouped.items())
+    ]
+
+
+def _dead_letter(record: InputRecord, reason: RejectReason, detail: str) -> Outbound:
+    letter = DeadLetter.from_violation(
+        record.raw,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        violation=ContractViolation(reason, detail),
+        received_at=datetime.now(UTC),
+    )
+    return Outbound(topics.DEADLETTER, record.topic.encode(), letter.model_dump_json().encode())
+
+
+class ScoringService:
+    """Applies batches to the state store with an exactly-once effect."""
+
+    def __init__(
+        self,
+        *,
+        store: StateStore,
+        output: OutputPort,
+        calendar: FiscalCalendar,
+        scorer: Scorer,
+        metrics: ScoringMetrics,
+        group: str,
+        sleep: Sleep = asyncio.sleep,
+        max_backoff_s: float = 10.0,
+    ) -> None:
+        self._store = store
+        self._output = output
+        self._calendar = calendar
+        self._scorer = scorer
+        self._metrics = metrics
+        self._group = group
+        self._sleep = sleep
+        self._max_backoff_s = max_backoff_s
+        self._positions: dict[PartitionKey, Position] = {}
+        self._stream_time: datetime | None = None
+        self.in_flight = False
+
+    @property
+    def stream_time(self) -> datetime | None:
+        """The latest event time applied."""
+        return self._stream_time
+
+    async def assign(self, partitions: Collection[PartitionKey]) -> dict[PartitionKey, int | None]:
+        """Load the stored positions of newly assigned partitions; return where to seek
+        (None: from the beginning, nothing stored yet)."""
+        stored = await self._store.positions(self._group, partitions)
+        stream_time = await self._store.stream_time(self._group)
+        if stream_time is not None and (
+            self._stream_time is None or stream_time > self._stream_time
+        ):
+            self._stream_time = stream_time
+        for key in partitions:
+            position = stored.get(key)
+            self._positions[key] = (
+                Position(position.next_offset, dict(position.source_marks))
+                if position is not None
+                else Position(None, {})
+            )
+        return {key: self._positions[key].next_offset for key in partitions}
+
+    def revoke(self, partitions: Collection[PartitionKey]) -> None:
+        """Forget partitions this instance no longer owns."""
+        for key in partitions:
+            self._positions.pop(key, None)
+
+    def _in_order(self, records: Sequence[InputRecord], result: HandleResult) -> list[InputRecord]:
+        """Keep records that continue exactly where the state stands; seek the others."""
+        first: dict[PartitionKey, int] = {}
+        for record in records:
+            first.setdefault((record.topic, record.partition), record.offset)
+        keep: set[PartitionKey] = set()
+        for key, offset in first.items():
+            position = self._positions.get(key)
+            if position is None:
+                continue  # not ours (any more)
+            if position.next_offset is None or position.next_offset == offset:
+                keep.add(key)
+            else:
+                result.seek[key] = position.next_offset
+        return [r for r in records if (r.topic, r.partition) in keep]
+
+    async def handle(self, records: Sequence[InputRecord]) -> HandleResult:
+        """Apply a batch; retry failures with backoff; re-read partitions that are out of step."""
+        result = HandleResult()
+        batch = self._in_order(records, result)
+        delay = min(0.5, self._max_backoff_s)
+        while batch:
+            try:
+                result.applied = await self._apply(batch)
+            except StaleOffsets:
+                logger.warning("another instance committed these partitions; re-reading")
+                keys = {(r.topic, r.partition) for r in batch}
+                result.seek.update(await self.assign(keys))
+                self._metrics.fenced.inc()
+                return result
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self._metrics.retries.inc()
+                logger.exception("batch failed; retrying in %.1fs", delay)
+                await self._sleep(delay)
+                delay = min(delay * 2, self._max_backoff_s)
+            else:
+                break
+        return result
+
+    async def _apply(self, batch: Sequence[InputRecord]) -> int:
+        started = time.perf_counter()
+        self.in_flight = True
+        try:
+            keys = {(r.topic, r.partition) for r in batch}
+            state = await self._store.records(needed_buckets(batch, self._calendar))
+            outcome = apply_batch(
+                batch,
+                positions={key: self._positions[key] for key in keys},
+                record_state=state,
+                stream_time=self._stream_time,
+                calendar=self._calendar,
+            )
+            write = BatchWrite(
+                counters=counter_documents(outcome, self._calendar),
+                records=outcome.records,
+                partitions=[
+                    PartitionCommit(
+                        topic,
+                        partition,
+                        self._positions[(topic, partition)].next_offset,
+                        outcome.positions[(topic, partition)].next_offset or 0,
+                        outcome.positions[(topic, partition)].source_marks,
+                    )
+                    for topic, partition in sorted(keys)
+                ],
+                group=self._group,
+                stream_time=outcome.stream_time,
+            )
+
+            async def publish(documents: Mapping[str, Document]) -> None:
+                messages = await self._scorer.messages(outcome, documents, outcome.stream_time)
+                scores = len(messages)
+                messages += [_dead_letter(*rejected) for rejected in outcome.rejected]
+                await self._output.send_all(messages)
+                self._metrics.scores_published.inc(scores)
+
+            await self._store.commit(write, publish)
+        finally:
+            self.in_flight = False
+        for key in keys:
+            self._positions[key] = outcome.positions[key]
+        self._stream_time = outcome.stream_time
+        self._metrics.observe(outcome, write, time.perf_counter() - started)
+        return outcome.applied

@@ -1,0 +1,42 @@
+"""A score update on `kpi.scores.v1` (DESIGN §11): one KPI of one entity for one period."""
+
+import hashlib
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class Score(BaseModel):
+    """The current value of a KPI; values are decimal strings, ratios as fractions 0–1, a KPI
+    with no denominator is null. `score_id` is deterministic, so a consumer that sees one twice
+    (a batch re-published after a crash) can drop the copy."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+    score_id: str
+    entity: str = Field(description="LEVEL:ID, e.g. branch:B01")
+    period: str = Field(description="2024-03, FY2023, FY2023-H1, FY2023-Q1")
+    kpi: str
+    value: Decimal | None
+    numerator: Decimal | None
+    denominator: Decimal | None
+    target: Decimal | None
+    attainment: Decimal | None
+    revision: int = Field(ge=1, description="1, plus one for each batch of late events")
+    as_of: AwareDatetime = Field(description="Stream time when the value was computed")
+
+    @staticmethod
+    def make_id(
+        entity: str,
+        period: str,
+        kpi: str,
+        *,
+        numerator: Decimal | None,
+        denominator: Decimal | None,
+        revision: int,
+    ) -> str:
+        """The id of a score: the same inputs always give the same id."""
+        text = f"{entity}|{period}|{kpi}|{numerator}|{denominator}|{revision}"
+        return hashlib.sha256(text.encode()).hexdigest()[:32]

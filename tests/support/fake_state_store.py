@@ -1,0 +1,136 @@
+"""A hand-written in-memory `StateStore` with `MongoStateStore`'s semantics, for unit tests.
+
+- A commit is fenced per partition: it applies only if every stored offset is the expected
+  one (absent when `expected_next_offset` is None), else `StaleOffsets` and nothing changes.
+- It works on a copy of the state, hands `before_commit` the counter documents it touched
+  (after the increments), and installs the copy only if `before_commit` returns: an exception
+  anywhere leaves the state as it was. Commits run one at a time, like conflicting
+  transactions; reads meanwhile see the state before the pending commit.
+- Stream time keeps BSON's precision (milliseconds, UTC), so a test cannot rely on more than
+  the database keeps.
+- `fail_next(calls)` makes the next commits raise `StateStoreError`, as a lost database would.
+"""
+
+import asyncio
+import copy
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from services.scoring.domain.model import Fact
+from services.scoring.ports import (
+    BatchWrite,
+    BeforeCommit,
+    Document,
+    StaleOffsets,
+    StateStoreError,
+    StoredPosition,
+)
+
+_PATH_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+
+
+@dataclass
+class _State:
+    counters: dict[str, Document] = field(default_factory=dict)
+    records: dict[str, dict[str, list[Fact]]] = field(default_factory=dict)
+    positions: dict[tuple[str, str, int], StoredPosition] = field(default_factory=dict)
+    stream_times: dict[str, datetime] = field(default_factory=dict)
+
+
+class MemoryStateStore:
+    """In-memory `StateStore`."""
+
+    def __init__(self) -> None:
+        self._state = _State()
+        self._lock = asyncio.Lock()
+        self._fail_remaining = 0
+        self.commits = 0  # commits that were installed
+        self.schema_ensured = False
+
+    def fail_next(self, calls: int) -> None:
+        """Raise `StateStoreError` from the next `calls` commits, writing nothing."""
+        self._fail_remaining = calls
+
+    async def ensure_schema(self) -> None:
+        self.schema_ensured = True
+
+    async def positions(
+        self, group: str, partitions: Collection[tuple[str, int]]
+    ) -> dict[tuple[str, int], StoredPosition]:
+        stored = self._state.positions
+        return {
+            (topic, partition): stored[(group, topic, partition)]
+            for topic, partition in partitions
+            if (group, topic, partition) in stored
+        }
+
+    async def stream_time(self, group: str) -> datetime | None:
+        return self._state.stream_times.get(group)
+
+    async def records(self, bucket_ids: Collection[str]) -> dict[str, dict[str, list[Fact]]]:
+        stored = self._state.records
+        return {bucket: copy.deepcopy(stored[bucket]) for bucket in bucket_ids if bucket in stored}
+
+    async def counter_documents(self, doc_ids: Collection[str]) -> dict[str, Document]:
+        stored = self._state.counters
+        return {doc_id: copy.deepcopy(stored[doc_id]) for doc_id in doc_ids if doc_id in stored}
+
+    async def commit(self, write: BatchWrite, before_commit: BeforeCommit) -> None:
+        for counter in write.counters:
+            for key in counter.increments:
+                _check_increment_key(key)
+        async with self._lock:
+            if self._fail_remaining > 0:
+                self._fail_remaining -= 1
+                raise StateStoreError("state store unavailable")
+            state = copy.deepcopy(self._state)
+            for commit in write.partitions:
+                where = (write.group, commit.topic, commit.partition)
+                stored = state.positions.get(where)
+                stored_offset = None if stored is None else stored.next_offset
+                if stored_offset != commit.expected_next_offset:
+                    raise StaleOffsets(
+                        f"group {write.group}, {commit.topic}:{commit.partition}: the stored "
+                        f"offset is {stored_offset}, not {commit.expected_next_offset}"
+                    )
+                state.positions[where] = StoredPosition(
+                    next_offset=commit.next_offset, source_marks=dict(commit.source_marks)
+                )
+            for counter in write.counters:
+                doc = state.counters.setdefault(
+                    counter.doc_id,
+                    {"entity": counter.entity, "fiscal_year": counter.fiscal_year, "buckets": {}},
+                )
+                for key, delta in counter.increments.items():
+                    bucket, _, component = key.partition("/")
+                    components = doc["buckets"].setdefault(bucket, {})
+                    components[component] = components.get(component, 0) + delta
+            for bucket_id, by_record in write.records.items():
+                if by_record:
+                    stored_bucket = state.records.setdefault(bucket_id, {})
+                    for record_id, facts in by_record.items():
+                        stored_bucket[record_id] = [dict(fact) for fact in facts]
+            if write.stream_time is not None:
+                time = _as_stored(write.stream_time)
+                current = state.stream_times.get(write.group)
+                state.stream_times[write.group] = time if current is None else max(current, time)
+            touched = {counter.doc_id for counter in write.counters}
+            await before_commit(
+                {doc_id: copy.deepcopy(state.counters[doc_id]) for doc_id in touched}
+            )
+            self._state = state
+            self.commits += 1
+
+
+def _check_increment_key(key: str) -> None:
+    bucket, _, component = key.partition("/")
+    if not (_PATH_SEGMENT.fullmatch(bucket) and _PATH_SEGMENT.fullmatch(component)):
+        raise ValueError(f"counter increment key {key!r} is not 'bucket/component'")
+
+
+def _as_stored(time: datetime) -> datetime:
+    """What a BSON date keeps: UTC milliseconds (a naive time is taken as UTC, as PyMongo does)."""
+    aware = time.replace(tzinfo=UTC) if time.tzinfo is None else time.astimezone(UTC)
+    return aware.replace(microsecond=aware.microsecond // 1000 * 1000)
