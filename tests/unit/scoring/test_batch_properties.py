@@ -165,3 +165,9 @@ def test_a_late_event_inside_the_lateness_revises_its_closed_month() -> None:
     assert outcome.rejected == []
     assert outcome.deltas[("agent:A1", "2024-04", C.REVISIONS)] == 1
     assert outcome.deltas[("agent:A1", "2024-04", C.SURVEY_TOP_BOX)] == 1
+
+
+def test_the_independent_reference_recomputation_agrees() -> None:
+    from tests.support.reference_scoring import reference_counters  # noqa: PLC0415
+
+    assert reference_counters(EVENTS, CALENDAR) == ONE_BATCH[0]
