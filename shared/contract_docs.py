@@ -26,7 +26,7 @@ from shared.events import (
     SurveyEvent,
     TrainingEvent,
 )
-from shared.messages import DeadLetter
+from shared.messages import DeadLetter, Score
 
 CONTRACT_VERSION: Final = "1.0.0"
 DOCS_DIR: Final = Path(__file__).resolve().parent.parent / "docs"
@@ -44,6 +44,7 @@ _MESSAGES: Final[tuple[tuple[str, type[BaseModel], str], ...]] = (
     (topics.TRAINING, TrainingEvent, "training.v1.json"),
     (topics.EVENTS, KpiEvent, "events.v1.json"),
     (topics.DEADLETTER, DeadLetter, "deadletter.v1.json"),
+    (topics.SCORES, Score, "scores.v1.json"),
 )
 
 _UPSTREAM_NOTE: Final = (
@@ -60,6 +61,13 @@ _EVENTS_NOTE: Final = (
     "original offset in occurred_at_offset), money as decimal strings, phone numbers replaced "
     "by keyed hashes, and the owner's place in the organisation. Consumers de-duplicate by key."
 )
+_NOTES: Final = {
+    topics.SCORES: (
+        "Published by scoring after every batch: one message per changed (entity, KPI, "
+        "period), keyed by entity. Values are decimal strings, ratios as fractions 0–1, null "
+        "when the KPI has no denominator; score_id is deterministic, so consumers drop copies."
+    ),
+}
 _DESCRIPTION: Final = (
     "The v1 event contract of the insurance KPI platform. Upstream core-insurance systems "
     "send events to the insurance.*.v1 topics; ingest validates and normalises them, publishes "
@@ -82,6 +90,8 @@ def build_asyncapi() -> str:
             description = _DEADLETTER_NOTE
         elif topic == topics.EVENTS:
             description = _EVENTS_NOTE
+        elif topic in _NOTES:
+            description = _NOTES[topic]
         else:
             description = f"{_first_line(model)} {_UPSTREAM_NOTE}"
         broker.publisher(topic, schema=model, title=topic, description=description)

@@ -38,6 +38,7 @@ def canonicalise(
     source_partition: int,
     source_offset: int,
     default_currency: str = "JPY",
+    source_timestamp: datetime | None = None,
 ) -> KpiEvent:
     """The canonical event: UTC `occurred_at` with its offset kept, phones hashed, org attached.
 
@@ -71,4 +72,5 @@ def canonicalise(
         source_topic=source_topic,
         source_partition=source_partition,
         source_offset=source_offset,
+        source_timestamp=source_timestamp,
     )

@@ -4,7 +4,7 @@ Pure: the code book, the org directory, the phone hasher and the lateness gate a
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from shared.config import CalendarConfig, OrgPath
 from shared.events import (
@@ -156,4 +156,9 @@ class Triage:
             source_partition=record.partition,
             source_offset=record.offset,
             default_currency=self._org.chart.currency,
+            source_timestamp=(
+                datetime.fromtimestamp(record.timestamp_ms / 1000, UTC)
+                if record.timestamp_ms is not None
+                else None
+            ),
         )

@@ -65,6 +65,12 @@ class ScoringMetrics:
             "The latest event time applied, as a Unix time.",
             registry=registry,
         )
+        self.event_to_score = Histogram(
+            "kpi_scoring_event_to_score_seconds",
+            "From an upstream record's broker timestamp to its score updates being acknowledged.",
+            buckets=(0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60),
+            registry=registry,
+        )
         self.consumer_lag = ConsumerLag(registry, "scoring")
 
     def observe(self, outcome: BatchOutcome, write: BatchWrite, seconds: float) -> None:

@@ -212,6 +212,12 @@ class ScoringService:
                 messages += [_dead_letter(*rejected) for rejected in outcome.rejected]
                 await self._output.send_all(messages)
                 self._metrics.scores_published.inc(scores)
+                acknowledged = datetime.now(UTC)
+                for record in batch:
+                    sent = record.event.source_timestamp if record.event is not None else None
+                    if sent is not None:
+                        seconds = (acknowledged - sent).total_seconds()
+                        self._metrics.event_to_score.observe(max(0.0, seconds))
 
             await self._store.commit(write, publish)
         finally:

@@ -122,6 +122,10 @@ class KpiEvent(BaseModel):
     ]
     source_partition: Annotated[int, Field(ge=0)]
     source_offset: Annotated[int, Field(ge=0)]
+    source_timestamp: Annotated[
+        AwareDatetime | None,
+        Field(description="The upstream record's broker timestamp (for latency measurement)."),
+    ] = None
 
     @field_validator("received_at")
     @classmethod

@@ -9,7 +9,7 @@ import yaml
 
 from shared import contract_docs, topics
 from shared.events import MODELS_BY_EVENT_TYPE, KpiEvent
-from shared.messages import DeadLetter
+from shared.messages import DeadLetter, Score
 
 DOCS: Final = Path(__file__).resolve().parents[2] / "docs"
 SCHEMA_FILES: Final = [
@@ -21,6 +21,7 @@ SCHEMA_FILES: Final = [
     "training.v1.json",
     "events.v1.json",
     "deadletter.v1.json",
+    "scores.v1.json",
 ]
 
 
@@ -55,7 +56,7 @@ def test_asyncapi_names_every_upstream_topic_the_event_and_dead_letter_topics(
 ) -> None:
     assert asyncapi["asyncapi"] == "3.0.0"
     addresses = {channel["address"] for channel in asyncapi["channels"].values()}
-    assert addresses == {*topics.UPSTREAM, topics.EVENTS, topics.DEADLETTER}
+    assert addresses == {*topics.UPSTREAM, topics.EVENTS, topics.DEADLETTER, topics.SCORES}
     assert len(topics.UPSTREAM) == 6
 
 
@@ -68,6 +69,7 @@ def test_asyncapi_names_every_upstream_topic_the_event_and_dead_letter_topics(
         ),
         (topics.EVENTS, KpiEvent.__name__),
         (topics.DEADLETTER, DeadLetter.__name__),
+        (topics.SCORES, Score.__name__),
     ],
 )
 def test_each_channel_carries_its_model(
