@@ -4,6 +4,7 @@ consuming them, measured between its first and last output on kpi.events.v1."""
 import asyncio
 import json
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,7 +31,7 @@ def demo_documents(count: int, seed: int = 3) -> list[dict[str, object]]:
     return [document for _, document in zip(range(count), stream, strict=False)]
 
 
-async def publish(settings: Settings, documents: list[dict[str, object]]) -> None:
+async def publish(settings: Settings, documents: Sequence[dict[str, object]]) -> None:
     """Put the documents on their upstream topics, keyed by agent."""
     producer = AIOKafkaProducer(
         **aiokafka_options(settings), acks="all", linger_ms=20, max_batch_size=512 * 1024
@@ -54,8 +55,9 @@ async def _output_span(settings: Settings, expected: int) -> tuple[int, float]:
     await consumer.start()
     first = last = 0
     seen = 0
+    deadline = time.monotonic() + 120
     try:
-        while seen < expected:
+        while seen < expected and time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
             if not batches and seen:
                 break

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared import topics
+from shared import retry, topics
 from shared.kafka_output import Outbound, OutputPort
 
 from .claims import Claim, ClaimStore
@@ -111,21 +111,12 @@ class IngestPipeline:
         return duplicates
 
     async def _with_retries(self, outcomes: Sequence[Outcome], now: datetime) -> set[str]:
-        # A lost broker or database stalls the batch, not the service: no offsets are
-        # committed until it goes through, and readiness reports the dependency down.
-        delay = min(0.5, self._max_backoff_s)
-        while True:
-            try:
-                result = await self._claim_and_send(outcomes, now)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                self._metrics.retries.inc()
-                logger.exception("batch failed; retrying in %.1fs", delay)
-                await self._sleep(delay)
-                delay = min(delay * 2, self._max_backoff_s)
-            else:
-                return result
+        return await retry.until_done(
+            lambda: self._claim_and_send(outcomes, now),
+            max_backoff_s=self._max_backoff_s,
+            sleep=self._sleep,
+            on_retry=self._metrics.retries.inc,
+        )
 
     def _record(
         self,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from shared import topics
+from shared import retry, topics
 from shared.events import ContractViolation, RejectReason
 from shared.kafka_output import Outbound, OutputPort
 from shared.messages import DeadLetter
@@ -155,25 +155,21 @@ class ScoringService:
         """Apply a batch; retry failures with backoff; re-read partitions that are out of step."""
         result = HandleResult()
         batch = self._in_order(records, result)
-        delay = min(0.5, self._max_backoff_s)
-        while batch:
-            try:
-                result.applied = await self._apply(batch)
-            except StaleOffsets:
-                logger.warning("another instance committed these partitions; re-reading")
-                keys = {(r.topic, r.partition) for r in batch}
-                result.seek.update(await self.assign(keys))
-                self._metrics.fenced.inc()
-                return result
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                self._metrics.retries.inc()
-                logger.exception("batch failed; retrying in %.1fs", delay)
-                await self._sleep(delay)
-                delay = min(delay * 2, self._max_backoff_s)
-            else:
-                break
+        if not batch:
+            return result
+        try:
+            result.applied = await retry.until_done(
+                lambda: self._apply(batch),
+                max_backoff_s=self._max_backoff_s,
+                sleep=self._sleep,
+                on_retry=self._metrics.retries.inc,
+                give_up_on=(StaleOffsets,),
+            )
+        except StaleOffsets:
+            logger.warning("another instance committed these partitions; re-reading")
+            keys = {(r.topic, r.partition) for r in batch}
+            result.seek.update(await self.assign(keys))
+            self._metrics.fenced.inc()
         return result
 
     async def _apply(self, batch: Sequence[InputRecord]) -> int:
