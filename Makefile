@@ -14,7 +14,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: help install run stack-up stack-down test test-unit test-integration test-e2e lint format typecheck bench docs docs-check clean
+.PHONY: help install tools deploy-check run stack-up stack-down test test-unit test-integration test-e2e lint format typecheck bench docs docs-check clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,6 +30,15 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 install: $(VENV)/.synced ## Create .venv from uv.lock (with the local broker and database)
 
+tools: ## Install promtool and amtool (Debian's prometheus, prometheus-alertmanager) when missing
+	@if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null; then \
+		echo "installing Debian's prometheus and prometheus-alertmanager (promtool, amtool)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq >/dev/null && \
+		$$SUDO apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null; \
+	fi
+
 run: install ## Local stack, the four services and the demo company; prints where to look
 	@$(BIN)/kpi run
 
@@ -39,12 +48,12 @@ stack-up: install ## Start only the local broker and database
 stack-down: install ## Stop the local broker and database
 	@$(BIN)/kpi stack down
 
-test: install lint typecheck docs-check test-unit test-integration test-e2e ## Everything CI runs
+test: install tools lint typecheck docs-check deploy-check test-unit test-integration test-e2e ## Everything CI runs
 
 test-unit: install ## Pure tests, no servers
 	@$(PYTEST) tests/unit -q
 
-test-integration: install ## Against the real local broker and database (started by the tests)
+test-integration: install tools ## Against the real local broker and database (started by the tests)
 	@$(PYTEST) tests/integration -q
 
 test-e2e: install ## Several services as processes, end to end
@@ -60,6 +69,13 @@ format: install ## Apply ruff's fixes and formatting
 
 typecheck: install ## mypy --strict
 	@$(BIN)/mypy shared services tests
+
+deploy-check: tools ## Validate the Prometheus and Alertmanager files offline (promtool, amtool)
+	@promtool check config deploy/prometheus/prometheus.yml >/dev/null
+	@promtool check config deploy/prometheus/prometheus.local.yml >/dev/null
+	@promtool check rules deploy/prometheus/rules/*.yml >/dev/null
+	@promtool test rules deploy/prometheus/tests/*.yml
+	@amtool check-config deploy/alertmanager/alertmanager.yml >/dev/null
 
 docs: install ## Regenerate docs/asyncapi.yaml and docs/schemas/*.json from the models
 	@$(BIN)/python -m shared.contract_docs
