@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.demo.generator import generate_events
+from services.idle import ingest_backlog
 from services.ingest.app import create_app
 from shared import topics
 from shared.config.loading import load_org
-from shared.idle import KafkaGroupBacklog, wait_idle
+from shared.idle import wait_idle
 from shared.kafka import aiokafka_options
 from shared.localstack.probes import free_port
 from shared.service import make_server
@@ -80,7 +81,7 @@ async def ingest_throughput(settings: Settings, count: int) -> Measurement:
     task = asyncio.create_task(server.serve())
     started = time.perf_counter()
     try:
-        source = KafkaGroupBacklog("ingest", "kpi-ingest", topics.UPSTREAM, settings)
+        source = ingest_backlog(settings)
         backlog = await wait_idle(settings, [source], timeout_s=600)
         if any(backlog.values()):
             raise RuntimeError(f"ingest did not finish: {backlog}")

@@ -12,9 +12,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.idle import ingest_backlog
 from services.scoring.backlog import StateBacklog
-from shared import topics
-from shared.idle import BacklogSource, KafkaGroupBacklog, wait_idle
+from shared.idle import BacklogSource, wait_idle
 from shared.localstack.probes import free_port
 from shared.settings import Settings
 
@@ -121,7 +121,7 @@ async def pipeline(settings: Settings, count: int, log: Path) -> tuple[list[Meas
     """Throughput end to end and of scoring alone, then latency at a steady 2,000 events/s."""
     documents = demo_documents(count + LATENCY_RATE * LATENCY_SECONDS + 1, seed=17)
     both: list[BacklogSource] = [
-        KafkaGroupBacklog("ingest", "kpi-ingest", topics.UPSTREAM, settings),
+        ingest_backlog(settings),
         StateBacklog(settings),
     ]
     results: list[Measurement] = []

@@ -32,3 +32,7 @@ INTERNAL: Final[tuple[str, ...]] = (EVENTS, DEADLETTER, SCORES, ALERTS, SCORECAR
 ALL: Final[tuple[str, ...]] = UPSTREAM + INTERNAL
 # Topics whose latest value per key is the state; compacted on a real Kafka cluster.
 COMPACTED: Final[frozenset[str]] = frozenset({ORG})
+
+# Consumer groups: operators look them up, and `kpi wait-idle` measures them.
+INGEST_GROUP: Final = "kpi-ingest"
+SCORING_GROUP: Final = "kpi-scoring"

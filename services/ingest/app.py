@@ -30,7 +30,7 @@ from .pipeline import Clock, IngestPipeline
 from .triage import Record, Triage
 
 NAME = "ingest"
-GROUP_ID = "kpi-ingest"
+GROUP_ID = topics.INGEST_GROUP
 FUTURE_TOLERANCE = timedelta(days=1)
 MAX_BATCH = 2_000
 

@@ -28,7 +28,7 @@ from .service import ScoringService
 from .targets import load_targets
 
 NAME = "scoring"
-GROUP_ID = "kpi-scoring"
+GROUP_ID = topics.SCORING_GROUP
 MAX_BATCH = 20_000
 
 

@@ -9,7 +9,6 @@ from shared import mongo, topics
 from shared.kafka import aiokafka_options
 from shared.settings import Settings
 
-from .app import GROUP_ID
 from .mongo_store import MongoStateStore
 
 
@@ -30,7 +29,9 @@ class StateBacklog:
         await consumer.start()
         try:
             store = MongoStateStore(client, self.settings.mongodb_database)
-            stored = await store.positions(GROUP_ID, {(tp.topic, tp.partition) for tp in mine})
+            stored = await store.positions(
+                topics.SCORING_GROUP, {(tp.topic, tp.partition) for tp in mine}
+            )
             starts = await consumer.beginning_offsets(mine) if mine else {}
             total = 0
             for tp in mine:

@@ -3,14 +3,13 @@
 from collections import defaultdict
 from datetime import datetime
 
+from shared import topics
 from shared.messages import Score
 
 from .domain.components import C
 from .domain.fiscal_calendar import parse_window
 from .ports import StateStore
 from .scores import PeriodTotals, ScoreBuilder, period_totals
-
-GROUP_ID = "kpi-scoring"
 
 
 async def current_scores(
@@ -26,7 +25,7 @@ async def current_scores(
     A rolling window (`R30D`) is summed from day buckets, which are kept from branch level up,
     and ends at the current stream time.
     """
-    as_of = await store.stream_time(GROUP_ID)
+    as_of = await store.stream_time(topics.SCORING_GROUP)
     if as_of is None:
         return []
     calendar = builder.calendar
