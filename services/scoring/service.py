@@ -167,7 +167,7 @@ class ScoringService:
             )
         except StaleOffsets:
             logger.warning("another instance committed these partitions; re-reading")
-            keys = {(r.topic, r.partition) for r in batch}
+            keys = {(r.topic, r.partition) for r in batch} & set(self._positions)
             result.seek.update(await self.assign(keys))
             self._metrics.fenced.inc()
         return result
@@ -177,6 +177,9 @@ class ScoringService:
         self.in_flight = True
         try:
             keys = {(r.topic, r.partition) for r in batch}
+            if not keys <= set(self._positions):
+                # Revoked while the batch waited for a retry: another instance owns it now.
+                raise StaleOffsets("partitions were revoked while the batch waited")
             state = await self._store.records(needed_buckets(batch, self._calendar))
             outcome = apply_batch(
                 batch,
