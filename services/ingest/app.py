@@ -81,7 +81,8 @@ def create_app(
         client, settings.mongodb_database, timedelta(days=settings.dedup_horizon_days)
     )
     kafka_output = KafkaOutput(settings, client_id=f"kpi-{NAME}-out") if output is None else None
-    feed = OrgFeed(settings, directory, metrics)
+    outputs: OutputPort = output or kafka_output  # type: ignore[assignment]
+    feed = OrgFeed(settings, directory, metrics, outputs)
 
     triage = Triage(
         codebook=codebook,
@@ -94,7 +95,7 @@ def create_app(
     pipeline = IngestPipeline(
         triage=triage,
         claims=claims or mongo_store,
-        output=output or kafka_output,  # type: ignore[arg-type]
+        output=outputs,
         metrics=metrics,
         clock=clock,
     )

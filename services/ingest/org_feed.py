@@ -11,7 +11,10 @@ import logging
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from shared import topics
+from shared.events import ContractViolation, RejectReason
 from shared.kafka import aiokafka_options
+from shared.kafka_output import Outbound, OutputPort
+from shared.messages import DeadLetter
 from shared.settings import Settings
 
 from .metrics import IngestMetrics
@@ -30,19 +33,37 @@ async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -
 class OrgFeed:
     """A group-less consumer of `kpi.org.v1` that applies every record."""
 
-    def __init__(self, settings: Settings, directory: OrgDirectory, metrics: IngestMetrics) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        directory: OrgDirectory,
+        metrics: IngestMetrics,
+        dead_letters: OutputPort,
+    ) -> None:
         self._settings = settings
         self._directory = directory
         self._metrics = metrics
+        self._dead_letters = dead_letters
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
 
-    def _apply(self, record: ConsumerRecord) -> None:
+    async def _apply(self, record: ConsumerRecord) -> None:
         key = record.key.decode() if record.key else ""
         try:
             self._directory.apply(key, record.value)
         except OrgChangeRejected as exc:
             self._metrics.org_changes.labels("refused").inc()
+            # A refused change is bad input like any other: kept, with its reason, not dropped.
+            letter = DeadLetter.from_violation(
+                record.value or b"",
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                violation=ContractViolation(RejectReason.SCHEMA_VIOLATION, str(exc)),
+            )
+            await self._dead_letters.send_all(
+                [Outbound(topics.DEADLETTER, key.encode(), letter.model_dump_json().encode())]
+            )
             logger.warning(
                 "refused an organisation change: %s",
                 exc,
@@ -71,7 +92,7 @@ class OrgFeed:
             batches = await consumer.getmany(timeout_ms=500)
             for records in batches.values():
                 for record in records:
-                    self._apply(record)
+                    await self._apply(record)
         self._task = asyncio.create_task(self._follow(consumer), name="org-feed")
 
     async def _follow(self, consumer: AIOKafkaConsumer) -> None:
@@ -79,7 +100,7 @@ class OrgFeed:
             batches = await consumer.getmany(timeout_ms=1000)
             for records in batches.values():
                 for record in records:
-                    self._apply(record)
+                    await self._apply(record)
 
     async def stop(self) -> None:
         """Stop following."""

@@ -77,6 +77,11 @@ async def test_an_agent_moved_on_kpi_org_counts_for_each_branch_on_its_own_dates
             return {before, after} <= found
 
         records = await read_until(settings, [topics.EVENTS], both)
+        refused = await read_until(
+            settings,
+            [topics.DEADLETTER],
+            lambda rs: any(r.topic == topics.DEADLETTER and r.key == b"team:T77" for r in rs),
+        )
 
     branches = {
         json.loads(r.value)["event"]["event_id"]: json.loads(r.value)["org"]["branch"]
@@ -84,9 +89,15 @@ async def test_an_agent_moved_on_kpi_org_counts_for_each_branch_on_its_own_dates
     }
     assert branches[before] == "B01"
     assert branches[after] == "B02"
-    refused = app.registry.get_sample_value("kpi_ingest_org_changes_total", {"result": "refused"})
+    refused_count = app.registry.get_sample_value(
+        "kpi_ingest_org_changes_total", {"result": "refused"}
+    )
     applied = app.registry.get_sample_value("kpi_ingest_org_changes_total", {"result": "applied"})
-    assert refused is not None
-    assert refused >= 1
+    letters = [json.loads(r.value) for r in refused if r.key == b"team:T77"]
+    assert letters[0]["source_topic"] == topics.ORG
+    assert letters[0]["reason"] == "schema_violation"
+    assert "B99" in letters[0]["detail"]
+    assert refused_count is not None
+    assert refused_count >= 1
     assert applied is not None
     assert applied >= 1
