@@ -26,7 +26,7 @@ from shared.events import (
     SurveyEvent,
     TrainingEvent,
 )
-from shared.messages import DeadLetter, Score
+from shared.messages import Alert, DeadLetter, Score, Scorecard
 
 CONTRACT_VERSION: Final = "1.0.0"
 DOCS_DIR: Final = Path(__file__).resolve().parent.parent / "docs"
@@ -45,6 +45,8 @@ _MESSAGES: Final[tuple[tuple[str, type[BaseModel], str], ...]] = (
     (topics.EVENTS, KpiEvent, "events.v1.json"),
     (topics.DEADLETTER, DeadLetter, "deadletter.v1.json"),
     (topics.SCORES, Score, "scores.v1.json"),
+    (topics.ALERTS, Alert, "alerts.v1.json"),
+    (topics.SCORECARDS, Scorecard, "scorecards.v1.json"),
 )
 
 _UPSTREAM_NOTE: Final = (
@@ -66,6 +68,17 @@ _NOTES: Final = {
         "Published by scoring after every batch: one message per changed (entity, KPI, "
         "period), keyed by entity. Values are decimal strings, ratios as fractions 0–1, null "
         "when the KPI has no denominator; score_id is deterministic, so consumers drop copies."
+    ),
+    topics.ALERTS: (
+        "Published by alerts, keyed by entity: an alert when it fires, again only when its "
+        "severity changes, and once when it resolves. alert_id is deterministic per (rule, "
+        "entity, KPI, period); a later episode keeps the id and has a new started_at."
+    ),
+    topics.SCORECARDS: (
+        "Published by reporting, keyed by entity: a provisional scorecard when the period "
+        "closes on the fiscal calendar, a revised one (revision + 1) when late events change "
+        "its figures, and a final one after the allowed lateness. scorecard_id is "
+        "deterministic per (entity, period, profile, revision)."
     ),
 }
 _DESCRIPTION: Final = (

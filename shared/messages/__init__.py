@@ -3,5 +3,30 @@
 from .alert import Alert, AlertMessages, AlertSeverity, AlertState
 from .deadletter import DeadLetter
 from .score import Score
+from .scorecard import (
+    Category,
+    Grade,
+    KpiLine,
+    Labels,
+    Scorecard,
+    ScorecardStatus,
+    Trend,
+    Veto,
+)
 
-__all__ = ["Alert", "AlertMessages", "AlertSeverity", "AlertState", "DeadLetter", "Score"]
+__all__ = [
+    "Alert",
+    "AlertMessages",
+    "AlertSeverity",
+    "AlertState",
+    "Category",
+    "DeadLetter",
+    "Grade",
+    "KpiLine",
+    "Labels",
+    "Score",
+    "Scorecard",
+    "ScorecardStatus",
+    "Trend",
+    "Veto",
+]
