@@ -30,13 +30,21 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 install: $(VENV)/.synced ## Create .venv from uv.lock (with the local broker and database)
 
-tools: ## Install promtool and amtool (Debian's prometheus, prometheus-alertmanager) when missing
+tools: ## Install promtool, amtool (Debian's prometheus, prometheus-alertmanager) and chromium when missing
 	@if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null; then \
 		echo "installing Debian's prometheus and prometheus-alertmanager (promtool, amtool)"; \
 		export DEBIAN_FRONTEND=noninteractive; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq >/dev/null && \
 		$$SUDO apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null; \
+	fi
+	@# The HTML scorecard's browser test (tests/e2e/test_scorecard_browser.py) drives this one.
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing Debian's chromium (the headless browser of the scorecard test)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq >/dev/null && \
+		$$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
 	fi
 
 run: install ## Local stack, the four services and the demo company; prints where to look
