@@ -17,5 +17,6 @@ def backlog_sources(settings: Settings, names: tuple[str, ...] = ()) -> list[Bac
     sources: list[BacklogSource] = [
         ingest_backlog(settings),
         StateBacklog(settings),
+        KafkaGroupBacklog("alerts", topics.ALERTS_GROUP, (topics.SCORES, topics.EVENTS), settings),
     ]
     return [s for s in sources if not names or s.name in names]

@@ -90,6 +90,18 @@ class Settings(BaseSettings):
     shutdown_timeout_s: float = Field(
         default=8.0, gt=0, le=60, validation_alias="KPI_SHUTDOWN_TIMEOUT_S"
     )
+    metric_levels: str = Field(
+        default="company,region,branch",
+        validation_alias="KPI_METRIC_LEVELS",
+        description="Entity levels whose KPI values the alerts service exports as gauges.",
+    )
+    alerts_tick_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        validation_alias="KPI_ALERTS_TICK_S",
+        description="How often alerts checks staleness and refreshes the rolling-window gauges.",
+    )
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod
@@ -107,6 +119,23 @@ class Settings(BaseSettings):
         if scheme not in {"mongodb", "mongodb+srv"}:
             raise ValueError("expected a mongodb:// or mongodb+srv:// URI")
         return value
+
+    @field_validator("metric_levels")
+    @classmethod
+    def _bounded_levels(cls, value: str) -> str:
+        levels = [level.strip() for level in value.split(",") if level.strip()]
+        allowed = ("company", "region", "branch", "team")
+        for level in levels:
+            if level not in allowed:
+                raise ValueError(
+                    f"unknown or unbounded level {level!r}: choose from {', '.join(allowed)} "
+                    "(agent-level values travel on kpi.scores.v1, never as Prometheus labels)"
+                )
+        return ",".join(levels)
+
+    def metric_level_set(self) -> frozenset[str]:
+        """The levels of `KPI_METRIC_LEVELS` (company, region, branch by default)."""
+        return frozenset(self.metric_levels.split(",")) - {""}
 
     def http_port_for(self, service: str) -> int:
         """The HTTP port of a service: `KPI_HTTP_PORT_BASE` plus its place in the flow."""

@@ -36,3 +36,5 @@ COMPACTED: Final[frozenset[str]] = frozenset({ORG})
 # Consumer groups: operators look them up, and `kpi wait-idle` measures them.
 INGEST_GROUP: Final = "kpi-ingest"
 SCORING_GROUP: Final = "kpi-scoring"
+ALERTS_GROUP: Final = "kpi-alerts"
+REPORTING_GROUP: Final = "kpi-reporting"

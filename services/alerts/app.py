@@ -1,24 +1,189 @@
 """Composition root of the alerts service: the one place its pieces are built and wired."""
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import Consumer, KafkaMessage
+from faststream.message import StreamMessage
+from faststream.middlewares import AckPolicy
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
-from shared.mongo import Document
+from services.scoring.app import build_scorer
+from services.scoring.domain.catalogue import load_catalogue
+from services.scoring.domain.fiscal_calendar import FiscalCalendar
+from services.scoring.mongo_store import MongoStateStore
+from services.scoring.queries import current_scores
+from shared import mongo, topics
+from shared.config import OrgChart
+from shared.config.loading import load_calendar, load_org
+from shared.config.org import Level, parse_entity
+from shared.kafka import create_broker
+from shared.kafka_output import KafkaOutput, OutputPort
+from shared.messages.score import Score
+from shared.metrics import create_registry, faststream_middleware
 from shared.service import ServiceApp, build_service
 from shared.settings import Settings
 
+from .domain.engine import AlertEngine
+from .domain.rules import load_rules
+from .metrics import AlertGauges, AlertsMetrics, KpiGauges
+from .service import AlertsService, RawRecord, WindowReader
+from .store import AlertStore, MongoAlertStore
+
 NAME = "alerts"
+GROUP_ID = topics.ALERTS_GROUP
+MAX_BATCH = 5_000
+ROLLING_WINDOW = "R30D"
+# Day buckets, which rolling windows are summed from, are kept from branch level up.
+_WINDOW_LEVELS = frozenset({"company", "region", "branch"})
+
+logger = logging.getLogger(__name__)
+
+
+async def _undecoded(message: StreamMessage[Any]) -> Any:
+    return message.body
+
+
+def _records(raw: Any) -> list[RawRecord]:
+    batch = raw if isinstance(raw, tuple) else (raw,)
+    return [RawRecord(r.topic, r.partition, r.offset, r.value or b"") for r in batch]
+
+
+def branch_finder(org: OrgChart) -> Callable[[str], str | None]:
+    """`team:T01` or `agent:A0001` → its branch (`branch:B01`) by the latest assignment."""
+
+    def branch_of(entity: str) -> str | None:
+        try:
+            level, entity_id = parse_entity(entity)
+        except ValueError:
+            return None
+        team_id: str | None = entity_id if level is Level.TEAM else None
+        if level is Level.AGENT:
+            assignments = org.assignments(entity_id)
+            team_id = assignments[-1].team if assignments else None
+        team = org.team(team_id) if team_id is not None else None
+        return f"branch:{team.branch}" if team is not None else None
+
+    return branch_of
+
+
+def window_reader(
+    settings: Settings, client: AsyncMongoClient[mongo.Document], org: OrgChart
+) -> WindowReader:
+    """R30D values of the exported entities, read from scoring's state (a read-only view)."""
+    state = MongoStateStore(client, settings.mongodb_database)
+    scorer = build_scorer(settings, state)
+    levels = settings.metric_level_set() & _WINDOW_LEVELS
+    entities = [e for level in Level if level.value in levels for e in org.entities(level)]
+
+    async def read() -> list[Score]:
+        scores: list[Score] = []
+        for entity in entities:
+            scores += await current_scores(state, scorer, entity=entity, period=ROLLING_WINDOW)
+        return scores
+
+    return read
 
 
 def create_app(
     settings: Settings,
     *,
     broker: KafkaBroker | None = None,
-    mongo_client: AsyncMongoClient[Document] | None = None,
+    mongo_client: AsyncMongoClient[mongo.Document] | None = None,
     registry: CollectorRegistry | None = None,
+    store: AlertStore | None = None,
+    output: OutputPort | None = None,
 ) -> ServiceApp:
-    """Build the alerts service from settings; tests may hand in their own clients."""
-    return build_service(
-        NAME, settings, broker=broker, mongo_client=mongo_client, registry=registry
+    """Build the alerts service; a bad alerts.yaml stops it here, naming the file and rule."""
+    config_dir = settings.config_dir
+    calendar = FiscalCalendar(load_calendar(config_dir / "calendar.yaml"))
+    catalogue = load_catalogue(config_dir / "kpis.yaml")
+    rules = load_rules(config_dir / "alerts.yaml", kpi_ids={k.id for k in catalogue})
+    org = load_org(config_dir / "org.yaml")
+
+    registry = registry or create_registry()
+    metrics = AlertsMetrics(registry)
+    levels = settings.metric_level_set()
+    broker = broker or create_broker(
+        settings, client_id=f"kpi-{NAME}", middlewares=[faststream_middleware(registry, NAME)]
     )
+    client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{NAME}")
+    alert_store = store or MongoAlertStore(client, settings.mongodb_database)
+    kafka_output = KafkaOutput(settings, client_id=f"kpi-{NAME}-out") if output is None else None
+    service = AlertsService(
+        engine=AlertEngine(rules, calendar, started_at=datetime.now(UTC)),
+        store=alert_store,
+        output=output or kafka_output,  # type: ignore[arg-type]
+        metrics=metrics,
+        kpi_gauges=KpiGauges(registry, levels),
+        alert_gauges=AlertGauges(registry, levels, branch_finder(org)),
+        window_reader=window_reader(settings, client, org) if store is None else None,
+    )
+
+    subscriber = broker.subscriber(
+        topics.SCORES,
+        topics.EVENTS,
+        group_id=GROUP_ID,
+        batch=True,
+        max_records=MAX_BATCH,
+        batch_timeout_ms=200,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.ACK,  # failures are retried inside the batch (service.py)
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=max(1_000, settings.kafka_session_timeout_ms // 5),
+        decoder=_undecoded,
+    )
+
+    @subscriber
+    async def on_records(message: KafkaMessage, consumer: Consumer) -> None:
+        records = _records(message.raw_message)
+        scores = [r for r in records if r.topic == topics.SCORES]
+        events = [r for r in records if r.topic == topics.EVENTS]
+        if scores:
+            await service.handle_scores(scores)
+        if events:
+            await service.handle_events(events)
+        metrics.consumer_lag.observe(consumer, {(r.topic, r.partition): r.offset for r in records})
+
+    ticker: list[asyncio.Task[None]] = []
+
+    async def tick_forever() -> None:
+        while True:
+            await asyncio.sleep(settings.alerts_tick_s)
+            try:
+                await service.tick()
+            except Exception:  # a failed tick is retried at the next one
+                logger.exception("alerts tick failed")
+
+    async def start_dependencies() -> None:
+        await alert_store.ensure_schema()
+        if kafka_output is not None:
+            await kafka_output.start()
+        await service.start()
+        ticker.append(asyncio.create_task(tick_forever(), name="alerts-tick"))
+
+    async def stop_dependencies() -> None:
+        for task in ticker:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if kafka_output is not None:
+            await kafka_output.stop()
+
+    app = build_service(
+        NAME,
+        settings,
+        broker=broker,
+        mongo_client=client,
+        registry=registry,
+        on_startup=[start_dependencies],
+        on_shutdown=[stop_dependencies],
+    )
+    app.extra["service"] = service
+    return app

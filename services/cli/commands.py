@@ -182,3 +182,26 @@ async def scores(
         value, target = document["value"] or "–", document["target"] or "–"
         print(f"{document['kpi']:28} {value:>14}  target {target}")
     return 0
+
+
+async def alerts(settings: Settings, state: str | None, *, as_json: bool) -> int:
+    """`kpi alerts`: every alert's latest message from the alerts service's store."""
+    from services.alerts.store import MongoAlertStore  # noqa: PLC0415
+    from shared import mongo  # noqa: PLC0415
+    from shared.messages.alert import AlertState  # noqa: PLC0415
+
+    client = mongo.create_client(settings, app_name="kpi-cli")
+    try:
+        store = MongoAlertStore(client, settings.mongodb_database)
+        found = await store.list_alerts(AlertState(state) if state else None)
+    finally:
+        await client.close()
+    documents = [json.loads(a.model_dump_json(exclude={"schema_version"})) for a in found]
+    if as_json:
+        print(json.dumps(documents, ensure_ascii=False, indent=2))
+        return 0
+    if not documents:
+        print("no alerts" + (f" {state}" if state else ""))
+    for d in documents:
+        print(f"{d['state']:9} {d['severity']:8} {d['rule']:28} {d['entity']:16} {d['message']}")
+    return 0

@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     scores.add_argument("--period", required=True, help="2024-05, FY2024, FY2024-Q1, R30D")
     scores.add_argument("--kpi", default=None, help="one KPI id (default: all)")
     scores.add_argument("--json", action="store_true", help="print JSON (a list of scores)")
+    alerts = sub.add_parser("alerts", help="alerts known so far, newest first")
+    alerts.add_argument("--state", choices=["firing", "resolved"], default=None)
+    alerts.add_argument("--json", action="store_true", help="print JSON (a list of alerts)")
     return parser
 
 
@@ -86,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(
                 commands.scores(settings, args.entity, args.period, args.kpi, as_json=args.json)
             )
+        if args.command == "alerts":
+            return asyncio.run(commands.alerts(settings, args.state, as_json=args.json))
         if args.command == "replay":
             return asyncio.run(commands.replay(settings, args.file))
     except KpiError as exc:

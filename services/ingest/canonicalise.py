@@ -39,6 +39,7 @@ def canonicalise(
     source_offset: int,
     default_currency: str = "JPY",
     source_timestamp: datetime | None = None,
+    roster_phone: str | None = None,
 ) -> KpiEvent:
     """The canonical event: UTC `occurred_at` with its offset kept, phones hashed, org attached.
 
@@ -46,6 +47,8 @@ def canonicalise(
     Raises `ValueError` for a phone number that cannot be normalised (the validated contract
     pattern makes that unlikely) and `pydantic.ValidationError` if the org path is not the
     event's owner; both mean the caller passed something wrong, not a bad message.
+    `roster_phone` is the agent's phone in the org chart on the event's date: a survey that does
+    not carry `agent_phone` is compared against it for own-phone callbacks.
     """
     if not isinstance(event, _EVENT_TYPES):
         raise TypeError(f"expected a v1 event model, got {type(event).__name__}")
@@ -57,8 +60,10 @@ def canonicalise(
     if isinstance(event, SurveyEvent):
         if event.callback_phone is not None:
             callback_hash = hasher.hash(event.callback_phone)
-        if event.agent_phone is not None:
-            agent_hash = hasher.hash(event.agent_phone)
+        # The agent's own number: as the survey tool saw it, else the roster's (org.yaml).
+        agent_phone = event.agent_phone if event.agent_phone is not None else roster_phone
+        if agent_phone is not None:
+            agent_hash = hasher.hash(agent_phone)
         # Raw numbers leave here: only their hashes travel on.
         changes |= {"callback_phone": None, "agent_phone": None}
     return KpiEvent(

@@ -147,6 +147,11 @@ class Triage:
     def _canonicalise(
         self, event: UpstreamEvent, path: OrgPath, record: Record, received_at: datetime
     ) -> KpiEvent:
+        roster_phone = None
+        if event.agent_id is not None:
+            day = self._calendar.local_date(event.occurred_at)
+            assignment = self._org.chart.assignment_at(event.agent_id, day)
+            roster_phone = assignment.phone if assignment is not None else None
         return canonicalise(
             event,
             org=path,
@@ -161,4 +166,5 @@ class Triage:
                 if record.timestamp_ms is not None
                 else None
             ),
+            roster_phone=roster_phone,
         )

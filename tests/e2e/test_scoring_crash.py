@@ -86,7 +86,9 @@ def _assert_same(state: dict[Any, int], reference: dict[Any, int]) -> None:
 
 
 async def _wait_idle(env: dict[str, str]) -> None:
-    done = await asyncio.to_thread(_kpi, env, "wait-idle", "--timeout", "400")
+    done = await asyncio.to_thread(
+        _kpi, env, "wait-idle", "--timeout", "400", "--service", "ingest", "--service", "scoring"
+    )
     assert done.returncode == 0, done.stderr
 
 

@@ -408,11 +408,15 @@ class TestAcceptedEvent:
         for digits in ("1234-5678", "12345678", "1234 5678", "0000 0123", "900000123"):
             assert digits not in published
 
-    def test_a_survey_without_phones_has_no_hashes(self, triage: Triage) -> None:
+    def test_a_survey_without_phones_has_no_callback_hash_and_the_rosters_agent_hash(
+        self, triage: Triage
+    ) -> None:
         event = accepted(triage, raw(SURVEY), topics.SURVEY)
+        roster = triage._org.chart.assignments(event.event.agent_id or "")[-1].phone
 
         assert event.callback_phone_hash is None
-        assert event.agent_phone_hash is None
+        # No agent_phone on the survey: the agent's own number comes from the roster.
+        assert event.agent_phone_hash == triage._hasher.hash(roster)
 
     def test_a_branch_event_carries_the_branch_path(self, triage: Triage) -> None:
         event = accepted(triage, raw(BRANCH_COMPLAINT), topics.COMPLAINT)
