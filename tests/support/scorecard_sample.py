@@ -47,6 +47,17 @@ _LINES: tuple[tuple[str, Category, str, str | None, str], ...] = (
     ("complaint_resolution_days", Category.CUSTOMER_SERVICE, "5", None, "5"),
     ("training_hours", Category.CAPABILITY, "10", "36.5", "40"),
 )
+# With vetoes, the two KPIs that break their limits (the rest stays as it is).
+_VETOED = {
+    "persistency_13m": ("persistency_13m", Category.PERFORMANCE, "15", "0.8310", "0.92"),
+    "complaint_rate_per_10k": (
+        "complaint_rate_per_10k",
+        Category.CUSTOMER_SERVICE,
+        "10",
+        "6.40",
+        "5",
+    ),
+}
 _LOWER_IS_BETTER = frozenset({"complaint_rate_per_10k", "complaint_resolution_days"})
 
 _PEERS: tuple[tuple[str, str, str], ...] = (
@@ -141,10 +152,12 @@ def _line(kpi: str, category: Category, weight: str, actual: str | None, target:
 
 
 def sample_scorecard(*, vetoes: bool = False, assessment: bool = True) -> Scorecard:
-    """branch:B03's March 2025 scorecard: rank 3 of 12, Qualified, up from February."""
-    lines = [_line(*spec) for spec in _LINES]
+    """branch:B03's March 2025 scorecard: rank 3 of 12, up from February; Excellent, or with
+    `vetoes` (persistency and complaints past their limits) capped at Qualified."""
+    specs = [_VETOED.get(spec[0], spec) if vetoes else spec for spec in _LINES]
+    lines = [_line(*spec) for spec in specs]
     quantitative = sum((line.points for line in lines), _D(0))
-    qualitative = _D("88.00") if assessment else None
+    qualitative = _D("95.00") if assessment else None
     final = (quantitative * _D("0.7") + (qualitative or quantitative) * _D("0.3")).quantize(
         _CENT, rounding=ROUND_HALF_UP
     )

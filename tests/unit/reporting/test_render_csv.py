@@ -44,7 +44,7 @@ def test_every_row_repeats_the_scorecard() -> None:
         assert row["revision"] == "2"
         assert row["status"] == "revised"
         assert row["grade"] == "qualified"
-        assert row["final_score"] == "91.02"
+        assert row["final_score"] == "90.57"
 
 
 def test_values_are_machine_readable_and_subtotals_add_up() -> None:

@@ -66,13 +66,13 @@ def test_the_page_shows_entity_grade_score_and_every_kpi() -> None:
     assert "branch:B03" in text
     assert "2025-03" in text
     assert "Excellent" in text
-    assert "91.02" in text
+    assert "93.12" in text
     assert "Revised" in text
     assert "Branch (branch)" in text
     for line in page.scorecard.kpis:
         assert page.kpi_name(line.kpi) in text
     assert "3 of 12" in text
-    assert "+2.66 vs previous period (88.36)" in text
+    assert "+4.76 vs previous period (88.36)" in text
 
 
 def test_numbers_read_as_a_manager_expects() -> None:

@@ -1,0 +1,125 @@
+"""Open a rendered scorecard page in Debian's headless Chromium (through playwright, which drives
+the system browser and downloads none) and keep what the browser saw: console messages, page
+errors, requests, and a screenshot.
+
+Also the command that refreshes the committed screenshot:
+
+    .venv/bin/python -m tests.support.scorecard_browser docs/scorecard.png
+"""
+
+import argparse
+import asyncio
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from playwright.async_api import ConsoleMessage, Error, Request, ViewportSize, async_playwright
+
+from services.reporting.render import scorecard_html
+from tests.support.scorecard_sample import sample_page
+
+CHROMIUM: Final = "/usr/bin/chromium"
+# What works as root in a container: no sandbox, no GPU, and nothing the browser would fetch
+# on its own (component updates, sync, background networking).
+CHROMIUM_ARGS: Final = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+# A4 at 96 dpi: 210 mm × 297 mm.
+A4_VIEWPORT: Final = ViewportSize(width=794, height=1123)
+
+
+@dataclass
+class BrowserVisit:
+    """What happened while the page loaded."""
+
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    title: str = ""
+    highlighted: int = 0
+    kpi_rows: int = 0
+    width: int = 0
+    height: int = 0
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium when installed (`make tools` installs it)."""
+    return CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+
+
+async def visit(url: str, screenshot: Path, *, executable: str = CHROMIUM) -> BrowserVisit:
+    """Load `url` in headless Chromium with a fresh profile and save a full-page PNG there."""
+    seen = BrowserVisit()
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type in {"error", "assert"}:
+            seen.console_errors.append(message.text)
+
+    def on_page_error(error: Error) -> None:
+        seen.page_errors.append(str(error))
+
+    def on_request(request: Request) -> None:
+        seen.requests.append(request.url)
+
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        async with async_playwright() as driver:
+            context = await driver.chromium.launch_persistent_context(
+                profile,
+                executable_path=executable,
+                args=list(CHROMIUM_ARGS),
+                headless=True,
+                viewport=A4_VIEWPORT,
+                device_scale_factor=1.5,
+            )
+            try:
+                page = await context.new_page()
+                page.on("console", on_console)
+                page.on("pageerror", on_page_error)
+                page.on("request", on_request)
+                await page.goto(url, wait_until="load")
+                await page.wait_for_load_state("networkidle")
+                seen.title = await page.title()
+                seen.highlighted = await page.locator("svg .this-entity circle").count()
+                seen.kpi_rows = await page.locator("tr.kpi-row").count()
+                size = await page.evaluate(
+                    "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+                )
+                seen.width, seen.height = int(size[0]), int(size[1])
+                await page.screenshot(path=str(screenshot), full_page=True)
+            finally:
+                await context.close()
+    return seen
+
+
+async def _main(out: Path, *, vetoes: bool, language: str) -> None:
+    page = sample_page(vetoes=vetoes, language=language)  # type: ignore[arg-type]
+    with tempfile.TemporaryDirectory() as tmp:
+        html_file = Path(tmp) / "scorecard.html"
+        html_file.write_text(scorecard_html(page), encoding="utf-8")
+        seen = await visit(html_file.resolve().as_uri(), out)
+    problems = seen.console_errors + seen.page_errors
+    if problems:
+        raise SystemExit(f"the page logged errors: {problems}")
+    print(f"wrote {out} ({seen.width}×{seen.height} CSS px)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Screenshot the sample HTML scorecard.")
+    parser.add_argument("out", type=Path, help="the PNG to write, e.g. docs/scorecard.png")
+    parser.add_argument("--vetoes", action="store_true", help="the sample with both vetoes")
+    parser.add_argument("--language", choices=("en", "zh", "ja"), default="en")
+    args = parser.parse_args()
+    asyncio.run(_main(args.out, vetoes=args.vetoes, language=args.language))
+
+
+if __name__ == "__main__":
+    main()
