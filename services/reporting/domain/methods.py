@@ -9,7 +9,7 @@ Points are Decimals rounded to 0.01, half up, like the spreadsheet a manager che
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Final
 
 from services.scoring.domain.kpi_definition import Direction
@@ -62,8 +62,13 @@ def points_attainment(
 
 
 def proportional_points(weight: Decimal, attained: Decimal, cap: Decimal = _ONE) -> Decimal:
-    """weight × min(attainment, cap), never below 0: 90 % of the target earns 90 % of it."""
-    return round_points(weight * min(max(attained, _ZERO), cap))
+    """weight × min(attainment, cap), never below 0: 90 % of the target earns 90 % of it.
+
+    Never above weight × cap either: rounding half up could otherwise add a cent when
+    weight × cap is not a whole number of cents (0.32 × 1.02).
+    """
+    ceiling = (weight * cap).quantize(CENT, rounding=ROUND_DOWN)
+    return min(round_points(weight * min(max(attained, _ZERO), cap)), ceiling)
 
 
 def band_share(measure: Decimal, bands: Sequence[Band]) -> Decimal:

@@ -480,14 +480,19 @@ class ScorecardConfig:
                 if kpi not in catalogue:
                     path = f"defaults.quadrants.{name}.kpi"
                     issues.append(ConfigIssue(path, _unknown_kpi(kpi, catalogue)))
+        # With broken defaults, the profiles are still checked (against the built-in ones).
+        fallback = defaults or Defaults()
         profiles: list[Profile] = []
         first: dict[str, int] = {}
+        named: list[str] = []  # every profile id written, so `assign` is checked once
         raw_profiles = raw.get("profiles")
         for index, entry in enumerate(raw_profiles if isinstance(raw_profiles, list) else []):
             raw_id = entry.get("id") if isinstance(entry, dict) else None
             where = f"profiles[{index}]" + (f" ({raw_id})" if isinstance(raw_id, str) else "")
+            if isinstance(raw_id, str) and raw_id not in named:
+                named.append(raw_id)
             parsed = _validate(ProfileDocument, entry, where, issues)
-            if parsed is None or defaults is None:
+            if parsed is None:
                 continue
             if parsed.id in first:
                 issues.append(
@@ -499,11 +504,12 @@ class ScorecardConfig:
                 )
             else:
                 first[parsed.id] = index
-            issues += _profile_issues(where, parsed, catalogue, defaults.category_shares)
-            quadrants = _quadrants(where, parsed, defaults, catalogue, issues)
-            profiles.append(_resolve(parsed, defaults, catalogue, quadrants))
+            issues += _profile_issues(where, parsed, catalogue, fallback.category_shares)
+            # Broken defaults may hold the grid texts; checking against none would mislead.
+            quadrants = _quadrants(where, parsed, defaults, catalogue, issues) if defaults else None
+            profiles.append(_resolve(parsed, fallback, catalogue, quadrants))
         if assign is not None:
-            issues += _assign_issues(assign, [p.id for p in profiles], org)
+            issues += _assign_issues(assign, named, org)
         if issues or defaults is None or assign is None:
             raise InvalidConfig(source, issues)
         return cls(tuple(profiles), assign, defaults.category_shares, source)
