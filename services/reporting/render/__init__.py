@@ -19,6 +19,7 @@ from .page import (
     TrendPoint,
     kpi_labels_from,
     kpi_units_from,
+    quadrant_names,
 )
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "TrendPoint",
     "kpi_labels_from",
     "kpi_units_from",
+    "quadrant_names",
     "render",
     "render_text",
     "scorecard_csv",

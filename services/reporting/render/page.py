@@ -108,3 +108,14 @@ def kpi_labels_from(catalogue: Iterable[_CatalogueEntry]) -> dict[str, Labels]:
 def kpi_units_from(catalogue: Iterable[_CatalogueEntry]) -> dict[str, str]:
     """KPI id → unit (`ratio`, `money`, …), from the KPI catalogue."""
     return {kpi.id: str(kpi.unit) for kpi in catalogue}
+
+
+def quadrant_names(texts: Mapping[str, Labels]) -> dict[tuple[bool, bool], Labels]:
+    """`QuadrantChart.names` from texts keyed by quadrant id, x first: ``high_low`` is high x,
+    low y (the ids of `config/scorecards.yaml`); other keys are ignored."""
+    corners = {
+        f"{'high' if x else 'low'}_{'high' if y else 'low'}": (x, y)
+        for x in (True, False)
+        for y in (True, False)
+    }
+    return {corners[key]: labels for key, labels in texts.items() if key in corners}

@@ -6,8 +6,15 @@ from dataclasses import replace
 from decimal import Decimal
 from html.parser import HTMLParser
 
-from services.reporting.render import QuadrantChart, QuadrantPoint, TrendPoint, scorecard_html
+from services.reporting.render import (
+    QuadrantChart,
+    QuadrantPoint,
+    TrendPoint,
+    quadrant_names,
+    scorecard_html,
+)
 from services.reporting.render.svg import quadrant_svg, trend_svg
+from shared.messages.scorecard import Labels
 from tests.support.scorecard_sample import ENTITY, sample_page
 
 D = Decimal
@@ -181,3 +188,14 @@ def test_svg_is_well_formed_markup() -> None:
     parser = Balance()
     parser.feed(scorecard_html(sample_page()))
     assert parser.depth == 0
+
+
+def test_quadrant_names_from_the_profile_ids() -> None:
+    stars = Labels(en="Stars", zh="明星", ja="スター")
+    weak = Labels(en="Results, weak service", zh="业绩好 - 服务弱", ja="業績良・サービス弱")
+    names = quadrant_names({"high_high": stars, "high_low": weak, "other": stars})
+    assert names == {(True, True): stars, (True, False): weak}
+    chart = replace(_chart((QuadrantPoint(ENTITY, D("0.95"), D("70")),)), names=names)
+    svg = _quadrant(chart)
+    assert "Results, weak service" in svg
+    assert "Low renewal rate · low satisfaction" in svg  # not given: named from the axes
