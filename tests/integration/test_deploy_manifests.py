@@ -17,6 +17,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
+from services.alerts.metrics import AlertGauges, AlertsMetrics, KpiGauges
 from services.ingest.metrics import IngestMetrics
 from services.scoring.metrics import ScoringMetrics
 from shared import topics
@@ -349,10 +350,14 @@ def _metric_names(expr: str) -> set[str]:
 
 def _exported_metrics() -> set[str]:
     """Sample names the services' metric classes export, plus those the rules use or record."""
-    registries = [CollectorRegistry() for _ in range(3)]
+    registries = [CollectorRegistry() for _ in range(4)]
     FrameMetrics(registries[0], "test", "0")
     IngestMetrics(registries[1])
     ScoringMetrics(registries[2])
+    levels = frozenset({"company", "region", "branch"})
+    AlertsMetrics(registries[3])
+    KpiGauges(registries[3], levels)
+    AlertGauges(registries[3], levels, lambda _: None)
     suffixes = {
         "counter": ("_total", "_created"),
         "histogram": ("_bucket", "_sum", "_count", "_created"),
