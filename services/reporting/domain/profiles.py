@@ -7,38 +7,30 @@ one line naming the file, the profile and the field, e.g. ``config/scorecards.ya
 """
 
 import os
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from difflib import get_close_matches
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import Any, Final
 
 from services.scoring.domain.catalogue import KpiCatalogue
 from services.scoring.domain.kpi_definition import Direction, KpiKind
-from shared.config.issues import ConfigIssue, FieldHelp, InvalidConfig, describe_error, path_of
+from shared.config.issues import ConfigIssue, InvalidConfig
 from shared.config.loading import read_yaml
-from shared.config.org import Level, OrgChart, parse_entity
+from shared.config.org import OrgChart, parse_entity
 from shared.messages.scorecard import Category, Labels
 
+from .config_issues import LEVELS_TEXT, did_you_mean, unknown_kpi, validate_into
 from .config_models import (
     QUADRANT_IDS,
-    UNION_TAGS,
     Assign,
-    Band,
     BandMeasure,
     CategoryShares,
     Defaults,
-    FallbackUse,
     GradeBands,
-    Method,
     ProfileDocument,
     ProfileKpi,
     ProfileQuadrants,
-    QuadrantAxis,
     QuadrantScheme,
     QualitativeFallback,
     Split,
@@ -49,53 +41,6 @@ SCORECARDS_FILE: Final = "scorecards.yaml"
 _TOP_LEVEL: Final = ("defaults", "assign", "profiles")
 # Kinds whose values add up over months, so a yearly baseline can be prorated to a period.
 _YEARLY_KINDS: Final = frozenset({KpiKind.COUNT, KpiKind.SUM, KpiKind.PER_CAPITA})
-_LANGUAGES: Final = frozenset({"en", "zh", "ja"})
-_QUADRANT_FIELDS: Final = frozenset(QUADRANT_IDS)
-
-
-def _fields(model: type[BaseModel]) -> frozenset[str]:
-    return frozenset(model.model_fields)
-
-
-# The fields allowed under a key, to suggest a spelling for an unknown one.
-_CONTAINERS: Final[Mapping[str, frozenset[str]]] = {
-    "kpis": _fields(ProfileKpi),
-    "bands": _fields(Band),
-    "target": _fields(YearlyTarget),
-    "split": _fields(Split),
-    "qualitative_fallback": _fields(QualitativeFallback),
-    "grades": _fields(GradeBands),
-    "category_shares": _fields(CategoryShares),
-    "quadrants": _fields(QuadrantScheme),
-    "x": _fields(QuadrantAxis),
-    "y": _fields(QuadrantAxis),
-    "levels": frozenset(level.value for level in Level),
-    **dict.fromkeys(QUADRANT_IDS, _LANGUAGES),
-}
-_FIELD_HELP: Final[Mapping[str, FieldHelp]] = {
-    "id": FieldHelp("renewal_clerk"),
-    "kpi": FieldHelp("renewal_rate"),
-    "weight": FieldHelp("20", "the points the KPI is worth; a profile's weights add up to 100"),
-    "cap": FieldHelp("1", "the most a proportional KPI earns, as a multiple of its weight"),
-    "share": FieldHelp("0.6", "the fraction 0–1 of the weight a band earns"),
-    "quantitative": FieldHelp("70"),
-    "qualitative": FieldHelp("30"),
-    "excellent": FieldHelp("90"),
-    "qualified": FieldHelp("80"),
-    "value": FieldHelp("80"),
-    "per_year": FieldHelp("250000000"),
-    "kpis": FieldHelp("[{kpi: renewal_rate, category: performance, weight: 40, ...}]"),
-    "bands": FieldHelp("[{at_least: 0.9, share: 1}, {at_least: 0.8, share: 0.6}]"),
-    "trend_flat_within": FieldHelp("0.5"),
-}
-# field → (noun, plural, the enum of allowed values)
-_ENUMS: Final[Mapping[str, tuple[str, str, type[StrEnum]]]] = {
-    "category": ("category", "categories", Category),
-    "method": ("method", "methods", Method),
-    "measure": ("measure", "measures", BandMeasure),
-    "use": ("fallback", "fallbacks", FallbackUse),
-}
-_LEVELS: Final = ", ".join(level.value for level in Level)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,91 +66,6 @@ class Profile:
         return sum((k.weight for k in self.kpis if k.category is category), Decimal(0))
 
 
-# --- turning pydantic errors into one line each ------------------------------------------
-
-
-def _clean(error: Mapping[str, Any]) -> dict[str, Any]:
-    """The error with union tags taken out of its path."""
-    cleaned = dict(error)
-    cleaned["loc"] = tuple(part for part in error["loc"] if part not in UNION_TAGS)
-    return cleaned
-
-
-def _allowed(loc: tuple[int | str, ...], top: frozenset[str]) -> frozenset[str]:
-    """The fields allowed where an unknown field `loc[-1]` was found."""
-    parents = [part for part in loc[:-1] if isinstance(part, str)]
-    if not parents:
-        return top
-    container = parents[-1]
-    if container in {"labels", "coaching"}:
-        # A profile's own labels are languages; a grid's are quadrant ids.
-        return _QUADRANT_FIELDS if len(parents) > 1 else _LANGUAGES
-    if container == "quadrants" and top == _fields(ProfileDocument):
-        return _fields(ProfileQuadrants)
-    return _CONTAINERS.get(container, top)
-
-
-def _issue(prefix: str, error: Mapping[str, Any], top: frozenset[str]) -> ConfigIssue:
-    """One pydantic error under `prefix` (``profiles[0] (branch)``, ``defaults``)."""
-    error = _clean(error)
-    loc: tuple[int | str, ...] = tuple(error["loc"])
-    name = next((str(part) for part in reversed(loc) if isinstance(part, str)), "")
-    path = path_of(loc)
-    given = error.get("input")
-    kind = error["type"]
-
-    def at(where: str, message: str) -> ConfigIssue:
-        full = ".".join(part for part in (prefix, where) if part)
-        return ConfigIssue(full, message)
-
-    if kind == "enum" and name in _ENUMS:
-        noun, plural, enum = _ENUMS[name]
-        allowed = ", ".join(member.value for member in enum)
-        return at(path, f"unknown {noun} {given!r}; {plural} are {allowed}")
-    if kind == "enum" and "[key]" in loc:
-        return at(path_of(loc[:-1]), f"unknown level {given!r}; levels are {_LEVELS}")
-    if kind == "string_pattern_mismatch" and name == "id":
-        return at(path, f"{given!r} is not a profile id; use lower-case snake_case, e.g. branch")
-    if kind == "string_pattern_mismatch":
-        return at(path, f"{given!r} is not a profile id; use the id of one of the profiles")
-    if kind == "missing" and name in _LANGUAGES:
-        return at(path, f"texts need en, zh and ja; add {name}")
-    if kind == "string_too_short":
-        return at(path, "must not be empty")
-    if kind == "decimal_max_places":
-        return at(path, f"at most two decimal places (got {given})")
-    if kind == "scorecard_rule":
-        # The message names its own field (the error sits on the model holding it).
-        message = str(error["msg"])
-        own, _, rest = message.partition(": ")
-        return at(".".join(part for part in (path, own) if part), rest)
-    here = _allowed(loc, top)
-    section = str(loc[0]) if len(loc) > 1 else ""
-    issue = describe_error(error, allowed_fields={"": here, section: here}, field_help=_FIELD_HELP)
-    return at(issue.path, issue.message)
-
-
-_M = TypeVar("_M", bound=BaseModel)
-
-
-def _validate(model: type[_M], raw: object, prefix: str, issues: list[ConfigIssue]) -> _M | None:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        top = _fields(model)
-        issues.extend(_issue(prefix, error, top) for error in exc.errors(include_url=False))
-        return None
-
-
-def _did_you_mean(name: str, known: Collection[str]) -> str:
-    close = get_close_matches(name, sorted(known), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def _unknown_kpi(kpi: str, catalogue: KpiCatalogue) -> str:
-    return f"unknown KPI {kpi!r}{_did_you_mean(kpi, catalogue.ids)}; use an id defined in kpis.yaml"
-
-
 # --- checks across fields and against the catalogue --------------------------------------
 
 
@@ -219,7 +79,7 @@ def _kpi_issues(
     """What one weighted KPI gets wrong against its catalogue definition."""
     at = f"{where}.kpis[{index}]"
     if entry.kpi not in catalogue:
-        return [ConfigIssue(f"{at}.kpi", _unknown_kpi(entry.kpi, catalogue))]
+        return [ConfigIssue(f"{at}.kpi", unknown_kpi(entry.kpi, catalogue))]
     definition = catalogue[entry.kpi]
     issues: list[ConfigIssue] = []
     if entry.bands is not None:
@@ -297,7 +157,7 @@ def _profile_issues(
                 )
     for index, kpi in enumerate(profile.vetoes or ()):
         if kpi not in catalogue:
-            issues.append(ConfigIssue(f"{where}.vetoes[{index}]", _unknown_kpi(kpi, catalogue)))
+            issues.append(ConfigIssue(f"{where}.vetoes[{index}]", unknown_kpi(kpi, catalogue)))
         elif catalogue[kpi].veto is None:
             issues.append(
                 ConfigIssue(
@@ -346,7 +206,7 @@ def _quadrants(
         if axis.kpi not in catalogue:
             if own is not None:
                 issues.append(
-                    ConfigIssue(f"{where}.quadrants.{name}.kpi", _unknown_kpi(axis.kpi, catalogue))
+                    ConfigIssue(f"{where}.quadrants.{name}.kpi", unknown_kpi(axis.kpi, catalogue))
                 )
         elif axis.kpi not in weighed:
             path = f"{where}.quadrants.{name}.kpi" if own is not None else f"{where}.quadrants"
@@ -361,7 +221,10 @@ def _quadrants(
 
 
 def _resolve(
-    profile: ProfileDocument, defaults: Defaults, catalogue: KpiCatalogue, quadrants: Any
+    profile: ProfileDocument,
+    defaults: Defaults,
+    catalogue: KpiCatalogue,
+    quadrants: QuadrantScheme | None,
 ) -> Profile:
     vetoes = profile.vetoes
     if vetoes is None:
@@ -395,7 +258,7 @@ def _assign_issues(
             issues.append(
                 ConfigIssue(
                     path,
-                    f"unknown profile {profile_id!r}{_did_you_mean(profile_id, profile_ids)}; "
+                    f"unknown profile {profile_id!r}{did_you_mean(profile_id, profile_ids)}; "
                     f"profiles are {', '.join(profile_ids)}",
                 )
             )
@@ -410,7 +273,7 @@ def _assign_issues(
                 ConfigIssue(
                     f"assign.entities.{entity}",
                     f"{entity!r} is not an entity; write LEVEL:ID, e.g. 'branch:B08', with LEVEL "
-                    f"one of {_LEVELS}",
+                    f"one of {LEVELS_TEXT}",
                 )
             )
             continue
@@ -435,7 +298,7 @@ def _sections(document: object) -> tuple[dict[str, Any], list[ConfigIssue]]:
     issues = [
         ConfigIssue(
             str(key),
-            f"unknown field{_did_you_mean(str(key), _TOP_LEVEL)}; the file holds only "
+            f"unknown field{did_you_mean(str(key), _TOP_LEVEL)}; the file holds only "
             "'defaults', 'assign' and 'profiles'",
         )
         for key in document
@@ -472,14 +335,14 @@ class ScorecardConfig:
         With `org`, entities named under `assign.entities` must exist in it.
         """
         raw, issues = _sections(document)
-        defaults = _validate(Defaults, raw.get("defaults") or {}, "defaults", issues)
-        assign = _validate(Assign, raw.get("assign") or {}, "assign", issues)
+        defaults = validate_into(Defaults, raw.get("defaults") or {}, "defaults", issues)
+        assign = validate_into(Assign, raw.get("assign") or {}, "assign", issues)
         if defaults is not None and defaults.quadrants is not None:
             for name in ("x", "y"):
                 kpi = getattr(defaults.quadrants, name).kpi
                 if kpi not in catalogue:
                     path = f"defaults.quadrants.{name}.kpi"
-                    issues.append(ConfigIssue(path, _unknown_kpi(kpi, catalogue)))
+                    issues.append(ConfigIssue(path, unknown_kpi(kpi, catalogue)))
         # With broken defaults, the profiles are still checked (against the built-in ones).
         fallback = defaults or Defaults()
         profiles: list[Profile] = []
@@ -491,7 +354,7 @@ class ScorecardConfig:
             where = f"profiles[{index}]" + (f" ({raw_id})" if isinstance(raw_id, str) else "")
             if isinstance(raw_id, str) and raw_id not in named:
                 named.append(raw_id)
-            parsed = _validate(ProfileDocument, entry, where, issues)
+            parsed = validate_into(ProfileDocument, entry, where, issues)
             if parsed is None:
                 continue
             if parsed.id in first:
