@@ -22,6 +22,8 @@ SCHEMA_FILES: Final = [
     "events.v1.json",
     "deadletter.v1.json",
     "scores.v1.json",
+    "alerts.v1.json",
+    "scorecards.v1.json",
 ]
 
 
@@ -56,7 +58,14 @@ def test_asyncapi_names_every_upstream_topic_the_event_and_dead_letter_topics(
 ) -> None:
     assert asyncapi["asyncapi"] == "3.0.0"
     addresses = {channel["address"] for channel in asyncapi["channels"].values()}
-    assert addresses == {*topics.UPSTREAM, topics.EVENTS, topics.DEADLETTER, topics.SCORES}
+    assert addresses == {
+        *topics.UPSTREAM,
+        topics.EVENTS,
+        topics.DEADLETTER,
+        topics.SCORES,
+        topics.ALERTS,
+        topics.SCORECARDS,
+    }
     assert len(topics.UPSTREAM) == 6
 
 
