@@ -120,6 +120,14 @@ class Settings(BaseSettings):
             raise ValueError("expected a mongodb:// or mongodb+srv:// URI")
         return value
 
+    reporting_tick_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        validation_alias="KPI_REPORTING_TICK_S",
+        description="How often reporting checks the close clock for periods to close or revise.",
+    )
+
     @field_validator("metric_levels")
     @classmethod
     def _bounded_levels(cls, value: str) -> str:

@@ -205,3 +205,53 @@ async def alerts(settings: Settings, state: str | None, *, as_json: bool) -> int
     for d in documents:
         print(f"{d['state']:9} {d['severity']:8} {d['rule']:28} {d['entity']:16} {d['message']}")
     return 0
+
+
+async def scorecard(  # noqa: PLR0917 - mirrors the command's options
+    settings: Settings,
+    entity: str,
+    period: str,
+    fmt: str,
+    language: str,
+    output: str | None,
+) -> int:
+    """`kpi scorecard`: the newest revision of a scorecard, as JSON, CSV or a printable page."""
+    from services.reporting.domain import load_profiles  # noqa: PLC0415
+    from services.reporting.pages import scorecard_page  # noqa: PLC0415
+    from services.reporting.render import render  # noqa: PLC0415
+    from services.reporting.store import MongoScorecardStore  # noqa: PLC0415
+    from services.scoring.domain.catalogue import load_catalogue  # noqa: PLC0415
+    from services.scoring.domain.fiscal_calendar import FiscalCalendar  # noqa: PLC0415
+    from shared import mongo  # noqa: PLC0415
+    from shared.config.loading import load_calendar  # noqa: PLC0415
+
+    catalogue = load_catalogue(settings.config_dir / "kpis.yaml")
+    calendar = FiscalCalendar(load_calendar(settings.config_dir / "calendar.yaml"))
+    config = load_profiles(settings.config_dir, catalogue)
+    client = mongo.create_client(settings, app_name="kpi-cli")
+    try:
+        page = await scorecard_page(
+            MongoScorecardStore(client, settings.mongodb_database),
+            config=config,
+            catalogue=catalogue,
+            calendar=calendar,
+            entity=entity,
+            period=period,
+            language=language,  # type: ignore[arg-type]
+        )
+    finally:
+        await client.close()
+    if page is None:
+        print(
+            f"no scorecard for {entity} in {period} yet: periods get one when they close",
+            file=sys.stderr,
+        )
+        return 1
+    body = render(page, fmt).body  # type: ignore[arg-type]
+    if output is None:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+    else:
+        Path(output).write_bytes(body)  # noqa: ASYNC240 - the command's last step
+        print(f"wrote {output}")
+    return 0

@@ -51,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     scores.add_argument("--period", required=True, help="2024-05, FY2024, FY2024-Q1, R30D")
     scores.add_argument("--kpi", default=None, help="one KPI id (default: all)")
     scores.add_argument("--json", action="store_true", help="print JSON (a list of scores)")
+    card = sub.add_parser("scorecard", help="an entity's scorecard for a closed period")
+    card.add_argument("--entity", required=True, help="LEVEL:ID, e.g. branch:B01")
+    card.add_argument("--period", required=True, help="2024-05, FY2024-Q1, FY2024-H1, FY2024")
+    card.add_argument("--format", choices=["json", "csv", "html"], default="json")
+    card.add_argument("--lang", choices=["en", "zh", "ja"], default="en")
+    card.add_argument("--output", "-o", default=None, help="write to this file, not stdout")
     alerts = sub.add_parser("alerts", help="alerts known so far, newest first")
     alerts.add_argument("--state", choices=["firing", "resolved"], default=None)
     alerts.add_argument("--json", action="store_true", help="print JSON (a list of alerts)")
@@ -88,6 +94,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "scores":
             return asyncio.run(
                 commands.scores(settings, args.entity, args.period, args.kpi, as_json=args.json)
+            )
+        if args.command == "scorecard":
+            return asyncio.run(
+                commands.scorecard(
+                    settings, args.entity, args.period, args.format, args.lang, args.output
+                )
             )
         if args.command == "alerts":
             return asyncio.run(commands.alerts(settings, args.state, as_json=args.json))

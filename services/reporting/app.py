@@ -1,24 +1,160 @@
 """Composition root of the reporting service: the one place its pieces are built and wired."""
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from urllib.parse import parse_qs, unquote
+
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
-from shared.mongo import Document
+from services.scoring.app import build_scorer
+from services.scoring.domain.catalogue import KpiCatalogue, load_catalogue
+from services.scoring.domain.fiscal_calendar import FiscalCalendar
+from services.scoring.mongo_store import MongoStateStore
+from services.scoring.queries import period_scores
+from services.scoring.scores import ScoreBuilder
+from shared import mongo, topics
+from shared.config.loading import load_calendar, load_org
+from shared.kafka_output import KafkaOutput, OutputPort
+from shared.messages.score import Score
+from shared.metrics import create_registry
 from shared.service import ServiceApp, build_service
+from shared.service.http import Response, Route, Scope
 from shared.settings import Settings
 
+from .domain import ScorecardConfig, load_profiles
+from .pages import scorecard_page
+from .render import FORMATS, LANGUAGES, render
+from .service import ReportingMetrics, ReportingService
+from .store import MongoScorecardStore, ScorecardStore
+
 NAME = "reporting"
+PREFIX = "/scorecards/"
+
+logger = logging.getLogger(__name__)
+
+
+class StateReader:
+    """`ScoresReader` on scoring's MongoDB state (read-only)."""
+
+    def __init__(self, state: MongoStateStore, scorer: ScoreBuilder) -> None:
+        self._state = state
+        self._scorer = scorer
+
+    async def stream_time(self) -> datetime | None:
+        return await self._state.stream_time(topics.SCORING_GROUP)
+
+    async def period_scores(self, entities: Sequence[str], period: str) -> dict[str, list[Score]]:
+        return await period_scores(self._state, self._scorer, entities=entities, period=period)
+
+
+def scorecard_route(
+    store: ScorecardStore,
+    config: ScorecardConfig,
+    catalogue: KpiCatalogue,
+    calendar: FiscalCalendar,
+) -> Route:
+    """`GET /scorecards/{entity}/{period}?format=json|csv|html&lang=en|zh|ja`."""
+
+    async def handler(scope: Scope) -> Response:
+        parts = unquote(scope["path"][len(PREFIX) :]).strip("/").split("/")
+        query = parse_qs(scope.get("query_string", b"").decode())
+        fmt = query.get("format", ["json"])[0]
+        language = query.get("lang", ["en"])[0]
+        if len(parts) != 2 or fmt not in FORMATS or language not in LANGUAGES:
+            return Response.json(
+                {
+                    "error": "expected /scorecards/{LEVEL:ID}/{PERIOD}"
+                    f"?format={'|'.join(FORMATS)}&lang={'|'.join(LANGUAGES)}"
+                },
+                400,
+            )
+        entity, period = parts
+        page = await scorecard_page(
+            store,
+            config=config,
+            catalogue=catalogue,
+            calendar=calendar,
+            entity=entity,
+            period=period,
+            language=language,
+        )
+        if page is None:
+            return Response.json({"error": f"no scorecard for {entity} in {period} yet"}, 404)
+        rendered = render(page, fmt)
+        return Response(200, rendered.body, rendered.media_type)
+
+    return Route(PREFIX, handler=handler, prefix=True)
 
 
 def create_app(
     settings: Settings,
     *,
     broker: KafkaBroker | None = None,
-    mongo_client: AsyncMongoClient[Document] | None = None,
+    mongo_client: AsyncMongoClient[mongo.Document] | None = None,
     registry: CollectorRegistry | None = None,
+    store: ScorecardStore | None = None,
+    output: OutputPort | None = None,
 ) -> ServiceApp:
-    """Build the reporting service from settings; tests may hand in their own clients."""
-    return build_service(
-        NAME, settings, broker=broker, mongo_client=mongo_client, registry=registry
+    """Build the reporting service; a bad scorecards.yaml stops it here, naming the profile."""
+    config_dir = settings.config_dir
+    calendar = FiscalCalendar(load_calendar(config_dir / "calendar.yaml"))
+    catalogue = load_catalogue(config_dir / "kpis.yaml")
+    org = load_org(config_dir / "org.yaml")
+    profiles = load_profiles(config_dir, catalogue, org=org)
+
+    registry = registry or create_registry()
+    client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{NAME}")
+    card_store = store or MongoScorecardStore(client, settings.mongodb_database)
+    state = MongoStateStore(client, settings.mongodb_database)
+    kafka_output = KafkaOutput(settings, client_id=f"kpi-{NAME}-out") if output is None else None
+    service = ReportingService(
+        config=profiles,
+        catalogue=catalogue,
+        calendar=calendar,
+        org=org,
+        reader=StateReader(state, build_scorer(settings, state)),
+        store=card_store,
+        output=output or kafka_output,  # type: ignore[arg-type]
+        metrics=ReportingMetrics(registry),
     )
+    ticker: list[asyncio.Task[None]] = []
+
+    async def tick_forever() -> None:
+        while True:
+            try:
+                await service.tick()
+            except Exception:  # the next tick tries again; nothing is marked done on failure
+                logger.exception("reporting tick failed")
+            await asyncio.sleep(settings.reporting_tick_s)
+
+    async def start_dependencies() -> None:
+        await card_store.ensure_schema()
+        if kafka_output is not None:
+            await kafka_output.start()
+        ticker.append(asyncio.create_task(tick_forever(), name="reporting-tick"))
+
+    async def stop_dependencies() -> None:
+        for task in ticker:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if kafka_output is not None:
+            await kafka_output.stop()
+
+    app = build_service(
+        NAME,
+        settings,
+        broker=broker,
+        mongo_client=client,
+        registry=registry,
+        routes=[scorecard_route(card_store, profiles, catalogue, calendar)],
+        on_startup=[start_dependencies],
+        on_shutdown=[stop_dependencies],
+    )
+    app.extra["service"] = service
+    return app

@@ -1,6 +1,7 @@
 """Reading current KPI values out of the state, for `kpi scores` and the other services."""
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 
 from shared import topics
@@ -34,16 +35,37 @@ async def current_scores(
         parse_window(period)
         totals = await _window_totals(store, builder, entity, period, as_of)
     else:
-        fiscal_year = calendar.fiscal_year_of_month(calendar.months_of(period)[0])
-        documents = await store.counter_documents({f"{entity}|{fiscal_year}"})
-        openings = await builder.openings({(entity, fiscal_year)}, as_of)
+        found = await period_scores(store, builder, entities=[entity], period=period)
+        scores = found.get(entity, [])
+        return scores if kpi is None else [s for s in scores if s.kpi == kpi]
+    return [builder.score(k, entity, period, totals, as_of) for k in kpis]
+
+
+async def period_scores(
+    store: StateStore, builder: ScoreBuilder, *, entities: Sequence[str], period: str
+) -> dict[str, list[Score]]:
+    """Every KPI of many entities for one calendar period (month, quarter, half, fiscal year),
+    read in bulk: one counter read and one opening read for all of them. Empty before any
+    event has been applied."""
+    as_of = await store.stream_time(topics.SCORING_GROUP)
+    if as_of is None:
+        return {}
+    calendar = builder.calendar
+    fiscal_year = calendar.fiscal_year_of_month(calendar.months_of(period)[0])
+    documents = await store.counter_documents({f"{e}|{fiscal_year}" for e in entities})
+    openings = await builder.openings({(e, fiscal_year) for e in entities}, as_of)
+    result: dict[str, list[Score]] = {}
+    for entity in entities:
         totals = period_totals(
             period,
             documents.get(f"{entity}|{fiscal_year}"),
             openings.get((entity, fiscal_year), {}),
             calendar,
         )
-    return [builder.score(k, entity, period, totals, as_of) for k in kpis]
+        result[entity] = [
+            builder.score(k, entity, period, totals, as_of) for k in builder.catalogue
+        ]
+    return result
 
 
 async def _window_totals(

@@ -1,0 +1,270 @@
+"""Reporting's work: close periods by the clock and publish every entity's scorecard, revise it
+when late events change its figures, finalise it after the allowed lateness.
+
+Each tick: read scoring's stream time, ask the close clock what time it is, and for every
+closed period that is not final yet, rebuild the scorecards of every entity with a profile
+from scoring's state (one bulk read per period). A scorecard is published when it is new
+(revision 1, provisional), when its figures differ from the newest revision (revised), and
+once more when the allowed lateness has passed (final). Publish, then store, then mark the
+period final: a crash in between publishes the same revision again (same `scorecard_id`).
+"""
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from services.scoring.domain.catalogue import KpiCatalogue
+from services.scoring.domain.fiscal_calendar import FiscalCalendar
+from services.scoring.targets import team_sizes
+from shared import topics
+from shared.config import OrgChart
+from shared.config.org import Level, parse_entity
+from shared.kafka_output import Outbound, OutputPort
+from shared.messages.score import Score
+from shared.messages.scorecard import Scorecard, ScorecardStatus
+
+from .closing import CloseClock, closed_periods, horizon_of
+from .domain import (
+    Profile,
+    ScorecardConfig,
+    ScorecardInputs,
+    build_scorecard,
+    rank_scorecards,
+    region_coefficient,
+)
+from .store import ScorecardStore
+
+logger = logging.getLogger(__name__)
+
+ASSESSMENT_KPI = "assessment_score"
+_VOLATILE = frozenset({"scorecard_id", "revision", "status", "as_of", "rank", "peers"})
+
+
+class ScoresReader(Protocol):
+    """Scoring's state, read-only."""
+
+    async def stream_time(self) -> datetime | None: ...
+
+    async def period_scores(
+        self, entities: Sequence[str], period: str
+    ) -> dict[str, list[Score]]: ...
+
+
+def figures(card: Scorecard) -> dict[str, Any]:
+    """What a revision is about: everything but its id, number, status, time and rank."""
+    return card.model_dump(exclude=set(_VOLATILE))
+
+
+def publishable(card: Scorecard, old: Scorecard | None, *, final: bool) -> bool:
+    """Whether a rebuilt scorecard is a new revision: the first one, the final one, or one
+    whose figures differ from the newest revision (a final scorecard is never revised)."""
+    if old is None:
+        return True
+    if old.status is ScorecardStatus.FINAL:
+        return False
+    return final or figures(card) != figures(old)
+
+
+def _active(scores: Sequence[Score]) -> bool:
+    """Whether any event of the period reached the entity: some KPI counted something."""
+    return any(s.numerator is not None and s.numerator != 0 for s in scores)
+
+
+class ReportingMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.published = Counter(
+            "kpi_reporting_scorecards_published",
+            "Scorecard revisions published to kpi.scorecards.v1, by status.",
+            ["status"],
+            registry=registry,
+        )
+        self.close_seconds = Histogram(
+            "kpi_reporting_close_seconds",
+            "Time to rebuild one period's scorecards.",
+            buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+            registry=registry,
+        )
+        self.clock = Gauge(
+            "kpi_reporting_close_clock_seconds",
+            "The close clock (stream time ticking on while quiet), as a Unix time.",
+            registry=registry,
+        )
+        self.open_periods = Gauge(
+            "kpi_reporting_open_periods",
+            "Closed periods still within their allowed lateness (revisable).",
+            registry=registry,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    entity: str
+    profile: Profile
+
+
+class ReportingService:
+    """Single instance per deployment: it closes periods by a clock of its own."""
+
+    def __init__(
+        self,
+        *,
+        config: ScorecardConfig,
+        catalogue: KpiCatalogue,
+        calendar: FiscalCalendar,
+        org: OrgChart,
+        reader: ScoresReader,
+        store: ScorecardStore,
+        output: OutputPort,
+        metrics: ReportingMetrics,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._config = config
+        self._catalogue = catalogue
+        self._calendar = calendar
+        self._org = org
+        self._reader = reader
+        self._store = store
+        self._output = output
+        self._metrics = metrics
+        self._wall = wall
+        self._clock = CloseClock()
+        self._entities = [
+            Scored(entity, profile)
+            for level in Level
+            for entity in org.entities(level)
+            if (profile := config.profile_for(entity)) is not None
+        ]
+        self._team_sizes = team_sizes(org)
+        self._latest: dict[str, dict[str, Scorecard]] = {}
+        self._final: set[str] | None = None
+
+    @property
+    def entities(self) -> list[str]:
+        return [s.entity for s in self._entities]
+
+    async def tick(self) -> list[Scorecard]:
+        """Close, revise and finalise what the clock says; the scorecards published."""
+        stream_time = await self._reader.stream_time()
+        now = self._clock.now(stream_time, self._wall())
+        if stream_time is None or now is None:
+            return []
+        self._metrics.clock.set(now.timestamp())
+        horizon = await self._store.horizon()
+        if horizon is None:
+            horizon = horizon_of(self._calendar, stream_time)
+            await self._store.set_horizon(horizon)
+        if self._final is None:
+            self._final = await self._store.final_periods()
+        due = [p for p in closed_periods(self._calendar, horizon, now) if p not in self._final]
+        self._metrics.open_periods.set(len(due))
+        published: list[Scorecard] = []
+        for period in due:
+            final = now >= self._calendar.lateness_deadline(period)
+            with self._metrics.close_seconds.time():
+                published += await self._close(period, final=final)
+            if final:
+                await self._store.mark_final(period)
+                self._final.add(period)
+                self._latest.pop(self._calendar.previous_period(period), None)
+        return published
+
+    async def _newest(self, period: str) -> dict[str, Scorecard]:
+        if period not in self._latest:
+            self._latest[period] = await self._store.latest_of_period(period)
+        return self._latest[period]
+
+    async def _close(self, period: str, *, final: bool) -> list[Scorecard]:
+        readings = await self._reader.period_scores(self.entities, period)
+        newest = await self._newest(period)
+        previous = await self._newest(self._calendar.previous_period(period))
+        now = self._wall()
+        cards = [
+            self._build(
+                s,
+                period,
+                readings.get(s.entity, []),
+                newest.get(s.entity),
+                previous.get(s.entity),
+                final=final,
+                now=now,
+            )
+            for s in self._entities
+        ]
+        changed = [
+            card
+            for card in rank_scorecards(cards)
+            if publishable(card, newest.get(card.entity), final=final)
+        ]
+        if not changed:
+            return []
+        await self._output.send_all(
+            [
+                Outbound(topics.SCORECARDS, c.entity.encode(), c.model_dump_json().encode())
+                for c in changed
+            ]
+        )
+        await self._store.save(changed)
+        for card in changed:
+            newest[card.entity] = card
+            self._metrics.published.labels(card.status.value).inc()
+        logger.info(
+            "period %s: %d scorecards published (%s)",
+            period,
+            len(changed),
+            "final" if final else "open",
+        )
+        return changed
+
+    def _build(
+        self,
+        scored: Scored,
+        period: str,
+        scores: Sequence[Score],
+        old: Scorecard | None,
+        previous: Scorecard | None,
+        *,
+        final: bool,
+        now: datetime,
+    ) -> Scorecard:
+        by_kpi: Mapping[str, Score] = {s.kpi: s for s in scores}
+        assessment = by_kpi.get(ASSESSMENT_KPI)
+        revision = 1 if old is None else old.revision + 1
+        if final:
+            status = ScorecardStatus.FINAL
+        else:
+            status = ScorecardStatus.PROVISIONAL if old is None else ScorecardStatus.REVISED
+        assessed = assessment.value if assessment is not None else None
+        inputs = ScorecardInputs(
+            entity=scored.entity,
+            period=period,
+            readings=by_kpi,
+            revision=revision,
+            status=status,
+            activity=_active(scores),
+            as_of=now,
+            assessment=None if assessed is None else min(max(assessed, Decimal(0)), Decimal(100)),
+            previous_final_score=previous.final_score if previous is not None else None,
+            coefficient=region_coefficient(self._org, scored.entity),
+            headcount=self._headcount(scored.entity),
+        )
+        return build_scorecard(inputs, scored.profile, self._catalogue)
+
+    def _headcount(self, entity: str) -> int | None:
+        level, entity_id = parse_entity(entity)
+        match level:
+            case Level.AGENT:
+                return 1
+            case Level.TEAM:
+                return self._team_sizes.get(entity_id)
+            case Level.BRANCH:
+                branch = self._org.branch(entity_id)
+                return branch.headcount if branch is not None else None
+            case Level.REGION:
+                return sum(b.headcount for b in self._org.branches if b.region == entity_id)
+            case Level.COMPANY:
+                return sum(b.headcount for b in self._org.branches)

@@ -1,0 +1,250 @@
+"""Reporting's period close with fakes for scoring's state, the store and the broker: periods
+close by the clock (quiet entities included), late changes give revision 2 with the changed
+figures and nothing for the unchanged, and the allowed lateness ends in a final revision."""
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Final
+
+from prometheus_client import CollectorRegistry
+
+from services.reporting.closing import CloseClock, closed_periods, horizon_of
+from services.reporting.domain import load_profiles
+from services.reporting.service import ReportingMetrics, ReportingService
+from services.scoring.domain.catalogue import load_catalogue
+from services.scoring.domain.fiscal_calendar import FiscalCalendar
+from shared import topics
+from shared.config import OrgChart
+from shared.config.loading import load_calendar
+from shared.messages.score import Score
+from shared.messages.scorecard import Scorecard, ScorecardStatus
+from tests.support.fakes import RecordingOutput
+
+CONFIG: Final = Path("config")
+CALENDAR: Final = FiscalCalendar(load_calendar(CONFIG / "calendar.yaml"))
+CATALOGUE: Final = load_catalogue(CONFIG / "kpis.yaml")
+ORG: Final = OrgChart.from_document(
+    {
+        "company": "ACME",
+        "regions": [{"id": "R1", "coefficient": 1.1}],
+        "branches": [
+            {"id": "B01", "region": "R1", "headcount": 2},
+            {"id": "B12", "region": "R1", "headcount": 3},
+        ],
+        "teams": [{"id": "T01", "branch": "B01"}, {"id": "T02", "branch": "B12"}],
+        "agents": [
+            {"id": "A1", "team": "T01", "phone": "+81-90-0000-0001", "from": "2020-04-01"},
+            {"id": "A2", "team": "T01", "phone": "+81-90-0000-0002", "from": "2020-04-01"},
+        ],
+    }
+)
+ENTITIES: Final = {
+    "company:ACME", "region:R1", "branch:B01", "branch:B12", "team:T01", "team:T02",
+    "agent:A1", "agent:A2",
+}  # fmt: skip
+
+
+class FakeReader:
+    def __init__(self) -> None:
+        self.time: datetime | None = None
+        self.values: dict[str, dict[str, Decimal]] = {}
+
+    async def stream_time(self) -> datetime | None:
+        return self.time
+
+    async def period_scores(self, entities: Sequence[str], period: str) -> dict[str, list[Score]]:
+        out: dict[str, list[Score]] = {}
+        for entity in entities:
+            out[entity] = [
+                Score(
+                    score_id="x",
+                    entity=entity,
+                    period=period,
+                    kpi=kpi,
+                    value=value,
+                    numerator=value,
+                    denominator=Decimal(1),
+                    target=CATALOGUE[kpi].default_target,
+                    attainment=None,
+                    revision=1,
+                    as_of=self.time or datetime(2024, 1, 1, tzinfo=UTC),
+                )
+                for kpi, value in self.values.get(entity, {}).items()
+            ]
+        return out
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.cards: dict[str, Scorecard] = {}
+        self.horizon_month: str | None = None
+        self.final: set[str] = set()
+
+    async def ensure_schema(self) -> None:
+        return None
+
+    async def save(self, cards: Sequence[Scorecard]) -> None:
+        self.cards |= {c.scorecard_id: c for c in cards}
+
+    def _newest(self, cards: Iterable[Scorecard], key: str) -> dict[str, Scorecard]:
+        newest: dict[str, Scorecard] = {}
+        for card in sorted(cards, key=lambda c: c.revision):
+            newest[getattr(card, key)] = card
+        return newest
+
+    async def latest_of_period(self, period: str) -> dict[str, Scorecard]:
+        return self._newest((c for c in self.cards.values() if c.period == period), "entity")
+
+    async def latest(self, entity: str, periods: Iterable[str]) -> dict[str, Scorecard]:
+        wanted = set(periods)
+        return self._newest(
+            (c for c in self.cards.values() if c.entity == entity and c.period in wanted), "period"
+        )
+
+    async def horizon(self) -> str | None:
+        return self.horizon_month
+
+    async def set_horizon(self, month: str) -> None:
+        self.horizon_month = month
+
+    async def final_periods(self) -> set[str]:
+        return set(self.final)
+
+    async def mark_final(self, period: str) -> None:
+        self.final.add(period)
+
+
+class Wall:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def jst(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC) - timedelta(hours=9)
+
+
+def build(
+    reader: FakeReader, store: MemoryStore, wall: Wall
+) -> tuple[ReportingService, RecordingOutput]:
+    output = RecordingOutput()
+    service = ReportingService(
+        config=load_profiles(CONFIG, CATALOGUE),
+        catalogue=CATALOGUE,
+        calendar=CALENDAR,
+        org=ORG,
+        reader=reader,
+        store=store,
+        output=output,
+        metrics=ReportingMetrics(CollectorRegistry()),
+        wall=wall,
+    )
+    return service, output
+
+
+def cards_of(output: RecordingOutput) -> list[Scorecard]:
+    return [Scorecard.model_validate_json(m.value) for m in output.on(topics.SCORECARDS)]
+
+
+GOOD: Final = {"renewal_rate": Decimal("0.95"), "satisfaction_mean": Decimal(90)}
+
+
+async def test_a_month_closes_by_the_clock_for_every_entity_quiet_ones_included() -> None:
+    reader, store, wall = FakeReader(), MemoryStore(), Wall(datetime(2030, 1, 1, tzinfo=UTC))
+    service, output = build(reader, store, wall)
+    reader.values = {"branch:B01": GOOD, "agent:A1": GOOD}
+    reader.time = jst(2024, 4, 30, 18)
+    assert await service.tick() == []  # April is still open
+
+    wall.now += timedelta(hours=7)  # nothing happens, but the clock runs on past midnight
+    published = await service.tick()
+
+    assert {c.entity for c in published} == ENTITIES
+    assert {(c.period, c.revision, c.status) for c in published} == {
+        ("2024-04", 1, ScorecardStatus.PROVISIONAL)
+    }
+    quiet = next(c for c in published if c.entity == "branch:B12")
+    assert quiet.activity is False
+    assert any("no event" in note.lower() for note in quiet.notes), quiet.notes
+    assert next(c for c in published if c.entity == "branch:B01").activity is True
+    assert cards_of(output) == published
+    assert output.on(topics.SCORECARDS)[0].key == published[0].entity.encode()
+
+
+async def test_a_late_change_is_revision_2_and_the_unchanged_are_not_republished() -> None:
+    reader, store, wall = FakeReader(), MemoryStore(), Wall(datetime(2030, 1, 1, tzinfo=UTC))
+    service, _ = build(reader, store, wall)
+    reader.values = {"branch:B01": GOOD}
+    reader.time = jst(2024, 5, 2)
+    first = await service.tick()
+    assert {c.period for c in first} == {"2024-04"}
+    assert await service.tick() == []  # nothing changed: nothing published
+
+    reader.values = {"branch:B01": GOOD | {"renewal_rate": Decimal("0.5")}}
+    reader.time = jst(2024, 5, 3)
+    revised = await service.tick()
+
+    assert [(c.entity, c.revision, c.status) for c in revised] == [
+        ("branch:B01", 2, ScorecardStatus.REVISED)
+    ]
+    old = next(c for c in first if c.entity == "branch:B01")
+    line = next(k for k in revised[0].kpis if k.kpi == "renewal_rate")
+    assert line.actual == Decimal("0.5")
+    assert revised[0].final_score < old.final_score
+    assert revised[0].scorecard_id != old.scorecard_id
+
+
+async def test_after_the_allowed_lateness_every_scorecard_is_final_and_never_revised() -> None:
+    reader, store, wall = FakeReader(), MemoryStore(), Wall(datetime(2030, 1, 1, tzinfo=UTC))
+    service, _ = build(reader, store, wall)
+    reader.values = {"branch:B01": GOOD}
+    reader.time = jst(2024, 5, 2)
+    await service.tick()
+    reader.time = jst(2024, 5, 9)  # 7 days after the close of April
+    final = await service.tick()
+
+    april = [c for c in final if c.period == "2024-04"]
+    assert {c.entity for c in april} == ENTITIES
+    assert {(c.revision, c.status) for c in april} == {(2, ScorecardStatus.FINAL)}
+    assert "2024-04" in store.final
+
+    reader.values = {"branch:B01": {"renewal_rate": Decimal("0.1")}}
+    reader.time = jst(2024, 5, 10)
+    assert [c for c in await service.tick() if c.period == "2024-04"] == []
+
+
+async def test_a_replayed_year_starts_at_its_fiscal_year_and_closes_in_order() -> None:
+    reader, store, wall = FakeReader(), MemoryStore(), Wall(datetime(2030, 1, 1, tzinfo=UTC))
+    service, _ = build(reader, store, wall)
+    reader.time = jst(2024, 7, 15)
+    published = await service.tick()
+
+    assert store.horizon_month == "2024-04"
+    assert list(dict.fromkeys(c.period for c in published)) == [
+        "2024-04", "2024-05", "2024-06", "FY2024-Q1"
+    ]  # fmt: skip
+    june = next(c for c in published if c.period == "2024-06" and c.entity == "branch:B01")
+    may = next(c for c in published if c.period == "2024-05" and c.entity == "branch:B01")
+    assert june.previous_final_score == may.final_score
+
+
+def test_the_close_clock_follows_stream_time_and_runs_on_while_it_is_quiet() -> None:
+    clock = CloseClock()
+    t0, wall = jst(2024, 4, 30, 23), datetime(2030, 1, 1, tzinfo=UTC)
+    assert clock.now(None, wall) is None
+    assert clock.now(t0, wall) == t0
+    assert clock.now(t0, wall + timedelta(hours=2)) == t0 + timedelta(hours=2)
+    later = jst(2024, 6, 1)
+    assert clock.now(later, wall + timedelta(hours=3)) == later
+
+
+def test_closed_periods_and_the_horizon() -> None:
+    assert horizon_of(CALENDAR, jst(2024, 9, 1)) == "2024-04"
+    assert horizon_of(CALENDAR, jst(2025, 2, 1)) == "2024-04"
+    periods = closed_periods(CALENDAR, "2024-04", jst(2025, 4, 1))
+    assert periods[-4:] == ["2025-03", "FY2024-Q4", "FY2024-H2", "FY2024"]
+    assert len(periods) == 12 + 4 + 2 + 1
