@@ -124,8 +124,8 @@ class Wall:
         return self.now
 
 
-def jst(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC) - timedelta(hours=9)
+def jst(year: int, month: int, day: int, hour: int = 0) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=UTC) - timedelta(hours=9)
 
 
 def build(
