@@ -64,7 +64,7 @@ test-unit: install ## Pure tests, no servers
 test-integration: install tools ## Against the real local broker and database (started by the tests)
 	@$(PYTEST) tests/integration -q
 
-test-e2e: install ## Several services as processes, end to end
+test-e2e: install tools ## Several services as processes, end to end
 	@$(PYTEST) tests/e2e -q
 
 lint: install ## ruff check and format check
