@@ -29,7 +29,6 @@ async def current_scores(
     as_of = await store.stream_time(topics.SCORING_GROUP)
     if as_of is None:
         return []
-    calendar = builder.calendar
     kpis = [builder.catalogue[kpi]] if kpi is not None else list(builder.catalogue)
     if period.startswith("R"):
         parse_window(period)
