@@ -1,8 +1,5 @@
 """Composition root of the alerts service: the one place its pieces are built and wired."""
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +25,7 @@ from shared.kafka_output import KafkaOutput, OutputPort
 from shared.messages.score import Score
 from shared.metrics import create_registry, faststream_middleware
 from shared.service import ServiceApp, build_service
+from shared.service.periodic import Periodic
 from shared.settings import Settings
 
 from .domain.engine import AlertEngine
@@ -42,8 +40,6 @@ MAX_BATCH = 5_000
 ROLLING_WINDOW = "R30D"
 # Day buckets, which rolling windows are summed from, are kept from branch level up.
 _WINDOW_LEVELS = frozenset({"company", "region", "branch"})
-
-logger = logging.getLogger(__name__)
 
 
 async def _undecoded(message: StreamMessage[Any]) -> Any:
@@ -151,28 +147,17 @@ def create_app(
             await service.handle_events(events)
         metrics.consumer_lag.observe(consumer, {(r.topic, r.partition): r.offset for r in records})
 
-    ticker: list[asyncio.Task[None]] = []
-
-    async def tick_forever() -> None:
-        while True:
-            await asyncio.sleep(settings.alerts_tick_s)
-            try:
-                await service.tick()
-            except Exception:  # a failed tick is retried at the next one
-                logger.exception("alerts tick failed")
+    ticker = Periodic("alerts-tick", service.tick, settings.alerts_tick_s)
 
     async def start_dependencies() -> None:
         await alert_store.ensure_schema()
         if kafka_output is not None:
             await kafka_output.start()
         await service.start()
-        ticker.append(asyncio.create_task(tick_forever(), name="alerts-tick"))
+        ticker.start()
 
     async def stop_dependencies() -> None:
-        for task in ticker:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await ticker.stop()
         if kafka_output is not None:
             await kafka_output.stop()
 

@@ -1,8 +1,5 @@
 """Composition root of the reporting service: the one place its pieces are built and wired."""
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import parse_qs, unquote
@@ -24,6 +21,7 @@ from shared.messages.score import Score
 from shared.metrics import create_registry
 from shared.service import ServiceApp, build_service
 from shared.service.http import Response, Route, Scope
+from shared.service.periodic import Periodic
 from shared.settings import Settings
 
 from .domain import ScorecardConfig, load_profiles
@@ -34,8 +32,6 @@ from .store import MongoScorecardStore, ScorecardStore
 
 NAME = "reporting"
 PREFIX = "/scorecards/"
-
-logger = logging.getLogger(__name__)
 
 
 class StateReader:
@@ -122,27 +118,16 @@ def create_app(
         output=output or kafka_output,  # type: ignore[arg-type]
         metrics=ReportingMetrics(registry),
     )
-    ticker: list[asyncio.Task[None]] = []
-
-    async def tick_forever() -> None:
-        while True:
-            try:
-                await service.tick()
-            except Exception:  # the next tick tries again; nothing is marked done on failure
-                logger.exception("reporting tick failed")
-            await asyncio.sleep(settings.reporting_tick_s)
+    ticker = Periodic("reporting-tick", service.tick, settings.reporting_tick_s, run_first=True)
 
     async def start_dependencies() -> None:
         await card_store.ensure_schema()
         if kafka_output is not None:
             await kafka_output.start()
-        ticker.append(asyncio.create_task(tick_forever(), name="reporting-tick"))
+        ticker.start()
 
     async def stop_dependencies() -> None:
-        for task in ticker:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await ticker.stop()
         if kafka_output is not None:
             await kafka_output.stop()
 
