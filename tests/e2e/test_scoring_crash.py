@@ -23,6 +23,7 @@ from services.scoring.domain.fiscal_calendar import FiscalCalendar
 from shared import topics
 from shared.config.loading import load_calendar, load_org
 from shared.events import KpiEvent
+from shared.idle import end_offsets
 from shared.kafka import aiokafka_options
 from shared.localstack import LocalStack
 from shared.settings import Settings
@@ -73,7 +74,13 @@ async def _state(settings: Settings) -> dict[tuple[str, str, str], int]:
 
 
 async def _reference(settings: Settings) -> dict[tuple[str, str, str], int]:
-    records = await read_until(settings, [topics.EVENTS], lambda _: False, timeout_s=5)
+    # Everything on the topic, however long it takes to read (a fixed read time is too short on
+    # a loaded machine and would make the reference, not the state, come out short).
+    total = sum((await end_offsets(settings, [topics.EVENTS])).values())
+    records = await read_until(
+        settings, [topics.EVENTS], lambda rs: len(rs) >= total, timeout_s=180
+    )
+    assert len(records) == total
     events = [KpiEvent.model_validate_json(r.value) for r in records]
     return reference_counters(events, CALENDAR)
 
