@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from faststream.kafka import KafkaBroker
+from faststream.message import StreamMessage
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from pydantic import SecretStr
 
@@ -84,3 +85,10 @@ def create_broker(
         middlewares=middlewares,
         description=description,
     )
+
+
+async def raw_body(message: StreamMessage[Any]) -> Any:
+    """A subscriber decoder that hands the handler the record bytes as they are: the services
+    parse them themselves (exact decimals, a dead letter for anything malformed), where
+    FastStream's default JSON decoding would raise before the handler runs."""
+    return message.body

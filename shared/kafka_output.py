@@ -7,7 +7,9 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 
+from . import topics
 from .kafka import aiokafka_options
+from .messages.deadletter import DeadLetter
 from .settings import Settings
 
 
@@ -18,6 +20,13 @@ class Outbound:
     topic: str
     key: bytes | None
     value: bytes
+
+
+def dead_letter_outbound(letter: DeadLetter) -> Outbound:
+    """The record for kpi.deadletter.v1, keyed by the topic the rejected input came from."""
+    return Outbound(
+        topics.DEADLETTER, letter.source_topic.encode(), letter.model_dump_json().encode()
+    )
 
 
 class OutputPort(Protocol):

@@ -1,26 +1,21 @@
 """Composition root of the alerts service: the one place its pieces are built and wired."""
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import Consumer, KafkaMessage
-from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
 from services.scoring.app import build_scorer
-from services.scoring.domain.catalogue import load_catalogue
-from services.scoring.domain.fiscal_calendar import FiscalCalendar
 from services.scoring.mongo_store import MongoStateStore
 from services.scoring.queries import current_scores
+from services.scoring.scores import ScoreBuilder
 from shared import mongo, topics
-from shared.config import OrgChart
-from shared.config.loading import load_calendar, load_org
-from shared.config.org import Level, parse_entity
-from shared.kafka import create_broker
+from shared.config.org import Level
+from shared.kafka import create_broker, raw_body
 from shared.kafka_output import KafkaOutput, OutputPort
 from shared.messages.score import Score
 from shared.metrics import create_registry, faststream_middleware
@@ -42,41 +37,17 @@ ROLLING_WINDOW = "R30D"
 _WINDOW_LEVELS = frozenset({"company", "region", "branch"})
 
 
-async def _undecoded(message: StreamMessage[Any]) -> Any:
-    return message.body
-
-
 def _records(raw: Any) -> list[RawRecord]:
     batch = raw if isinstance(raw, tuple) else (raw,)
     return [RawRecord(r.topic, r.partition, r.offset, r.value or b"") for r in batch]
 
 
-def branch_finder(org: OrgChart) -> Callable[[str], str | None]:
-    """`team:T01` or `agent:A0001` → its branch (`branch:B01`) by the latest assignment."""
-
-    def branch_of(entity: str) -> str | None:
-        try:
-            level, entity_id = parse_entity(entity)
-        except ValueError:
-            return None
-        team_id: str | None = entity_id if level is Level.TEAM else None
-        if level is Level.AGENT:
-            assignments = org.assignments(entity_id)
-            team_id = assignments[-1].team if assignments else None
-        team = org.team(team_id) if team_id is not None else None
-        return f"branch:{team.branch}" if team is not None else None
-
-    return branch_of
-
-
 def window_reader(
-    settings: Settings, client: AsyncMongoClient[mongo.Document], org: OrgChart
+    state: MongoStateStore, scorer: ScoreBuilder, levels: frozenset[str]
 ) -> WindowReader:
     """R30D values of the exported entities, read from scoring's state (a read-only view)."""
-    state = MongoStateStore(client, settings.mongodb_database)
-    scorer = build_scorer(settings, state)
-    levels = settings.metric_level_set() & _WINDOW_LEVELS
-    entities = [e for level in Level if level.value in levels for e in org.entities(level)]
+    kept = levels & _WINDOW_LEVELS
+    entities = [e for level in Level if level.value in kept for e in scorer.org.entities(level)]
 
     async def read() -> list[Score]:
         scores: list[Score] = []
@@ -97,11 +68,12 @@ def create_app(
     output: OutputPort | None = None,
 ) -> ServiceApp:
     """Build the alerts service; a bad alerts.yaml stops it here, naming the file and rule."""
-    config_dir = settings.config_dir
-    calendar = FiscalCalendar(load_calendar(config_dir / "calendar.yaml"))
-    catalogue = load_catalogue(config_dir / "kpis.yaml")
-    rules = load_rules(config_dir / "alerts.yaml", kpi_ids={k.id for k in catalogue})
-    org = load_org(config_dir / "org.yaml")
+    client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{NAME}")
+    state = MongoStateStore(client, settings.mongodb_database)
+    scorer = build_scorer(settings, state)  # reads and checks calendar, KPIs, org and targets
+    rules = load_rules(
+        settings.config_dir / "alerts.yaml", kpi_ids={k.id for k in scorer.catalogue}
+    )
 
     registry = registry or create_registry()
     metrics = AlertsMetrics(registry)
@@ -109,17 +81,16 @@ def create_app(
     broker = broker or create_broker(
         settings, client_id=f"kpi-{NAME}", middlewares=[faststream_middleware(registry, NAME)]
     )
-    client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{NAME}")
     alert_store = store or MongoAlertStore(client, settings.mongodb_database)
     kafka_output = KafkaOutput(settings, client_id=f"kpi-{NAME}-out") if output is None else None
     service = AlertsService(
-        engine=AlertEngine(rules, calendar, started_at=datetime.now(UTC)),
+        engine=AlertEngine(rules, scorer.calendar, started_at=datetime.now(UTC)),
         store=alert_store,
         output=output or kafka_output,  # type: ignore[arg-type]
         metrics=metrics,
         kpi_gauges=KpiGauges(registry, levels),
-        alert_gauges=AlertGauges(registry, levels, branch_finder(org)),
-        window_reader=window_reader(settings, client, org) if store is None else None,
+        alert_gauges=AlertGauges(registry, levels, scorer.org.branch_of),
+        window_reader=window_reader(state, scorer, levels) if store is None else None,
     )
 
     subscriber = broker.subscriber(
@@ -133,7 +104,7 @@ def create_app(
         ack_policy=AckPolicy.ACK,  # failures are retried inside the batch (service.py)
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=max(1_000, settings.kafka_session_timeout_ms // 5),
-        decoder=_undecoded,
+        decoder=raw_body,
     )
 
     @subscriber

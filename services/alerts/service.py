@@ -22,7 +22,7 @@ from shared import retry, topics
 from shared.events.canonical import KpiEvent
 from shared.events.decoding import ContractViolation, RejectReason
 from shared.events.upstream import SurveyEvent
-from shared.kafka_output import Outbound, OutputPort
+from shared.kafka_output import Outbound, OutputPort, dead_letter_outbound
 from shared.messages.alert import Alert
 from shared.messages.deadletter import DeadLetter
 from shared.messages.score import Score
@@ -186,4 +186,4 @@ def _dead_letter(record: RawRecord, error: ValidationError) -> Outbound:
     logger.warning(
         "dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, letter.detail
     )
-    return Outbound(topics.DEADLETTER, record.topic.encode(), letter.model_dump_json().encode())
+    return dead_letter_outbound(letter)

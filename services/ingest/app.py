@@ -5,7 +5,6 @@ from typing import Any
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import Consumer, KafkaMessage
-from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
@@ -13,7 +12,7 @@ from pymongo import AsyncMongoClient
 from shared import mongo, topics
 from shared.config.loading import load_calendar
 from shared.events import MAX_MESSAGE_BYTES
-from shared.kafka import create_broker
+from shared.kafka import create_broker, raw_body
 from shared.kafka_output import KafkaOutput, OutputPort
 from shared.metrics import create_registry, faststream_middleware
 from shared.service import ServiceApp, build_service
@@ -42,12 +41,6 @@ def _utc_now() -> datetime:
 def _records(raw: Any) -> list[Record]:
     batch = raw if isinstance(raw, tuple) else (raw,)
     return [Record(r.topic, r.partition, r.offset, r.value or b"", r.timestamp) for r in batch]
-
-
-async def _undecoded(message: StreamMessage[Any]) -> Any:
-    # Ingest parses the bytes itself (exact decimals, dead letters for anything malformed);
-    # FastStream's default JSON decoding would raise on bad input before the handler runs.
-    return message.body
 
 
 def create_app(
@@ -111,7 +104,7 @@ def create_app(
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=max(1_000, settings.kafka_session_timeout_ms // 5),
         max_partition_fetch_bytes=4 * 1024 * 1024,
-        decoder=_undecoded,
+        decoder=raw_body,
     )
     async def on_upstream(message: KafkaMessage, consumer: Consumer) -> None:
         raw = message.raw_message

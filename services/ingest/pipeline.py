@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared import retry, topics
-from shared.kafka_output import Outbound, OutputPort
+from shared.kafka_output import Outbound, OutputPort, dead_letter_outbound
 
 from .claims import Claim, ClaimStore
 from .metrics import IngestMetrics, bounded_event_type
@@ -42,11 +42,7 @@ def _outbound(outcome: Outcome) -> Outbound:
             owner.encode() if owner else None,
             outcome.event.model_dump_json().encode(),
         )
-    return Outbound(
-        topics.DEADLETTER,
-        outcome.record.topic.encode(),
-        outcome.dead_letter.model_dump_json().encode(),
-    )
+    return dead_letter_outbound(outcome.dead_letter)
 
 
 class IngestPipeline:

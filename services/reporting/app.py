@@ -9,13 +9,12 @@ from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
 from services.scoring.app import build_scorer
-from services.scoring.domain.catalogue import KpiCatalogue, load_catalogue
+from services.scoring.domain.catalogue import KpiCatalogue
 from services.scoring.domain.fiscal_calendar import FiscalCalendar
 from services.scoring.mongo_store import MongoStateStore
 from services.scoring.queries import period_scores
 from services.scoring.scores import ScoreBuilder
 from shared import mongo, topics
-from shared.config.loading import load_calendar, load_org
 from shared.kafka_output import KafkaOutput, OutputPort
 from shared.messages.score import Score
 from shared.metrics import create_registry
@@ -97,23 +96,21 @@ def create_app(
     output: OutputPort | None = None,
 ) -> ServiceApp:
     """Build the reporting service; a bad scorecards.yaml stops it here, naming the profile."""
-    config_dir = settings.config_dir
-    calendar = FiscalCalendar(load_calendar(config_dir / "calendar.yaml"))
-    catalogue = load_catalogue(config_dir / "kpis.yaml")
-    org = load_org(config_dir / "org.yaml")
-    profiles = load_profiles(config_dir, catalogue, org=org)
+    client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{NAME}")
+    state = MongoStateStore(client, settings.mongodb_database)
+    scorer = build_scorer(settings, state)  # reads and checks calendar, KPIs, org and targets
+    calendar, catalogue, org = scorer.calendar, scorer.catalogue, scorer.org
+    profiles = load_profiles(settings.config_dir, catalogue, org=org)
 
     registry = registry or create_registry()
-    client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{NAME}")
     card_store = store or MongoScorecardStore(client, settings.mongodb_database)
-    state = MongoStateStore(client, settings.mongodb_database)
     kafka_output = KafkaOutput(settings, client_id=f"kpi-{NAME}-out") if output is None else None
     service = ReportingService(
         config=profiles,
         catalogue=catalogue,
         calendar=calendar,
         org=org,
-        reader=StateReader(state, build_scorer(settings, state)),
+        reader=StateReader(state, scorer),
         store=card_store,
         output=output or kafka_output,  # type: ignore[arg-type]
         metrics=ReportingMetrics(registry),

@@ -10,7 +10,10 @@ replayed events, so each month closes once its events have been applied.
 
 from datetime import datetime, timedelta
 
-from services.scoring.domain.fiscal_calendar import FiscalCalendar
+from services.scoring.domain.fiscal_calendar import FiscalCalendar, PeriodKind, parse_period
+
+# A month closes before the quarter, half and fiscal year it ends.
+_KIND_ORDER = (PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.HALF, PeriodKind.FISCAL_YEAR)
 
 
 class CloseClock:
@@ -47,14 +50,7 @@ def closed_periods(calendar: FiscalCalendar, horizon: str, now: datetime) -> lis
         for period in (month, *calendar.periods_of_month(month)):
             if period not in periods and calendar.is_closed(period, now):
                 periods[period] = calendar.period_close(period)
-    order = {"month": 0, "quarter": 1, "half": 2, "fiscal_year": 3}
-    return sorted(periods, key=lambda p: (periods[p], order[_kind(p)]))
-
-
-def _kind(period: str) -> str:
-    if period.startswith("FY"):
-        return "quarter" if "-Q" in period else "half" if "-H" in period else "fiscal_year"
-    return "month"
+    return sorted(periods, key=lambda p: (periods[p], _KIND_ORDER.index(parse_period(p).kind)))
 
 
 def horizon_of(calendar: FiscalCalendar, stream_time: datetime) -> str:

@@ -1,17 +1,14 @@
 """Composition root of the scoring service: the one place its pieces are built and wired."""
 
-from typing import Any
-
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import Consumer, KafkaMessage
-from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
 from shared import mongo, topics
 from shared.config.loading import load_calendar, load_org
-from shared.kafka import create_broker
+from shared.kafka import create_broker, raw_body
 from shared.kafka_output import KafkaOutput, OutputPort
 from shared.metrics import create_registry, faststream_middleware
 from shared.service import ServiceApp, build_service
@@ -30,10 +27,6 @@ from .targets import load_targets
 NAME = "scoring"
 GROUP_ID = topics.SCORING_GROUP
 MAX_BATCH = 20_000
-
-
-async def _undecoded(message: StreamMessage[Any]) -> Any:
-    return message.body
 
 
 def build_scorer(settings: Settings, store: StateStore) -> ScoreBuilder:
@@ -58,7 +51,6 @@ def create_app(
     output: OutputPort | None = None,
 ) -> ServiceApp:
     """Build the scoring service; configuration errors stop it here, naming the file."""
-    calendar = FiscalCalendar(load_calendar(settings.config_dir / "calendar.yaml"))
     registry = registry or create_registry()
     metrics = ScoringMetrics(registry)
     broker = broker or create_broker(
@@ -71,7 +63,7 @@ def create_app(
     service = ScoringService(
         store=state,
         output=output or kafka_output,  # type: ignore[arg-type]
-        calendar=calendar,
+        calendar=scorer.calendar,
         scorer=scorer,
         metrics=metrics,
         group=GROUP_ID,
@@ -91,7 +83,7 @@ def create_app(
         heartbeat_interval_ms=max(1_000, settings.kafka_session_timeout_ms // 5),
         max_partition_fetch_bytes=16 * 1024 * 1024,
         fetch_max_bytes=64 * 1024 * 1024,
-        decoder=_undecoded,
+        decoder=raw_body,
     )
 
     @subscriber

@@ -125,6 +125,11 @@ class ScoreBuilder:
         return self._calendar
 
     @property
+    def org(self) -> OrgChart:
+        """The organisation scores roll up through."""
+        return self._org
+
+    @property
     def catalogue(self) -> KpiCatalogue:
         """The KPIs scores are computed for."""
         return self._catalogue

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from shared import retry, topics
+from shared import retry
 from shared.events import ContractViolation, RejectReason
-from shared.kafka_output import Outbound, OutputPort
+from shared.kafka_output import Outbound, OutputPort, dead_letter_outbound
 from shared.messages import DeadLetter
 
 from .domain.batch import BatchOutcome, InputRecord, Position, apply_batch, needed_buckets
@@ -77,7 +77,7 @@ def _dead_letter(record: InputRecord, reason: RejectReason, detail: str) -> Outb
         violation=ContractViolation(reason, detail),
         received_at=datetime.now(UTC),
     )
-    return Outbound(topics.DEADLETTER, record.topic.encode(), letter.model_dump_json().encode())
+    return dead_letter_outbound(letter)
 
 
 class ScoringService:

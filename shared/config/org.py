@@ -468,6 +468,28 @@ class OrgChart:
             case _:
                 return None
 
+    def branch_of(self, entity: str, on: date | None = None) -> str | None:
+        """The ``branch:ID`` a branch, team or agent belongs to (an agent by its assignment on
+        local date `on`, else its latest); None for other levels and unknown entities."""
+        try:
+            level, entity_id = parse_entity(entity)
+        except ValueError:
+            return None
+        if level is Level.BRANCH:
+            return entity if entity_id in self._branches else None
+        team_id = entity_id
+        if level is Level.AGENT:
+            assignment = (self.assignment_at(entity_id, on) if on is not None else None) or next(
+                reversed(self.assignments(entity_id)), None
+            )
+            if assignment is None:
+                return None
+            team_id = assignment.team
+        elif level is not Level.TEAM:
+            return None
+        team = self._teams.get(team_id)
+        return None if team is None else entity_key(Level.BRANCH, team.branch)
+
     def coefficient(self, entity: str) -> Decimal | None:
         """The target coefficient of a region, or of the region a branch belongs to."""
         level, entity_id = parse_entity(entity)

@@ -28,7 +28,7 @@ from .evaluation import (
     threshold,
 )
 from .lifecycle import AlertBook
-from .rules import DropRule, FraudRule, ProjectionRule, RuleSet, ThresholdRule
+from .rules import DropRule, ProjectionRule, RuleSet, ThresholdRule
 
 ValueKey: TypeAlias = tuple[str, str, str]  # entity, KPI, period
 
@@ -51,6 +51,7 @@ class AlertEngine:
         self._calendar = calendar
         self._book = AlertBook(runbook_base_url=rules.runbook_base_url)
         self._fraud = FraudDetector(rules.fraud_rules(), calendar)
+        self._fraud_rules = {rule.id: rule for rule in rules.fraud_rules()}
         expected = {s for rule in rules.staleness_rules() for s in rule.sources}
         self._staleness = StalenessTracker(started_at, sorted(expected))
         self._values: dict[ValueKey, Decimal | None] = {}
@@ -140,8 +141,8 @@ class AlertEngine:
             return []
         alerts: list[Alert] = []
         for alert in list(self._book.firing().values()):
-            rule = self.rules.rules_by_id.get(alert.rule)
-            if isinstance(rule, FraudRule) and now - alert.started_at >= rule.window:
+            rule = self._fraud_rules.get(alert.rule)
+            if rule is not None and now - alert.started_at >= rule.window:
                 resolved = self._book.observe(
                     rule, alert.entity, kpi=None, period=alert.period, breach=None, now=now
                 )

@@ -461,10 +461,6 @@ class RuleSet:
             if isinstance(rule, ThresholdRule | DropRule | ProjectionRule) and rule.kpi == kpi
         )
 
-    @property
-    def rules_by_id(self) -> Mapping[str, AlertRule]:
-        return {rule.id: rule for rule in self.rules}
-
     def fraud_rules(self) -> tuple[FraudRule, ...]:
         return tuple(rule for rule in self.rules if isinstance(rule, FraudRule))
 

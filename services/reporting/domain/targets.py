@@ -117,13 +117,5 @@ def region_coefficient(org: OrgChart, entity: str, on: date | None = None) -> De
         return Decimal(1) if entity_id == org.company else None
     if level in {Level.REGION, Level.BRANCH}:
         return org.coefficient(entity)
-    team_id = entity_id
-    if level is Level.AGENT:
-        assignment = (org.assignment_at(entity_id, on) if on is not None else None) or next(
-            reversed(org.assignments(entity_id)), None
-        )
-        if assignment is None:
-            return None
-        team_id = assignment.team
-    team = org.team(team_id)
-    return None if team is None else org.coefficient(f"branch:{team.branch}")
+    branch = org.branch_of(entity, on)
+    return None if branch is None else org.coefficient(branch)
