@@ -61,6 +61,9 @@ class KafkaGroupBacklog:
             await consumer.stop()
 
 
+_END_PROBE_S = 15.0
+
+
 async def end_offsets(settings: Settings, topic_names: Sequence[str]) -> dict[TopicPartition, int]:
     """The current end offset (last offset + 1) of every partition of the topics.
 
@@ -84,11 +87,18 @@ async def end_offsets(settings: Settings, topic_names: Sequence[str]) -> dict[To
         consumer.assign(partitions)
         for tp, end in ends.items():
             consumer.seek(tp, end)
-        while batches := await consumer.getmany(timeout_ms=300, max_records=100_000):
+        # Read until a fetch finds nothing more and every partition has answered a fetch (its
+        # high watermark is known), so a slow first fetch is not taken for an empty one.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _END_PROBE_S
+        while True:
+            batches = await consumer.getmany(timeout_ms=300, max_records=100_000)
             for tp, records in batches.items():
                 if records:
                     ends[tp] = max(ends[tp], records[-1].offset + 1)
-        return ends
+            answered = all(consumer.highwater(tp) is not None for tp in partitions)
+            if (not batches and answered) or loop.time() >= deadline:
+                return ends
     finally:
         await consumer.stop()
 
