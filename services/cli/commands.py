@@ -4,7 +4,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +15,7 @@ from shared.service import exit_quietly_after_shutdown
 from shared.service import serve as serve_app
 from shared.settings import Settings
 
+from .deadletters import LetterFilter
 from .progress import Progress
 from .publishing import PublishTotals, producer, publish_documents
 
@@ -254,4 +255,111 @@ async def scorecard(  # noqa: PLR0917 - mirrors the command's options
     else:
         Path(output).write_bytes(body)  # noqa: ASYNC240 - the command's last step
         print(f"wrote {output}")
+    return 0
+
+
+async def deadletters(
+    settings: Settings,
+    *,
+    reason: str | None,
+    source_topic: str | None,
+    since: str | None,
+    as_json: bool,
+    newest: int = 10,
+) -> int:
+    """`kpi deadletters`: counts by reason and source, and the newest letters (never a payload
+    on the terminal: `--json` has the bytes, phones hashed, for a script that needs them)."""
+    from shared import mongo  # noqa: PLC0415
+
+    from .deadletter_io import KafkaLetterSource, MongoRedriveLedger  # noqa: PLC0415
+    from .deadletters import list_letters  # noqa: PLC0415
+
+    wanted = LetterFilter.from_options(reason, source_topic, since, datetime.now(UTC))
+    batch = await KafkaLetterSource(settings).read_all()
+    client = mongo.create_client(settings, app_name="kpi-cli")
+    try:
+        ledger = MongoRedriveLedger.on(client, settings.mongodb_database)
+        redriven = await ledger.redriven({s.source_position for s in batch.letters})
+    finally:
+        await client.close()
+    listing = list_letters(batch, wanted, redriven)
+    if as_json:
+        print(json.dumps(listing.as_json(), ensure_ascii=False, indent=2))
+        return 0
+    print(f"dead letters: {len(listing.letters)}, re-driven already: {listing.redriven}")
+    if listing.unreadable:
+        print(f"records on the topic that are not dead letters: {listing.unreadable}")
+    if not listing.letters:
+        return 0
+    print(f"\n{'reason':22} {'letters':>8} {'re-driven':>10}")
+    for name, count in listing.by_reason.items():
+        print(f"{name:22} {count:>8} {listing.redriven_by_reason.get(name, 0):>10}")
+    print(f"\n{'source topic':28} {'letters':>8}")
+    for name, count in listing.by_source_topic.items():
+        print(f"{name:28} {count:>8}")
+    print(f"\nnewest {min(newest, len(listing.letters))}:")
+    for stored in listing.newest(newest):
+        letter = stored.letter
+        where = f"{letter.source_topic}[{letter.partition}]@{letter.offset}"
+        received = letter.received_at.isoformat(timespec="seconds")
+        print(f"  {received}  {letter.reason.value:18} {where}\n      {letter.detail[:300]}")
+    return 0
+
+
+async def deadletters_redrive(
+    settings: Settings,
+    *,
+    reason: str | None,
+    source_topic: str | None,
+    since: str | None,
+    dry_run: bool,
+) -> int:
+    """`kpi deadletters redrive`: the matching letters' original bytes back to their topics."""
+    from shared import mongo, topics  # noqa: PLC0415
+    from shared.kafka_output import KafkaOutput  # noqa: PLC0415
+
+    from .deadletter_io import KafkaLetterSource, MongoRedriveLedger  # noqa: PLC0415
+    from .deadletters import plan_redrive, redrive  # noqa: PLC0415
+
+    wanted = LetterFilter.from_options(reason, source_topic, since, datetime.now(UTC))
+    batch = await KafkaLetterSource(settings).read_all()
+    client = mongo.create_client(settings, app_name="kpi-cli")
+    try:
+        ledger = MongoRedriveLedger.on(client, settings.mongodb_database)
+        plan = plan_redrive(
+            batch.letters, wanted, await ledger.redriven({s.source_position for s in batch.letters})
+        )
+        if plan.already_redriven:
+            print(f"skipped {plan.already_redriven} re-driven already")
+        for topic, count in plan.not_redrivable.items():
+            print(
+                f"skipped {count} from {topic}: only letters from the upstream topics "
+                f"({', '.join(topics.UPSTREAM)}) and {topics.EVENTS} can go back"
+            )
+        per_topic = ", ".join(f"{topic} {count}" for topic, count in plan.per_topic().items())
+        if dry_run:
+            print(f"would re-drive {len(plan.to_send)} (dry run, nothing sent)")
+            for stored in plan.to_send[:50]:
+                letter = stored.letter
+                print(
+                    f"  {letter.source_topic}[{letter.partition}]@{letter.offset} "
+                    f"{letter.reason.value}"
+                )
+            if per_topic:
+                print(f"per topic: {per_topic}")
+            return 0
+        output = KafkaOutput(settings, client_id="kpi-cli-redrive")
+        progress = Progress(len(plan.to_send), stream=sys.stderr)
+        await output.start()
+        try:
+            result = await redrive(
+                plan, output, ledger, clock=lambda: datetime.now(UTC), on_progress=progress.update
+            )
+        finally:
+            await output.stop()
+        progress.finish(result.total)
+    finally:
+        await client.close()
+    sent = ", ".join(f"{topic} {count}" for topic, count in result.sent.items())
+    print(f"re-drove {result.total}" + (f": {sent}" if sent else ""))
     return 0

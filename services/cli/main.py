@@ -7,7 +7,8 @@ import sys
 from collections.abc import Sequence
 
 from shared.errors import KpiError
-from shared.settings import SERVICE_NAMES, load_settings
+from shared.events import RejectReason
+from shared.settings import SERVICE_NAMES, Settings, load_settings
 
 from . import commands
 
@@ -60,7 +61,59 @@ def _parser() -> argparse.ArgumentParser:
     alerts = sub.add_parser("alerts", help="alerts known so far, newest first")
     alerts.add_argument("--state", choices=["firing", "resolved"], default=None)
     alerts.add_argument("--json", action="store_true", help="print JSON (a list of alerts)")
+    _deadletters_parser(sub)
     return parser
+
+
+def _deadletters_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    letters = sub.add_parser(
+        "deadletters",
+        help="dead letters by reason and source; `redrive` sends them back after a fix",
+        description="List kpi.deadletter.v1 (counts by reason and source topic, the newest "
+        "letters), or with `redrive` publish the original bytes back to their source topics. "
+        "A letter is re-driven at most once; ingest drops what it accepted before.",
+    )
+    letters.add_argument(
+        "action", nargs="?", choices=["redrive"], help="send the matching letters back"
+    )
+    reasons = [r.value for r in RejectReason]
+    letters.add_argument(
+        "--reason", choices=reasons, default=None, metavar="R", help=", ".join(reasons)
+    )
+    letters.add_argument("--source-topic", default=None, help="e.g. insurance.policy.v1")
+    letters.add_argument(
+        "--since", default=None, help="received since: 90m, 24h, 7d, 2024-06-01 or an ISO time"
+    )
+    letters.add_argument("--json", action="store_true", help="print JSON (counts and letters)")
+    letters.add_argument("--newest", type=int, default=10, help="letters to show (default 10)")
+    letters.add_argument("--dry-run", action="store_true", help="redrive: say what, send nothing")
+
+
+def _deadletters(settings: Settings, args: argparse.Namespace) -> int:
+    if args.action == "redrive":
+        if args.json:
+            raise KpiError("--json lists dead letters; `redrive` does not take it")
+        return asyncio.run(
+            commands.deadletters_redrive(
+                settings,
+                reason=args.reason,
+                source_topic=args.source_topic,
+                since=args.since,
+                dry_run=args.dry_run,
+            )
+        )
+    if args.dry_run:
+        raise KpiError("--dry-run goes with `kpi deadletters redrive`")
+    return asyncio.run(
+        commands.deadletters(
+            settings,
+            reason=args.reason,
+            source_topic=args.source_topic,
+            since=args.since,
+            as_json=args.json,
+            newest=args.newest,
+        )
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.command == "alerts":
             return asyncio.run(commands.alerts(settings, args.state, as_json=args.json))
+        if args.command == "deadletters":
+            return _deadletters(settings, args)
         if args.command == "replay":
             return asyncio.run(commands.replay(settings, args.file))
     except KpiError as exc:
