@@ -13,6 +13,10 @@ Spaces, '-', '.', '/' and parentheses are ignored, and so is a '(0)' after the c
 ('+81 (0)90 …'); full-width digits count (Unicode NFKC).
 The hash is HMAC-SHA256 under KPI_PHONE_HASH_KEY, written 'hmac-sha256:' + 64 hex digits; the
 prefix says how it was made, so a later scheme can live beside it on the same topic.
+
+A value that is already such a hash is kept as it is, not hashed again: a dead letter stores
+its phones hashed, and when it is re-driven (`kpi deadletters redrive`) the fraud rules must see
+the same hash the original number gives.
 """
 
 import hashlib
@@ -25,6 +29,7 @@ from pydantic import SecretStr
 
 from shared.errors import ConfigError
 from shared.events import PHONE_HASH_PREFIX
+from shared.events.canonical import PHONE_HASH_PATTERN
 
 PHONE_KEY_VARIABLE: Final = "KPI_PHONE_HASH_KEY"
 MIN_KEY_BYTES: Final = 32
@@ -36,6 +41,7 @@ _TRUNK_ZERO: Final = re.compile(r"\(\s*0\s*\)")
 _COUNTRY_CODE: Final = re.compile(r"^[1-9][0-9]{0,2}$")
 _MIN_DIGITS: Final = 7  # with the country code; the shortest real numbers have about 7
 _MAX_DIGITS: Final = 20
+_HASHED: Final = re.compile(PHONE_HASH_PATTERN)
 
 
 class PhoneHasher:
@@ -104,10 +110,20 @@ class PhoneHasher:
         return "+" + digits
 
     def hash(self, raw: str) -> str:
-        """'hmac-sha256:' + the hex HMAC of the normalised number; stable for a given key."""
+        """'hmac-sha256:' + the hex HMAC of the normalised number; stable for a given key.
+
+        A value that is already a hash (a re-driven dead letter's) comes back unchanged.
+        """
+        if is_phone_hash(raw):
+            return raw
         message = self.normalise(raw).encode("ascii")
         digest = hmac.new(self._key, message, hashlib.sha256).hexdigest()
         return PHONE_HASH_PREFIX + digest
+
+
+def is_phone_hash(value: str) -> bool:
+    """True for a value written as this module's hashes are, 'hmac-sha256:' + 64 hex digits."""
+    return _HASHED.fullmatch(value) is not None
 
 
 def hasher_from_settings(
