@@ -1,9 +1,11 @@
 """Kafka client factories: one place where settings become broker and producer options."""
 
 import ssl
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
+from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
@@ -92,3 +94,23 @@ async def raw_body(message: StreamMessage[Any]) -> Any:
     parse them themselves (exact decimals, a dead letter for anything malformed), where
     FastStream's default JSON decoding would raise before the handler runs."""
     return message.body
+
+
+RawBatch = tuple[ConsumerRecord[Any, Any], ...]
+
+
+async def headerless_batch(
+    batch: RawBatch, original: Callable[[RawBatch], Awaitable[StreamMessage[Any]]]
+) -> StreamMessage[Any]:
+    """A batch subscriber parser that never reads a record's headers.
+
+    FastStream's own parser decodes every header value as UTF-8 before the handler runs, so one
+    record with a header that is not (or a null header value) raised on every delivery and
+    stalled every partition of the batch. The services take the event from the value alone, so
+    the library is given the records without headers, and the handler the records as they came
+    (`raw_message`). Headers also cannot steer the library: a `reply_to` header would otherwise
+    make it publish the handler's result to a topic the sender chose.
+    """
+    message = await original(tuple(replace(r, headers=()) if r.headers else r for r in batch))
+    message.raw_message = batch
+    return message

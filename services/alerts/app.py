@@ -1,7 +1,6 @@
 """Composition root of the alerts service: the one place its pieces are built and wired."""
 
 from datetime import UTC, datetime
-from typing import Any
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import Consumer, KafkaMessage
@@ -15,7 +14,7 @@ from services.scoring.queries import current_scores
 from services.scoring.scores import ScoreBuilder
 from shared import mongo, topics
 from shared.config.org import Level
-from shared.kafka import create_broker, raw_body
+from shared.kafka import RawBatch, create_broker, headerless_batch, raw_body
 from shared.kafka_output import KafkaOutput, OutputPort
 from shared.messages.score import Score
 from shared.metrics import create_registry, faststream_middleware
@@ -37,8 +36,8 @@ ROLLING_WINDOW = "R30D"
 _WINDOW_LEVELS = frozenset({"company", "region", "branch"})
 
 
-def _records(raw: Any) -> list[RawRecord]:
-    batch = raw if isinstance(raw, tuple) else (raw,)
+def raw_records(batch: RawBatch) -> list[RawRecord]:
+    """The batch as the alerts service reads it: values only; keys and headers are not read."""
     return [RawRecord(r.topic, r.partition, r.offset, r.value or b"") for r in batch]
 
 
@@ -104,12 +103,13 @@ def create_app(
         ack_policy=AckPolicy.ACK,  # failures are retried inside the batch (service.py)
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=max(1_000, settings.kafka_session_timeout_ms // 5),
+        parser=headerless_batch,
         decoder=raw_body,
     )
 
     @subscriber
     async def on_records(message: KafkaMessage, consumer: Consumer) -> None:
-        records = _records(message.raw_message)
+        records = raw_records(message.raw_message)
         scores = [r for r in records if r.topic == topics.SCORES]
         events = [r for r in records if r.topic == topics.EVENTS]
         if scores:

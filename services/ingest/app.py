@@ -1,7 +1,6 @@
 """Composition root of the ingest service: the one place its pieces are built and wired."""
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import Consumer, KafkaMessage
@@ -12,7 +11,7 @@ from pymongo import AsyncMongoClient
 from shared import mongo, topics
 from shared.config.loading import load_calendar
 from shared.events import MAX_MESSAGE_BYTES
-from shared.kafka import create_broker, raw_body
+from shared.kafka import RawBatch, create_broker, headerless_batch, raw_body
 from shared.kafka_output import KafkaOutput, OutputPort
 from shared.metrics import create_registry, faststream_middleware
 from shared.service import ServiceApp, build_service
@@ -38,8 +37,9 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _records(raw: Any) -> list[Record]:
-    batch = raw if isinstance(raw, tuple) else (raw,)
+def upstream_records(batch: RawBatch) -> list[Record]:
+    """The batch as triage reads it: only the value matters; a missing value (a tombstone)
+    reads as empty, which triage dead-letters. Keys and headers are not read at all."""
     return [Record(r.topic, r.partition, r.offset, r.value or b"", r.timestamp) for r in batch]
 
 
@@ -104,14 +104,11 @@ def create_app(
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=max(1_000, settings.kafka_session_timeout_ms // 5),
         max_partition_fetch_bytes=4 * 1024 * 1024,
+        parser=headerless_batch,
         decoder=raw_body,
     )
     async def on_upstream(message: KafkaMessage, consumer: Consumer) -> None:
-        raw = message.raw_message
-        batch = raw if isinstance(raw, tuple) else (raw,)
-        records = [
-            Record(r.topic, r.partition, r.offset, r.value or b"", r.timestamp) for r in batch
-        ]
+        records = upstream_records(message.raw_message)
         await pipeline.handle(records)
         metrics.consumer_lag.observe(consumer, {(r.topic, r.partition): r.offset for r in records})
 

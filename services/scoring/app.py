@@ -8,7 +8,7 @@ from pymongo import AsyncMongoClient
 
 from shared import mongo, topics
 from shared.config.loading import load_calendar, load_org
-from shared.kafka import create_broker, raw_body
+from shared.kafka import create_broker, headerless_batch, raw_body
 from shared.kafka_output import KafkaOutput, OutputPort
 from shared.metrics import create_registry, faststream_middleware
 from shared.service import ServiceApp, build_service
@@ -83,6 +83,7 @@ def create_app(
         heartbeat_interval_ms=max(1_000, settings.kafka_session_timeout_ms // 5),
         max_partition_fetch_bytes=16 * 1024 * 1024,
         fetch_max_bytes=64 * 1024 * 1024,
+        parser=headerless_batch,
         decoder=raw_body,
     )
 

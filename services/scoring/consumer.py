@@ -3,12 +3,12 @@ the positions stored with the state on assignment and after a batch that was out
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from pydantic import ValidationError
 
 from shared.events import KpiEvent
+from shared.kafka import RawBatch
 
 from .domain.batch import InputRecord
 from .service import HandleResult, PartitionKey, ScoringService
@@ -16,10 +16,10 @@ from .service import HandleResult, PartitionKey, ScoringService
 logger = logging.getLogger(__name__)
 
 
-def decode_records(raw: Any) -> list[InputRecord]:
-    """The batch as canonical events; a record that is not one keeps its place with no event,
-    to be dead-lettered (ingest writes this topic, so it should not happen)."""
-    batch = raw if isinstance(raw, tuple) else (raw,)
+def decode_records(batch: RawBatch) -> list[InputRecord]:
+    """The batch as canonical events; a record that is not one (an empty or missing value
+    included) keeps its place with no event, to be dead-lettered (ingest writes this topic, so
+    it should not happen). Keys and headers are not read."""
     records: list[InputRecord] = []
     for record in batch:
         value = record.value or b""
