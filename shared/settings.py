@@ -127,6 +127,16 @@ class Settings(BaseSettings):
         validation_alias="KPI_REPORTING_TICK_S",
         description="How often reporting checks the close clock for periods to close or revise.",
     )
+    idle_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=86_400,
+        validation_alias="KPI_IDLE_TIMEOUT_S",
+        description=(
+            "Wall-clock seconds after which an input channel or partition with no new record "
+            "stops holding the low watermark (event time) back."
+        ),
+    )
 
     @field_validator("metric_levels")
     @classmethod

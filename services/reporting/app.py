@@ -1,7 +1,7 @@
 """Composition root of the reporting service: the one place its pieces are built and wired."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import timedelta
 from urllib.parse import parse_qs, unquote
 
 from faststream.kafka import KafkaBroker
@@ -12,6 +12,7 @@ from services.scoring.app import build_scorer
 from services.scoring.domain.catalogue import KpiCatalogue
 from services.scoring.domain.fiscal_calendar import FiscalCalendar
 from services.scoring.mongo_store import MongoStateStore
+from services.scoring.ports import GroupClock
 from services.scoring.queries import period_scores
 from services.scoring.scores import ScoreBuilder
 from shared import mongo, topics
@@ -40,8 +41,8 @@ class StateReader:
         self._state = state
         self._scorer = scorer
 
-    async def stream_time(self) -> datetime | None:
-        return await self._state.stream_time(topics.SCORING_GROUP)
+    async def clock(self) -> GroupClock | None:
+        return await self._state.group_clock(topics.SCORING_GROUP)
 
     async def period_scores(self, entities: Sequence[str], period: str) -> dict[str, list[Score]]:
         return await period_scores(self._state, self._scorer, entities=entities, period=period)
@@ -114,6 +115,7 @@ def create_app(
         store=card_store,
         output=output or kafka_output,  # type: ignore[arg-type]
         metrics=ReportingMetrics(registry),
+        idle_after=timedelta(seconds=settings.idle_timeout_s),
     )
     ticker = Periodic("reporting-tick", service.tick, settings.reporting_tick_s, run_first=True)
 

@@ -2,35 +2,47 @@
 
 Periods close by the clock, not by the next event: a timer asks the close clock what time it
 is, and every period whose end has passed is closed for every entity, quiet ones included.
-The close clock is the scoring stream time (the latest event time applied) that keeps ticking
-at wall-clock speed while the stream is quiet: live, it is the wall clock, so a month closes at
-its local midnight even if nothing happens overnight; in a replay of last year, it follows the
-replayed events, so each month closes once its events have been applied.
+The close clock is scoring's low watermark (the minimum event time over its active input
+channels, services/scoring/domain/watermarks.py), and once no batch has been committed for the
+idle time it runs on at wall-clock speed from the last commit: live, that makes it the wall
+clock, so a month closes at its local midnight even if nothing happens overnight; in a backfill
+of last year, it follows the slowest active channel, so a month closes only once every channel
+that is still delivering has passed its end. It never moves back.
 """
 
 from datetime import datetime, timedelta
 
 from services.scoring.domain.fiscal_calendar import FiscalCalendar, PeriodKind, parse_period
+from services.scoring.ports import GroupClock
 
 # A month closes before the quarter, half and fiscal year it ends.
 _KIND_ORDER = (PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.HALF, PeriodKind.FISCAL_YEAR)
 
 
 class CloseClock:
-    """Stream time plus the wall-clock time since it last moved."""
+    """The low watermark, plus the wall-clock time since the last commit once that exceeds the
+    idle time (a pipeline that is quiet); never moving back."""
 
-    def __init__(self) -> None:
-        self._stream_time: datetime | None = None
+    def __init__(self, idle_after: timedelta = timedelta(seconds=30)) -> None:
+        self._idle_after = idle_after
+        self._low: datetime | None = None
         self._moved_at: datetime | None = None
+        self._now: datetime | None = None
 
-    def now(self, stream_time: datetime | None, wall: datetime) -> datetime | None:
-        """The close clock's time, given the current stream time and wall clock."""
-        if stream_time is None:
-            return None
-        if self._stream_time is None or stream_time != self._stream_time:
-            self._stream_time, self._moved_at = stream_time, wall
-        assert self._moved_at is not None
-        return stream_time + max(wall - self._moved_at, timedelta(0))
+    def now(self, reading: GroupClock | None, wall: datetime) -> datetime | None:
+        """The close clock's time, given scoring's clock and the wall clock."""
+        if reading is None:
+            return self._now
+        low = reading.stream_time
+        if self._low is None or low != self._low:
+            self._low, self._moved_at = low, wall
+        last = reading.committed_at or self._moved_at
+        assert last is not None
+        quiet = wall - last
+        now = low + quiet if quiet >= self._idle_after else low
+        if self._now is None or now > self._now:
+            self._now = now
+        return self._now
 
 
 def _months_between(first: str, last: str) -> list[str]:

@@ -12,7 +12,7 @@ period final: a crash in between publishes the same revision again (same `scorec
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from services.scoring.domain.catalogue import KpiCatalogue
 from services.scoring.domain.fiscal_calendar import FiscalCalendar
+from services.scoring.ports import GroupClock
 from services.scoring.targets import team_sizes
 from shared import topics
 from shared.config import OrgChart
@@ -48,7 +49,9 @@ _VOLATILE = frozenset({"scorecard_id", "revision", "status", "as_of", "rank", "p
 class ScoresReader(Protocol):
     """Scoring's state, read-only."""
 
-    async def stream_time(self) -> datetime | None: ...
+    async def clock(self) -> GroupClock | None:
+        """Scoring's low watermark and the time of its last commit."""
+        ...
 
     async def period_scores(
         self, entities: Sequence[str], period: str
@@ -122,6 +125,7 @@ class ReportingService:
         output: OutputPort,
         metrics: ReportingMetrics,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        idle_after: timedelta = timedelta(seconds=30),
     ) -> None:
         self._config = config
         self._catalogue = catalogue
@@ -132,7 +136,7 @@ class ReportingService:
         self._output = output
         self._metrics = metrics
         self._wall = wall
-        self._clock = CloseClock()
+        self._clock = CloseClock(idle_after)
         self._entities = [
             Scored(entity, profile)
             for level in Level
@@ -149,14 +153,14 @@ class ReportingService:
 
     async def tick(self) -> list[Scorecard]:
         """Close, revise and finalise what the clock says; the scorecards published."""
-        stream_time = await self._reader.stream_time()
-        now = self._clock.now(stream_time, self._wall())
-        if stream_time is None or now is None:
+        reading = await self._reader.clock()
+        now = self._clock.now(reading, self._wall())
+        if now is None:
             return []
         self._metrics.clock.set(now.timestamp())
         horizon = await self._store.horizon()
         if horizon is None:
-            horizon = horizon_of(self._calendar, stream_time)
+            horizon = horizon_of(self._calendar, now)
             await self._store.set_horizon(horizon)
         if self._final is None:
             self._final = await self._store.final_periods()

@@ -1,5 +1,7 @@
 """Composition root of the scoring service: the one place its pieces are built and wired."""
 
+from datetime import timedelta
+
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import Consumer, KafkaMessage
 from faststream.middlewares import AckPolicy
@@ -67,6 +69,7 @@ def create_app(
         scorer=scorer,
         metrics=metrics,
         group=GROUP_ID,
+        idle_after=timedelta(seconds=settings.idle_timeout_s),
     )
 
     listener = StateRebalanceListener(service, lambda: subscriber.consumer)

@@ -1,5 +1,7 @@
 """Scoring's metrics; labels are bounded (never an agent, customer or policy)."""
 
+from datetime import datetime
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from shared.metrics import ConsumerLag
@@ -62,7 +64,7 @@ class ScoringMetrics:
         )
         self.stream_time = Gauge(
             "kpi_scoring_stream_time_seconds",
-            "The latest event time applied, as a Unix time.",
+            "The low watermark (minimum over active channels), as a Unix time.",
             registry=registry,
         )
         self.event_to_score = Histogram(
@@ -73,7 +75,13 @@ class ScoringMetrics:
         )
         self.consumer_lag = ConsumerLag(registry, "scoring")
 
-    def observe(self, outcome: BatchOutcome, write: BatchWrite, seconds: float) -> None:
+    def observe(
+        self,
+        outcome: BatchOutcome,
+        write: BatchWrite,
+        seconds: float,
+        stream_time: datetime | None,
+    ) -> None:
         """Record one committed batch."""
         self.applied.inc(outcome.applied)
         self.duplicates.inc(outcome.duplicates)
@@ -82,5 +90,5 @@ class ScoringMetrics:
         self.batch_seconds.observe(seconds)
         self.batch_events.observe(outcome.applied + outcome.duplicates + len(outcome.rejected))
         self.documents_written.observe(len(write.counters) + len(write.records))
-        if outcome.stream_time is not None:
-            self.stream_time.set(outcome.stream_time.timestamp())
+        if stream_time is not None:
+            self.stream_time.set(stream_time.timestamp())

@@ -6,9 +6,14 @@ Collections:
 - `scoring_records`: `{_id: record bucket id, r: {sha1(record id): {id, facts}}}`; a record id
   may contain '.', so it is stored as a value, under a key that is safe in a field path.
 - `scoring_positions`: `{_id: "{group}|{topic}|{partition}", group, topic, partition,
-  next_offset, source_marks: [{source, offset}]}`; source names ("insurance.policy.v1:3")
-  contain '.', so the marks are a list, not a document keyed by source.
-- `scoring_groups`: `{_id: group, stream_time}`.
+  next_offset, source_marks: [{source, offset, watermark}], low, committed_at}`; source names
+  ("insurance.policy.v1:3") contain '.', so the marks are a list, not a document keyed by
+  source. A channel's `watermark` is an ISO-8601 string, exact to the microsecond (a BSON date
+  keeps milliseconds, and a restart must judge lateness exactly as before); `low` is the
+  partition's low watermark and `committed_at` the wall-clock time of its last batch.
+- `scoring_groups`: `{_id: group, stream_time, committed_at}`: the group's low watermark,
+  computed in each batch's transaction from every partition's `low` (`product_low`), and the
+  time of the last batch.
 
 The local SecantusDB slows down quadratically on `$in` lists of more than ~100 ids and is slow
 on `$or`, so every read by id goes in chunks of `ID_CHUNK` (DESIGN §10); every write is one
@@ -29,11 +34,13 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from .domain.model import Fact
+from .domain.watermarks import PartitionClock, product_low
 from .ports import (
     BatchWrite,
     BeforeCommit,
     CounterDocument,
     Document,
+    GroupClock,
     PartitionCommit,
     StaleOffsets,
     StateStoreError,
@@ -89,10 +96,14 @@ class MongoStateStore:
         found: dict[tuple[str, int], StoredPosition] = {}
         try:
             async for doc in _find_by_ids(self._positions, ids):
+                marks = doc.get("source_marks", [])
                 found[(doc["topic"], int(doc["partition"]))] = StoredPosition(
                     next_offset=int(doc["next_offset"]),
-                    source_marks={
-                        mark["source"]: int(mark["offset"]) for mark in doc.get("source_marks", [])
+                    source_marks={mark["source"]: int(mark["offset"]) for mark in marks},
+                    watermarks={
+                        mark["source"]: datetime.fromisoformat(mark["watermark"])
+                        for mark in marks
+                        if mark.get("watermark") is not None
                     },
                 )
         except PyMongoError as exc:
@@ -100,14 +111,18 @@ class MongoStateStore:
         return found
 
     async def stream_time(self, group: str) -> datetime | None:
+        clock = await self.group_clock(group)
+        return None if clock is None else clock.stream_time
+
+    async def group_clock(self, group: str) -> GroupClock | None:
         try:
             doc = await self._groups.find_one({"_id": group})
         except PyMongoError as exc:
             raise StateStoreError(f"cannot read the stream time of group {group}: {exc}") from exc
-        value: datetime | None = None if doc is None else doc.get("stream_time")
-        if value is not None and value.tzinfo is None:  # a client without tz_aware=True
-            value = value.replace(tzinfo=UTC)
-        return value
+        stream_time = None if doc is None else _aware(doc.get("stream_time"))
+        if doc is None or stream_time is None:
+            return None
+        return GroupClock(stream_time, _aware(doc.get("committed_at")))
 
     async def records(self, bucket_ids: Collection[str]) -> dict[str, dict[str, list[Fact]]]:
         found: dict[str, dict[str, list[Fact]]] = {}
@@ -137,18 +152,12 @@ class MongoStateStore:
                 ),
             ):
                 for commit in write.partitions:
-                    await self._fence(write.group, commit, session)
+                    await self._fence(write.group, commit, session, write.committed_at)
                 if counter_ops:
                     await self._counters.bulk_write(counter_ops, ordered=False, session=session)
                 if record_ops:
                     await self._records.bulk_write(record_ops, ordered=False, session=session)
-                if write.stream_time is not None:
-                    await self._groups.update_one(
-                        {"_id": write.group},
-                        {"$max": {"stream_time": write.stream_time}},
-                        upsert=True,
-                        session=session,
-                    )
+                await self._advance_group(write, session)
                 touched = {counter.doc_id for counter in write.counters}
                 documents = await _read_counters(self._counters, touched, session)
                 # Nothing is visible to others yet: leaving the block commits, a raise aborts.
@@ -159,20 +168,43 @@ class MongoStateStore:
                 f"batch of group {write.group} ({partitions}) not committed: {exc}"
             ) from exc
 
+    async def _advance_group(self, write: BatchWrite, session: AsyncClientSession) -> None:
+        """The group's low watermark from every partition's last commit (this batch's included:
+        the session reads its own writes); it only ever moves forward."""
+        clocks = [
+            PartitionClock(
+                _aware(doc.get("low")), _aware(doc["committed_at"]) or write.committed_at
+            )
+            async for doc in self._positions.find(
+                {"group": write.group, "committed_at": {"$exists": True}},
+                {"low": 1, "committed_at": 1},
+                session=session,
+            )
+        ]
+        low = product_low(clocks, now=write.committed_at, idle_after=write.idle_after)
+        update: Document = {"$set": {"committed_at": write.committed_at}}
+        if low is not None:
+            update["$max"] = {"stream_time": low}
+        await self._groups.update_one({"_id": write.group}, update, upsert=True, session=session)
+
     async def _fence(
-        self, group: str, commit: PartitionCommit, session: AsyncClientSession
+        self, group: str, commit: PartitionCommit, session: AsyncClientSession, now: datetime
     ) -> None:
         """Move the partition's position, or raise `StaleOffsets` if it is not where we left it."""
         doc_id = position_id(group, commit.topic, commit.partition)
-        marks = _marks(commit.source_marks)
+        fields: Document = {
+            "next_offset": commit.next_offset,
+            "source_marks": _marks(commit.source_marks, commit.watermarks),
+            "low": commit.low,
+            "committed_at": now,
+        }
         if commit.expected_next_offset is None:
             document = {
                 "_id": doc_id,
                 "group": group,
                 "topic": commit.topic,
                 "partition": commit.partition,
-                "next_offset": commit.next_offset,
-                "source_marks": marks,
+                **fields,
             }
             try:
                 await self._positions.insert_one(document, session=session)
@@ -181,7 +213,7 @@ class MongoStateStore:
             return
         result = await self._positions.update_one(
             {"_id": doc_id, "next_offset": commit.expected_next_offset},
-            {"$set": {"next_offset": commit.next_offset, "source_marks": marks}},
+            {"$set": fields},
             session=session,
         )
         if result.matched_count != 1:
@@ -239,8 +271,22 @@ def record_updates(records: Mapping[str, Mapping[str, Sequence[Fact]]]) -> list[
     return updates
 
 
-def _marks(source_marks: Mapping[str, int]) -> list[Document]:
-    return [{"source": source, "offset": offset} for source, offset in sorted(source_marks.items())]
+def _marks(source_marks: Mapping[str, int], watermarks: Mapping[str, datetime]) -> list[Document]:
+    return [
+        {
+            "source": source,
+            "offset": offset,
+            "watermark": None if source not in watermarks else watermarks[source].isoformat(),
+        }
+        for source, offset in sorted(source_marks.items())
+    ]
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A BSON date as an aware datetime (a client without tz_aware=True reads naive UTC)."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 def _stale(group: str, commit: PartitionCommit) -> StaleOffsets:

@@ -1,15 +1,15 @@
 """The scoring service's port to its state: `StateStore`, implemented for MongoDB in
 `mongo_store.py` and in memory in the tests.
 
-One batch = one `commit`: counter increments, record facts, the next offset and source
-high-water marks of every partition, and stream time, in one transaction. Fencing: a partition
-commits only if its stored offset is still the one this instance read, so a zombie instance
-after a rebalance cannot apply a batch twice.
+One batch = one `commit`: counter increments, record facts, the next offset, source marks and
+channel watermarks of every partition, and the group's low watermark, in one transaction.
+Fencing: a partition commits only if its stored offset is still the one this instance read,
+so a zombie instance after a rebalance cannot apply a batch twice.
 """
 
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from shared.errors import KpiError
@@ -38,6 +38,17 @@ class StoredPosition:
     # applied from it through this input partition: a lower or equal one is a re-publication
     # by ingest after a crash, and is skipped.
     source_marks: Mapping[str, int] = field(default_factory=dict)
+    # For each channel (upstream source partition), the latest event time applied from it
+    # through this input partition: lateness is judged against it (domain/watermarks.py).
+    watermarks: Mapping[str, datetime] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GroupClock:
+    """The group's event time: its low watermark and when a batch was last committed."""
+
+    stream_time: datetime
+    committed_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,8 @@ class PartitionCommit:
     expected_next_offset: int | None  # what we read at assignment / last commit; None if none
     next_offset: int
     source_marks: Mapping[str, int]
+    watermarks: Mapping[str, datetime] = field(default_factory=dict)
+    low: datetime | None = None  # the partition's low watermark after the batch (None: held)
 
 
 @dataclass(frozen=True)
@@ -70,7 +83,10 @@ class BatchWrite:
     records: Mapping[str, Mapping[str, Sequence[Fact]]]
     partitions: Sequence[PartitionCommit]
     group: str
-    stream_time: datetime | None
+    # Wall-clock time of the commit, and the idle time after which a partition that has not
+    # committed stops holding the group's low watermark back (`product_low`).
+    committed_at: datetime
+    idle_after: timedelta
 
 
 # Called inside the transaction with the counter documents after the increments, before the
@@ -93,7 +109,11 @@ class StateStore(Protocol):
         ...
 
     async def stream_time(self, group: str) -> datetime | None:
-        """The latest event time applied by the group."""
+        """The group's low watermark (the product's event time; never moves back)."""
+        ...
+
+    async def group_clock(self, group: str) -> GroupClock | None:
+        """The group's low watermark and its last commit's wall-clock time."""
         ...
 
     async def records(self, bucket_ids: Collection[str]) -> dict[str, dict[str, list[Fact]]]:

@@ -197,6 +197,10 @@ class ScoreBuilder:
         """One score message per changed (entity, KPI, period)."""
         if stream_time is None:
             return []
+        for entity, bucket in outcome.touched:
+            # Lateness is judged per channel, so a year past its deadline by the low
+            # watermark can still take an event from a channel that is behind.
+            self._closed_openings.pop((entity, self._calendar.bucket_fiscal_year(bucket)), None)
         changed = self.changed(outcome)
         needs_opening = {
             (entity, self._fiscal_year(period))

@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from shared import retry
@@ -20,6 +20,7 @@ from shared.messages import DeadLetter
 
 from .domain.batch import BatchOutcome, InputRecord, Position, apply_batch, needed_buckets
 from .domain.fiscal_calendar import FiscalCalendar
+from .domain.watermarks import ChannelClocks
 from .metrics import ScoringMetrics
 from .ports import (
     BatchWrite,
@@ -33,6 +34,12 @@ from .ports import (
 logger = logging.getLogger(__name__)
 PartitionKey = tuple[str, int]
 Sleep = Callable[[float], Awaitable[None]]
+WallClock = Callable[[], datetime]
+IDLE_AFTER = timedelta(seconds=30)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Scorer(Protocol):
@@ -94,6 +101,8 @@ class ScoringService:
         group: str,
         sleep: Sleep = asyncio.sleep,
         max_backoff_s: float = 10.0,
+        idle_after: timedelta = IDLE_AFTER,
+        wall: WallClock = _utc_now,
     ) -> None:
         self._store = store
         self._output = output
@@ -104,36 +113,49 @@ class ScoringService:
         self._sleep = sleep
         self._max_backoff_s = max_backoff_s
         self._positions: dict[PartitionKey, Position] = {}
-        self._stream_time: datetime | None = None
+        self._clocks = ChannelClocks(idle_after)
+        self._wall = wall
+        self._stored_low: datetime | None = None
         self.in_flight = False
 
     @property
     def stream_time(self) -> datetime | None:
-        """The latest event time applied."""
-        return self._stream_time
+        """The low watermark: event time for closing periods (see domain/watermarks.py)."""
+        low = self._clocks.low(self._wall())
+        if self._stored_low is not None and (low is None or self._stored_low > low):
+            return self._stored_low
+        return low
+
+    def _as_of(self) -> datetime | None:
+        """The event time scores are stamped with: the low watermark, or before it is known
+        (a partition holds it for one idle time after assignment) the latest event time."""
+        return self.stream_time or self._clocks.high()
 
     async def assign(self, partitions: Collection[PartitionKey]) -> dict[PartitionKey, int | None]:
         """Load the stored positions of newly assigned partitions; return where to seek
         (None: from the beginning, nothing stored yet)."""
         stored = await self._store.positions(self._group, partitions)
-        stream_time = await self._store.stream_time(self._group)
-        if stream_time is not None and (
-            self._stream_time is None or stream_time > self._stream_time
-        ):
-            self._stream_time = stream_time
+        self._stored_low = await self._store.stream_time(self._group)
+        now = self._wall()
         for key in partitions:
             position = stored.get(key)
             self._positions[key] = (
-                Position(position.next_offset, dict(position.source_marks))
+                Position(
+                    position.next_offset,
+                    dict(position.source_marks),
+                    dict(position.watermarks),
+                )
                 if position is not None
                 else Position(None, {})
             )
+            self._clocks.assign(key, self._positions[key].watermarks, now)
         return {key: self._positions[key].next_offset for key in partitions}
 
     def revoke(self, partitions: Collection[PartitionKey]) -> None:
         """Forget partitions this instance no longer owns."""
         for key in partitions:
             self._positions.pop(key, None)
+            self._clocks.revoke(key)
 
     def _in_order(self, records: Sequence[InputRecord], result: HandleResult) -> list[InputRecord]:
         """Keep records that continue exactly where the state stands; seek the others."""
@@ -185,9 +207,15 @@ class ScoringService:
                 batch,
                 positions={key: self._positions[key] for key in keys},
                 record_state=state,
-                stream_time=self._stream_time,
                 calendar=self._calendar,
             )
+            now = self._wall()
+            clocks = self._clocks
+            for key in keys:
+                clocks.observe(
+                    key, outcome.positions[key].watermarks, outcome.delivered.get(key, ()), now
+                )
+            as_of = self._as_of()
             write = BatchWrite(
                 counters=counter_documents(outcome, self._calendar),
                 records=outcome.records,
@@ -198,15 +226,18 @@ class ScoringService:
                         self._positions[(topic, partition)].next_offset,
                         outcome.positions[(topic, partition)].next_offset or 0,
                         outcome.positions[(topic, partition)].source_marks,
+                        outcome.positions[(topic, partition)].watermarks,
+                        clocks.partition_low((topic, partition), now),
                     )
                     for topic, partition in sorted(keys)
                 ],
                 group=self._group,
-                stream_time=outcome.stream_time,
+                committed_at=now,
+                idle_after=clocks.idle_after,
             )
 
             async def publish(documents: Mapping[str, Document]) -> None:
-                messages = await self._scorer.messages(outcome, documents, outcome.stream_time)
+                messages = await self._scorer.messages(outcome, documents, as_of)
                 scores = len(messages)
                 messages += [_dead_letter(*rejected) for rejected in outcome.rejected]
                 await self._output.send_all(messages)
@@ -223,6 +254,5 @@ class ScoringService:
             self.in_flight = False
         for key in keys:
             self._positions[key] = outcome.positions[key]
-        self._stream_time = outcome.stream_time
-        self._metrics.observe(outcome, write, time.perf_counter() - started)
+        self._metrics.observe(outcome, write, time.perf_counter() - started, self.stream_time)
         return outcome.applied

@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from services.scoring.domain.model import Fact
+from services.scoring.domain.watermarks import PartitionClock, product_low
 from services.scoring.ports import (
     BatchWrite,
     BeforeCommit,
     Document,
+    GroupClock,
     StaleOffsets,
     StateStoreError,
     StoredPosition,
@@ -37,6 +39,8 @@ class _State:
     records: dict[str, dict[str, list[Fact]]] = field(default_factory=dict)
     positions: dict[tuple[str, str, int], StoredPosition] = field(default_factory=dict)
     stream_times: dict[str, datetime] = field(default_factory=dict)
+    committed_at: dict[str, datetime] = field(default_factory=dict)
+    partition_clocks: dict[tuple[str, str, int], PartitionClock] = field(default_factory=dict)
 
 
 class MemoryStateStore:
@@ -69,6 +73,12 @@ class MemoryStateStore:
     async def stream_time(self, group: str) -> datetime | None:
         return self._state.stream_times.get(group)
 
+    async def group_clock(self, group: str) -> GroupClock | None:
+        stream_time = self._state.stream_times.get(group)
+        if stream_time is None:
+            return None
+        return GroupClock(stream_time, self._state.committed_at.get(group))
+
     async def records(self, bucket_ids: Collection[str]) -> dict[str, dict[str, list[Fact]]]:
         stored = self._state.records
         return {bucket: copy.deepcopy(stored[bucket]) for bucket in bucket_ids if bucket in stored}
@@ -96,7 +106,13 @@ class MemoryStateStore:
                         f"offset is {stored_offset}, not {commit.expected_next_offset}"
                     )
                 state.positions[where] = StoredPosition(
-                    next_offset=commit.next_offset, source_marks=dict(commit.source_marks)
+                    next_offset=commit.next_offset,
+                    source_marks=dict(commit.source_marks),
+                    watermarks=dict(commit.watermarks),
+                )
+                state.partition_clocks[where] = PartitionClock(
+                    None if commit.low is None else _as_stored(commit.low),
+                    _as_stored(write.committed_at),
                 )
             for counter in write.counters:
                 doc = state.counters.setdefault(
@@ -112,10 +128,15 @@ class MemoryStateStore:
                     stored_bucket = state.records.setdefault(bucket_id, {})
                     for record_id, facts in by_record.items():
                         stored_bucket[record_id] = [dict(fact) for fact in facts]
-            if write.stream_time is not None:
-                time = _as_stored(write.stream_time)
+            low = product_low(
+                (c for (g, _, _), c in state.partition_clocks.items() if g == write.group),
+                now=_as_stored(write.committed_at),
+                idle_after=write.idle_after,
+            )
+            if low is not None:
                 current = state.stream_times.get(write.group)
-                state.stream_times[write.group] = time if current is None else max(current, time)
+                state.stream_times[write.group] = low if current is None else max(current, low)
+            state.committed_at[write.group] = _as_stored(write.committed_at)
             touched = {counter.doc_id for counter in write.counters}
             await before_commit(
                 {doc_id: copy.deepcopy(state.counters[doc_id]) for doc_id in touched}

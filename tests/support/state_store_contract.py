@@ -6,8 +6,9 @@ that yields a fresh, empty store, and adds the tests only its implementation nee
 `tests/integration/test_scoring_store.py` (`MongoStateStore` on the real local database).
 """
 
+import dataclasses
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -25,6 +26,8 @@ from services.scoring.ports import (
 GROUP = "kpi-scoring"
 TOPIC = "kpi.events.v1"
 MAY = datetime(2024, 5, 17, 9, 30, 0, 123000, tzinfo=UTC)  # BSON keeps milliseconds
+WALL = datetime(2026, 11, 1, 12, tzinfo=UTC)  # the wall-clock time of a commit
+IDLE_AFTER = timedelta(seconds=30)
 
 
 class Boom(Exception):
@@ -53,13 +56,19 @@ def batch(
     counters: Sequence[CounterDocument] = (),
     records: Mapping[str, Mapping[str, Sequence[Fact]]] | None = None,
     stream_time: datetime | None = None,
+    at: datetime = WALL,
 ) -> BatchWrite:
+    """A batch committed at wall-clock time `at`; `stream_time` is every partition's low."""
     return BatchWrite(
         counters=counters,
         records=records or {},
-        partitions=partitions,
+        partitions=[
+            dataclasses.replace(p, low=stream_time) if stream_time is not None else p
+            for p in partitions
+        ],
         group=GROUP,
-        stream_time=stream_time,
+        committed_at=at,
+        idle_after=IDLE_AFTER,
     )
 
 
@@ -315,7 +324,8 @@ class StateStoreContract:
                     for i, (topic, partition) in enumerate(partitions)
                 ],
                 group=GROUP,
-                stream_time=None,
+                committed_at=WALL,
+                idle_after=IDLE_AFTER,
             ),
             publish,
         )
@@ -356,6 +366,51 @@ class StateStoreContract:
             nothing,
         )
         assert await store.stream_time(GROUP) == datetime(2024, 6, 1, 8, 0, 0, 456000, tzinfo=UTC)
+
+    async def test_channel_watermarks_round_trip_to_the_microsecond(
+        self, store: StateStore
+    ) -> None:
+        marks = {"insurance.policy.v1:3": 17, "a.b.c.$d:12": 5}
+        watermarks = {
+            "insurance.policy.v1:3": datetime(2024, 5, 31, 23, 59, 59, 999999, tzinfo=UTC),
+            "a.b.c.$d:12": datetime(2024, 6, 1, 9, tzinfo=timezone(timedelta(hours=9))),
+        }
+        commit = dataclasses.replace(move(None, 3, marks=marks), watermarks=watermarks)
+        await store.commit(batch(commit), nothing)
+
+        stored = (await store.positions(GROUP, [(TOPIC, 0)]))[(TOPIC, 0)]
+        assert stored.watermarks == watermarks
+        assert stored.source_marks == marks
+
+    async def test_the_group_low_is_the_minimum_over_partitions_that_committed_lately(
+        self, store: StateStore
+    ) -> None:
+        june = datetime(2024, 6, 1, tzinfo=UTC)
+        await store.commit(batch(move(None, 1, partition=0), stream_time=MAY), nothing)
+        # partition 1 is ahead; partition 0 committed within the idle time and holds the low
+        await store.commit(
+            batch(move(None, 1, partition=1), stream_time=june, at=WALL + IDLE_AFTER / 2),
+            nothing,
+        )
+        assert await store.stream_time(GROUP) == MAY
+        # partition 0 has been idle for longer than the idle time: it stops holding it back
+        later = WALL + IDLE_AFTER * 2
+        await store.commit(batch(move(1, 2, partition=1), stream_time=june, at=later), nothing)
+        assert await store.stream_time(GROUP) == june
+        clock = await store.group_clock(GROUP)
+        assert clock is not None
+        assert clock.committed_at == later
+
+    async def test_a_partition_that_holds_keeps_the_group_low_where_it_was(
+        self, store: StateStore
+    ) -> None:
+        await store.commit(batch(move(None, 1, partition=0), stream_time=MAY), nothing)
+        held = move(None, 1, partition=1)  # low None: a new partition holding for one idle time
+        await store.commit(batch(held, at=WALL + IDLE_AFTER / 2), nothing)
+        await store.commit(
+            batch(move(1, 2, partition=0), stream_time=MAY + timedelta(days=9)), nothing
+        )
+        assert await store.stream_time(GROUP) == MAY
 
     async def test_an_unsafe_counter_key_is_refused_before_writing(self, store: StateStore) -> None:
         bad = CounterDocument("agent:A001|FY2024", "agent:A001", "FY2024", {"2024.05/sales": 1})

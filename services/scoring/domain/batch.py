@@ -4,6 +4,7 @@ The service loads what the batch needs (positions, record buckets), calls `apply
 commits the outcome in one transaction. Nothing here knows about Kafka or MongoDB.
 """
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,10 +39,12 @@ class InputRecord:
 
 @dataclass(frozen=True)
 class Position:
-    """Where an input partition stands: next offset and source high-water marks."""
+    """Where an input partition stands: the next offset, and for each channel (upstream source
+    partition) the highest source offset applied and its watermark (see `watermarks.py`)."""
 
     next_offset: int | None
     source_marks: Mapping[str, int] = field(default_factory=dict)
+    watermarks: Mapping[str, datetime] = field(default_factory=dict)
 
 
 @dataclass
@@ -51,11 +54,12 @@ class BatchOutcome:
     deltas: Deltas
     records: dict[str, dict[str, list[Fact]]]
     positions: dict[PartitionKey, Position]
-    stream_time: datetime | None
     rejected: list[tuple[InputRecord, RejectReason, str]]
     applied: int = 0
     duplicates: int = 0
     touched: set[tuple[str, str]] = field(default_factory=set)  # (entity, bucket)
+    # The channels (upstream source partitions) that delivered a record, per input partition.
+    delivered: dict[PartitionKey, set[str]] = field(default_factory=dict)
 
 
 def needed_buckets(records: Sequence[InputRecord], calendar: FiscalCalendar) -> set[str]:
@@ -77,16 +81,20 @@ def apply_batch(
     *,
     positions: Mapping[PartitionKey, Position],
     record_state: Mapping[str, Mapping[str, Sequence[Fact]]],
-    stream_time: datetime | None,
     calendar: FiscalCalendar,
 ) -> BatchOutcome:
-    """Apply records in order; skip re-publications, refuse events past the allowed lateness."""
+    """Apply records in order; skip re-publications, refuse events past the allowed lateness
+    of their own channel's watermark (a pure function of that channel's sequence)."""
     deltas = Deltas()
     marks = {key: dict(position.source_marks) for key, position in positions.items()}
+    watermarks = {key: dict(position.watermarks) for key, position in positions.items()}
     next_offsets = {key: position.next_offset for key, position in positions.items()}
+    delivered: dict[PartitionKey, set[str]] = {}
     new_facts: dict[str, dict[str, list[Fact]]] = {}
     rejected: list[tuple[InputRecord, RejectReason, str]] = []
-    late: set[tuple[str, str]] = set()
+    # One revision per event accepted into a closed month: counting per event rather than per
+    # batch keeps the state independent of how records are cut into batches.
+    late: Counter[tuple[str, str]] = Counter()
     applied = duplicates = 0
 
     for record in records:
@@ -97,6 +105,7 @@ def apply_batch(
             rejected.append((record, RejectReason.SCHEMA_VIOLATION, _NOT_CANONICAL))
             continue
         source = _source(event)
+        delivered.setdefault(key, set()).add(source)
         partition_marks = marks.setdefault(key, {})
         if event.source_offset <= partition_marks.get(source, -1):
             duplicates += 1  # ingest published it again after a crash; applied already
@@ -104,17 +113,19 @@ def apply_batch(
         partition_marks[source] = event.source_offset
         occurred = event.event.occurred_at
         month = calendar.month_of(occurred)
-        if stream_time is not None and stream_time > calendar.lateness_deadline(month):
-            detail = _too_late_detail(event, month, calendar, stream_time)
+        channel = watermarks.setdefault(key, {})
+        watermark = channel.get(source)
+        if watermark is not None and watermark > calendar.lateness_deadline(month):
+            detail = _too_late_detail(event, month, calendar, watermark)
             rejected.append((record, RejectReason.TOO_LATE, detail))
             continue
-        if stream_time is not None and calendar.is_closed(month, stream_time):
-            late.update((entity, month) for entity in event.org.entities())
+        if watermark is not None and calendar.is_closed(month, watermark):
+            late.update((entity, month) for entity in event.org.entities())  # +1 each
         deltas.add(stateless(event, calendar))
         for ref, fact in record_facts(event, calendar):
             in_bucket = new_facts.setdefault(ref.bucket, {})
             in_bucket.setdefault(ref.record_id, []).append(fact)
-        stream_time = occurred if stream_time is None else max(stream_time, occurred)
+        channel[source] = occurred if watermark is None else max(watermark, occurred)
         applied += 1
 
     changed: dict[str, dict[str, list[Fact]]] = {}
@@ -129,27 +140,31 @@ def apply_batch(
             deltas.add(record_contribution(kind, before, calendar), sign=-1)
             deltas.add(record_contribution(kind, after, calendar))
             changed.setdefault(bucket, {})[record_id] = after
-    for entity, month in late:
-        deltas[(entity, month, C.REVISIONS)] += 1
+    for (entity, month), count in late.items():
+        deltas[(entity, month, C.REVISIONS)] += count
 
     nonzero = Deltas(deltas.nonzero().items())
     return BatchOutcome(
         deltas=nonzero,
         records=changed,
-        positions={key: Position(next_offsets[key], marks.get(key, {})) for key in next_offsets},
-        stream_time=stream_time,
+        positions={
+            key: Position(next_offsets[key], marks.get(key, {}), watermarks.get(key, {}))
+            for key in next_offsets
+        },
         rejected=rejected,
         applied=applied,
         duplicates=duplicates,
         touched={(entity, bucket) for entity, bucket, _ in nonzero},
+        delivered=delivered,
     )
 
 
 def _too_late_detail(
-    event: KpiEvent, month: str, calendar: FiscalCalendar, stream_time: datetime
+    event: KpiEvent, month: str, calendar: FiscalCalendar, watermark: datetime
 ) -> str:
     deadline = calendar.lateness_deadline(month)
     return (
         f"occurred_at: {event.event.occurred_at.isoformat()} counts in {month}, which accepted "
-        f"late events until {deadline.isoformat()}; stream time is {stream_time.isoformat()}"
+        f"late events until {deadline.isoformat()}; events from {_source(event)} had already "
+        f"reached {watermark.isoformat()}"
     )

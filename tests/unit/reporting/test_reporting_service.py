@@ -15,6 +15,7 @@ from services.reporting.domain import load_profiles
 from services.reporting.service import ReportingMetrics, ReportingService
 from services.scoring.domain.catalogue import load_catalogue
 from services.scoring.domain.fiscal_calendar import FiscalCalendar
+from services.scoring.ports import GroupClock
 from shared import topics
 from shared.config import OrgChart
 from shared.config.loading import load_calendar
@@ -51,8 +52,8 @@ class FakeReader:
         self.time: datetime | None = None
         self.values: dict[str, dict[str, Decimal]] = {}
 
-    async def stream_time(self) -> datetime | None:
-        return self.time
+    async def clock(self) -> GroupClock | None:
+        return None if self.time is None else GroupClock(self.time, None)
 
     async def period_scores(self, entities: Sequence[str], period: str) -> dict[str, list[Score]]:
         out: dict[str, list[Score]] = {}
@@ -236,10 +237,22 @@ def test_the_close_clock_follows_stream_time_and_runs_on_while_it_is_quiet() -> 
     clock = CloseClock()
     t0, wall = jst(2024, 4, 30, 23), datetime(2030, 1, 1, tzinfo=UTC)
     assert clock.now(None, wall) is None
-    assert clock.now(t0, wall) == t0
-    assert clock.now(t0, wall + timedelta(hours=2)) == t0 + timedelta(hours=2)
+    assert clock.now(GroupClock(t0, None), wall) == t0
+    assert clock.now(GroupClock(t0, None), wall + timedelta(hours=2)) == t0 + timedelta(hours=2)
     later = jst(2024, 6, 1)
-    assert clock.now(later, wall + timedelta(hours=3)) == later
+    assert clock.now(GroupClock(later, None), wall + timedelta(hours=3)) == later
+
+
+def test_the_close_clock_runs_on_only_once_scoring_has_been_quiet_for_the_idle_time() -> None:
+    clock = CloseClock(timedelta(seconds=30))
+    low, wall = jst(2024, 5, 31, 23) + timedelta(seconds=3590), datetime(2030, 1, 1, tzinfo=UTC)
+    busy = GroupClock(low, committed_at=wall - timedelta(seconds=20))
+    # a backfill that committed 20 s ago: the clock is the low watermark, not low + 20 s
+    assert clock.now(busy, wall) == low
+    quiet = GroupClock(low, committed_at=wall - timedelta(seconds=40))
+    assert clock.now(quiet, wall) == low + timedelta(seconds=40)
+    # it never moves back, even if the pipeline becomes busy again at the same low watermark
+    assert clock.now(busy, wall) == low + timedelta(seconds=40)
 
 
 def test_closed_periods_and_the_horizon() -> None:

@@ -69,13 +69,11 @@ def _run(batches: Sequence[Sequence[InputRecord]]) -> tuple[Counters, State]:
     counters: Counters = {}
     state: State = {}
     positions = {("kpi.events.v1", 0): Position(None, {})}
-    stream_time = None
     for batch in batches:
         outcome = apply_batch(
             batch,
             positions=positions,
             record_state=state,
-            stream_time=stream_time,
             calendar=CALENDAR,
         )
         for key, delta in outcome.deltas.items():
@@ -84,7 +82,6 @@ def _run(batches: Sequence[Sequence[InputRecord]]) -> tuple[Counters, State]:
         for bucket, by_id in outcome.records.items():
             state.setdefault(bucket, {}).update(by_id)
         positions = dict(outcome.positions)
-        stream_time = outcome.stream_time
     return {k: v for k, v in counters.items() if v}, state
 
 
@@ -132,21 +129,24 @@ def test_replaying_a_batch_with_its_records_known_changes_nothing() -> None:
         )
     }
     again = [InputRecord("kpi.events.v1", 0, len(EVENTS) + i, e) for i, e in enumerate(EVENTS)]
-    outcome = apply_batch(
-        again, positions=positions, record_state=state, stream_time=None, calendar=CALENDAR
-    )
+    outcome = apply_batch(again, positions=positions, record_state=state, calendar=CALENDAR)
     assert outcome.deltas.nonzero() == {}
     assert outcome.duplicates == len(EVENTS)
     assert counters  # the reference itself counted something
+
+
+def _at(late: KpiEvent, watermark: datetime) -> dict[tuple[str, int], Position]:
+    """A partition whose channel of `late`'s source has reached `watermark`."""
+    source = f"{late.source_topic}:{late.source_partition}"
+    return {("kpi.events.v1", 0): Position(None, {source: -1}, {source: watermark})}
 
 
 def test_an_event_past_the_allowed_lateness_is_refused_as_too_late() -> None:
     late = survey(9_999, "A1", datetime(2024, 3, 10, tzinfo=UTC), score=9)
     outcome = apply_batch(
         [InputRecord("kpi.events.v1", 0, 0, late)],
-        positions={("kpi.events.v1", 0): Position(None, {})},
+        positions=_at(late, datetime(2024, 5, 1, tzinfo=UTC)),
         record_state={},
-        stream_time=datetime(2024, 5, 1, tzinfo=UTC),
         calendar=CALENDAR,
     )
     assert [reason.value for _, reason, _ in outcome.rejected] == ["too_late"]
@@ -157,9 +157,8 @@ def test_a_late_event_inside_the_lateness_revises_its_closed_month() -> None:
     late = survey(9_998, "A1", datetime(2024, 4, 29, tzinfo=UTC), score=9)
     outcome = apply_batch(
         [InputRecord("kpi.events.v1", 0, 0, late)],
-        positions={("kpi.events.v1", 0): Position(None, {})},
+        positions=_at(late, datetime(2024, 5, 3, tzinfo=UTC)),
         record_state={},
-        stream_time=datetime(2024, 5, 3, tzinfo=UTC),
         calendar=CALENDAR,
     )
     assert outcome.rejected == []

@@ -20,7 +20,6 @@ def counters(*events: KpiEvent) -> dict[tuple[str, str, str], int]:
         [InputRecord("kpi.events.v1", 0, i, e) for i, e in enumerate(events)],
         positions={("kpi.events.v1", 0): Position(None, {})},
         record_state={},
-        stream_time=None,
         calendar=CALENDAR,
     )
     return outcome.deltas.nonzero()

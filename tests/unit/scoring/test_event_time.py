@@ -1,0 +1,285 @@
+"""Event time per channel (DESIGN §4, domain/watermarks.py): lateness is judged against the
+event's own channel, so no interleaving of partitions, no cutting into batches and no restart
+changes a decision or the state; the low watermark is the minimum over the active channels."""
+
+import itertools
+import random
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta, timezone
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.scoring.domain.batch import BatchOutcome, InputRecord, Position, apply_batch
+from services.scoring.domain.components import C
+from services.scoring.domain.fiscal_calendar import FiscalCalendar
+from services.scoring.domain.model import Fact
+from services.scoring.domain.watermarks import (
+    ChannelClocks,
+    PartitionClock,
+    combined_low,
+    product_low,
+)
+from shared.config import CalendarConfig
+from shared.events import KpiEvent
+from tests.support.scoring_events import survey
+
+JST = timezone(timedelta(hours=9))
+CALENDAR = FiscalCalendar(CalendarConfig(timezone="Asia/Tokyo", allowed_lateness_days=7))
+TOPIC = "kpi.events.v1"
+PARTITION_OF = {"A1": 0, "A2": 1, "A3": 2}
+SOURCES = 3
+# May closes at 2024-06-01 00:00 JST; with 7 days' lateness it takes events until 06-08 00:00.
+MAY_DEADLINE = datetime(2024, 6, 8, tzinfo=JST)
+
+
+def _from(event: KpiEvent, source: int, offset: int) -> KpiEvent:
+    return event.model_copy(update={"source_partition": source, "source_offset": offset})
+
+
+def _upstream() -> list[KpiEvent]:
+    """Three survey-tool source partitions, each in its own (mostly time) order, with events
+    that arrive late in their own source: some within the allowed lateness, some past it."""
+    rng = random.Random(11)
+    events: list[KpiEvent] = []
+    number = 0
+    for source in range(SOURCES):
+        at = datetime(2024, 5, 20, 9, tzinfo=JST)
+        for offset in range(40):
+            number += 1
+            agent = rng.choice(sorted(PARTITION_OF))
+            at += timedelta(hours=rng.randint(1, 30))
+            occurred = at
+            if offset in (22, 27, 33):  # May's events arriving late in their own source
+                occurred = datetime(2024, 5, 30, 12, tzinfo=JST)
+            event = survey(number, agent, occurred, score=rng.randint(0, 10))
+            events.append(_from(event, source, offset))
+    return events
+
+
+UPSTREAM = _upstream()
+
+
+def _partitions(events: Sequence[KpiEvent]) -> dict[int, list[KpiEvent]]:
+    """Each input partition: its agents' events, sources interleaved as one ingest run
+    happened to publish them (source order kept within each source)."""
+    by_partition: dict[int, list[KpiEvent]] = {p: [] for p in range(3)}
+    for event in sorted(events, key=lambda e: e.source_offset * 7 + e.source_partition * 3):
+        by_partition[PARTITION_OF[event.org.agent or ""]].append(event)
+    return by_partition
+
+
+def _records(partitions: dict[int, list[KpiEvent]], order: Sequence[int]) -> list[InputRecord]:
+    """The partitions merged in the given order of partition numbers (one entry per record)."""
+    cursors = dict.fromkeys(partitions, 0)
+    records = []
+    for partition in order:
+        offset = cursors[partition]
+        records.append(InputRecord(TOPIC, partition, offset, partitions[partition][offset]))
+        cursors[partition] += 1
+    return records
+
+
+State = tuple[dict[tuple[str, str, str], int], dict[str, dict[str, list[Fact]]], object, object]
+
+
+def _run(batches: Sequence[Sequence[InputRecord]]) -> State:
+    counters: dict[tuple[str, str, str], int] = {}
+    records: dict[str, dict[str, list[Fact]]] = {}
+    positions = {(TOPIC, p): Position(None, {}) for p in range(3)}
+    rejected: set[tuple[int, int, str]] = set()
+    for batch in batches:
+        outcome: BatchOutcome = apply_batch(
+            batch, positions=positions, record_state=records, calendar=CALENDAR
+        )
+        for key, delta in outcome.deltas.items():
+            counters[key] = counters.get(key, 0) + delta
+        for bucket, by_id in outcome.records.items():
+            records.setdefault(bucket, {}).update(by_id)
+        positions.update(outcome.positions)
+        rejected |= {(r.partition, r.offset, reason.value) for r, reason, _ in outcome.rejected}
+    return {k: v for k, v in counters.items() if v}, records, positions, rejected
+
+
+PARTITIONS = _partitions(UPSTREAM)
+IN_PARTITION_ORDER = [p for p in range(3) for _ in PARTITIONS[p]]
+REFERENCE = _run([_records(PARTITIONS, IN_PARTITION_ORDER)])
+
+
+def test_the_reference_run_rejects_exactly_the_events_past_their_own_channels_lateness() -> None:
+    rejected = REFERENCE[3]
+    assert isinstance(rejected, set)
+    expected = set()
+    for partition, events in PARTITIONS.items():
+        seen: dict[int, datetime] = {}
+        for offset, event in enumerate(events):
+            watermark = seen.get(event.source_partition)
+            occurred = event.event.occurred_at
+            if watermark is not None and watermark > MAY_DEADLINE and occurred < MAY_DEADLINE:
+                expected.add((partition, offset, "too_late"))
+                continue
+            seen[event.source_partition] = max(watermark or occurred, occurred)
+    assert rejected == expected
+    assert 0 < len(expected) < len(UPSTREAM)
+
+
+def test_a_late_event_inside_the_allowed_lateness_revises_may() -> None:
+    counters = REFERENCE[0]
+    assert isinstance(counters, dict)
+    assert counters.get(("company:ACME", "2024-05", C.REVISIONS), 0) > 0
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), cuts=st.lists(st.integers(1, 119), max_size=10))
+def test_any_interleaving_of_partitions_and_any_batches_give_identical_decisions_and_state(
+    seed: int, cuts: list[int]
+) -> None:
+    order = list(IN_PARTITION_ORDER)
+    random.Random(seed).shuffle(order)  # a merge that keeps each partition's own order
+    records = _records(PARTITIONS, order)
+    bounds = [0, *sorted({c for c in cuts if c < len(records)}), len(records)]
+    batches = [records[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+    assert _run(batches) == REFERENCE
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), restart=st.integers(1, 119))
+def test_a_restart_from_the_stored_positions_changes_nothing(seed: int, restart: int) -> None:
+    """The second half runs from positions that went through the store's representation."""
+    order = list(IN_PARTITION_ORDER)
+    random.Random(seed).shuffle(order)
+    records = _records(PARTITIONS, order)
+    first = _run([records[:restart]])
+    positions = first[2]
+    assert isinstance(positions, dict)
+    restored = {
+        key: Position(
+            p.next_offset,
+            dict(p.source_marks),
+            {s: datetime.fromisoformat(w.isoformat()) for s, w in p.watermarks.items()},
+        )
+        for key, p in positions.items()
+    }
+    state = {b: {r: list(f) for r, f in by_id.items()} for b, by_id in first[1].items()}
+    outcome = apply_batch(
+        records[restart:], positions=restored, record_state=state, calendar=CALENDAR
+    )
+    counters = dict(first[0])
+    for key, delta in outcome.deltas.items():
+        counters[key] = counters.get(key, 0) + delta
+    assert {k: v for k, v in counters.items() if v} == REFERENCE[0]
+
+
+def _one(event_at: datetime, watermark: datetime) -> list[str]:
+    event = _from(survey(1, "A1", event_at, score=9), 0, 5)
+    source = "insurance.survey.v1:0"
+    outcome = apply_batch(
+        [InputRecord(TOPIC, 0, 0, event)],
+        positions={(TOPIC, 0): Position(None, {source: 4}, {source: watermark})},
+        record_state={},
+        calendar=CALENDAR,
+    )
+    return [reason.value for _, reason, _ in outcome.rejected]
+
+
+def test_exactly_seven_days_late_is_accepted_and_one_second_more_is_not() -> None:
+    may = datetime(2024, 5, 31, 23, 0, tzinfo=JST)
+    assert _one(may, MAY_DEADLINE) == []
+    assert _one(may, MAY_DEADLINE + timedelta(seconds=1)) == ["too_late"]
+
+
+def test_a_channel_that_has_not_delivered_yet_accepts_its_first_event() -> None:
+    event = _from(survey(1, "A1", datetime(2023, 1, 5, tzinfo=JST), score=9), 2, 0)
+    other = "insurance.survey.v1:0"
+    outcome = apply_batch(
+        [InputRecord(TOPIC, 0, 0, event)],
+        positions={
+            (TOPIC, 0): Position(None, {other: 9}, {other: datetime(2024, 9, 1, tzinfo=UTC)})
+        },
+        record_state={},
+        calendar=CALENDAR,
+    )
+    assert outcome.rejected == []
+    assert outcome.positions[(TOPIC, 0)].watermarks["insurance.survey.v1:2"] == (
+        event.event.occurred_at
+    )
+
+
+# The low watermark -----------------------------------------------------------------------
+
+T0 = datetime(2026, 11, 29, 12, tzinfo=UTC)  # wall clock
+IDLE = timedelta(seconds=30)
+JAN = datetime(2024, 1, 31, tzinfo=UTC)
+FEB = datetime(2024, 2, 29, tzinfo=UTC)
+MAR = datetime(2024, 3, 31, tzinfo=UTC)
+
+
+def test_the_low_watermark_is_the_minimum_over_active_channels_and_idle_ones_drop_out() -> None:
+    clocks = ChannelClocks(IDLE)
+    clocks.assign((TOPIC, 0), {}, T0 - IDLE)  # its hold has expired
+    clocks.observe((TOPIC, 0), {"s:0": FEB, "s:1": JAN}, {"s:0", "s:1"}, T0)
+    assert clocks.low(T0) == JAN
+    # s:1 delivers nothing for the idle time; s:0 goes on
+    clocks.observe((TOPIC, 0), {"s:0": MAR, "s:1": JAN}, {"s:0"}, T0 + IDLE)
+    assert clocks.partition_low((TOPIC, 0), T0 + IDLE) == MAR
+    assert clocks.low(T0 + IDLE) == MAR
+    # s:1 counts again when it delivers, but the low watermark never moves back
+    clocks.observe((TOPIC, 0), {"s:0": MAR, "s:1": FEB}, {"s:1"}, T0 + 2 * IDLE)
+    assert clocks.partition_low((TOPIC, 0), T0 + 2 * IDLE) == FEB
+    assert clocks.low(T0 + 2 * IDLE) == MAR
+
+
+def test_a_newly_assigned_partition_holds_the_low_watermark_for_one_idle_time() -> None:
+    clocks = ChannelClocks(IDLE)
+    clocks.assign((TOPIC, 0), {"s:0": JAN}, T0)
+    clocks.observe((TOPIC, 0), {"s:0": FEB}, {"s:0"}, T0 + IDLE / 2)
+    assert clocks.low(T0 + IDLE / 2) is None
+    assert clocks.partition_low((TOPIC, 0), T0 + IDLE / 2) is None
+    assert clocks.low(T0 + IDLE) == FEB
+    assert clocks.high() == FEB
+
+
+def test_when_every_channel_is_idle_the_low_watermark_is_the_greatest() -> None:
+    clocks = ChannelClocks(IDLE)
+    clocks.assign((TOPIC, 0), {"s:0": JAN, "s:1": MAR}, T0)
+    clocks.assign((TOPIC, 1), {"s:0": FEB}, T0)
+    assert clocks.low(T0 + IDLE) == MAR
+
+
+def test_restored_channels_hold_as_they_did_before_the_restart() -> None:
+    before = ChannelClocks(IDLE)
+    before.assign((TOPIC, 0), {}, T0 - IDLE)
+    before.observe((TOPIC, 0), {"s:0": FEB, "s:1": JAN}, {"s:0", "s:1"}, T0)
+    after = ChannelClocks(IDLE)
+    after.assign((TOPIC, 0), {"s:0": FEB, "s:1": JAN}, T0)
+    later = T0 + IDLE
+    after.observe((TOPIC, 0), {"s:0": FEB, "s:1": JAN}, {"s:0", "s:1"}, later)
+    assert after.low(later) == before.low(T0) == JAN
+
+
+def test_the_group_low_watermark_over_partitions() -> None:
+    recent, old = T0 - IDLE / 2, T0 - 2 * IDLE
+    assert (
+        product_low(
+            [PartitionClock(FEB, recent), PartitionClock(JAN, recent)], now=T0, idle_after=IDLE
+        )
+        == JAN
+    )
+    assert (
+        product_low(
+            [PartitionClock(FEB, recent), PartitionClock(JAN, old)], now=T0, idle_after=IDLE
+        )
+        == FEB
+    )
+    assert (
+        product_low(
+            [PartitionClock(None, recent), PartitionClock(MAR, recent)], now=T0, idle_after=IDLE
+        )
+        is None
+    )
+    assert (
+        product_low([PartitionClock(FEB, old), PartitionClock(MAR, old)], now=T0, idle_after=IDLE)
+        == MAR
+    )
+    assert product_low([], now=T0, idle_after=IDLE) is None
+    assert combined_low([], all_idle_high=[None]) is None
