@@ -10,7 +10,7 @@ from .decoding import (
     parse_document,
     validate_document,
 )
-from .fields import Channel
+from .fields import Channel, SurveyChannel
 from .upstream import (
     MODELS_BY_EVENT_TYPE,
     AnyUpstreamEvent,
@@ -45,6 +45,7 @@ __all__ = [
     "RejectReason",
     "RenewalAction",
     "RenewalEvent",
+    "SurveyChannel",
     "SurveyEvent",
     "TrainingEvent",
     "UpstreamEvent",

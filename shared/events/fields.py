@@ -4,12 +4,14 @@ Each type carries its own rule so that every event states the same rule the same
 the JSON Schema generated from the models documents it.
 """
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Annotated, Final
 
-from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints
+from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 IDENTIFIER_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -18,6 +20,9 @@ SOURCE_PATTERN: Final = r"^[a-z][a-z0-9_.-]{0,63}$"
 CURRENCY_PATTERN: Final = r"^[A-Z]{3}$"
 CODE_PATTERN: Final = r"^[a-z][a-z0-9_]{0,63}$"
 PHONE_PATTERN: Final = r"^\+?[0-9][0-9 ()-]{5,24}$"
+# A phone field may also carry the hash ingest made of it (shared.events.canonical's
+# PhoneHash): a dead letter keeps its phones hashed, and a re-driven one must still read.
+UPSTREAM_PHONE_PATTERN: Final = r"^(\+?[0-9][0-9 ()-]{5,24}|hmac-sha256:[0-9a-f]{64})$"
 PERIOD_PATTERN: Final = r"^(\d{4}-(0[1-9]|1[0-2])|FY\d{4}(-H[12]|-Q[1-4])?)$"
 
 Identifier = Annotated[
@@ -47,11 +52,12 @@ Code = Annotated[
 ]
 Phone = Annotated[
     str,
-    StringConstraints(pattern=PHONE_PATTERN),
+    StringConstraints(pattern=UPSTREAM_PHONE_PATTERN),
     Field(
         description=(
             "Raw phone number at the edge only; ingest replaces it by a keyed hash and it is "
-            "never stored or logged."
+            "never stored or logged. A value that is already such a hash ('hmac-sha256:' and "
+            "64 hex digits, as a re-driven dead letter carries) is kept as it is."
         )
     ),
 ]
@@ -126,3 +132,60 @@ class Channel(StrEnum):
     MAIL = "mail"
     BANK = "bank"
     OTHER = "other"
+
+
+class SurveyChannel(StrEnum):
+    """How a survey reached the customer: survey tools send SMS, e-mail, web and app surveys."""
+
+    SMS = "sms"
+    EMAIL = "email"
+    WEB = "web"
+    APP = "app"
+    PHONE = "phone"
+    FACE_TO_FACE = "face_to_face"
+    MAIL = "mail"
+    PAPER = "paper"
+    OTHER = "other"
+
+
+# Surveys took the sales `Channel` until they had a list of their own. The two sales values
+# with no survey counterpart still read, so that producers written against that contract and
+# the surveys already on kpi.events.v1 (re-read by scoring and alerts) stay valid.
+SURVEY_CHANNEL_OF_SALES_VALUE: Final[Mapping[str, SurveyChannel]] = MappingProxyType(
+    {"online": SurveyChannel.WEB, "bank": SurveyChannel.OTHER}
+)
+
+
+def _survey_channel_from_sales_value(value: object) -> object:
+    if isinstance(value, str):
+        return SURVEY_CHANNEL_OF_SALES_VALUE.get(value, value)
+    return value
+
+
+# The published schema keeps accepting every document it accepted before (the two sales
+# values, marked deprecated), since a producer may validate against it before sending.
+_SURVEY_CHANNEL_SCHEMA: Final = {
+    "title": "SurveyChannel",
+    "description": SurveyChannel.__doc__,
+    "anyOf": [
+        {"type": "string", "enum": [member.value for member in SurveyChannel]},
+        {
+            "type": "string",
+            "enum": list(SURVEY_CHANNEL_OF_SALES_VALUE),
+            "deprecated": True,
+            "description": "Sales-channel values surveys took before they had their own list; "
+            + ", ".join(
+                f"'{sales}' is read as '{survey.value}'"
+                for sales, survey in SURVEY_CHANNEL_OF_SALES_VALUE.items()
+            )
+            + ".",
+        },
+    ],
+}
+
+SurveyChannelField = Annotated[
+    SurveyChannel,
+    BeforeValidator(_survey_channel_from_sales_value),
+    WithJsonSchema(_SURVEY_CHANNEL_SCHEMA, mode="validation"),
+]
+"""A survey's `channel`: a `SurveyChannel`, or a sales value it replaced, read as its successor."""

@@ -17,6 +17,7 @@ from .fields import (
     Money,
     PeriodName,
     Phone,
+    SurveyChannelField,
 )
 
 
@@ -121,7 +122,7 @@ class SurveyEvent(UpstreamEvent):
     customer_id: Identifier
     scale: SurveyScale
     score: Annotated[Decimal, Field(allow_inf_nan=False, max_digits=6, decimal_places=2)]
-    channel: Channel
+    channel: SurveyChannelField
     callback_phone: Phone | None = None
     agent_phone: Phone | None = None
 
