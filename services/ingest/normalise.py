@@ -28,6 +28,7 @@ from shared.events import (
     ComplaintKind,
     PolicyAction,
     RenewalAction,
+    SurveyChannel,
 )
 from shared.events.fields import CODE_PATTERN
 
@@ -37,6 +38,7 @@ CODES_FILE: Final = "codes.yaml"
 CODE_LISTS: Final[Mapping[str, type[StrEnum] | None]] = MappingProxyType(
     {
         "channel": Channel,
+        "survey_channel": SurveyChannel,
         "policy_action": PolicyAction,
         "renewal_action": RenewalAction,
         "complaint_kind": ComplaintKind,
@@ -55,7 +57,8 @@ CODED_FIELDS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
             "action": "complaint_action",
             "category": "complaint_category",
         },
-        "survey": {"channel": "channel"},
+        # A survey's channel is how it reached the customer, not how the policy was sold.
+        "survey": {"channel": "survey_channel"},
     }
 )
 

@@ -13,7 +13,14 @@ from services.ingest.normalise import (
     match_key,
 )
 from shared.errors import ConfigError
-from shared.events import Channel, ComplaintAction, ComplaintKind, PolicyAction, RenewalAction
+from shared.events import (
+    Channel,
+    ComplaintAction,
+    ComplaintKind,
+    PolicyAction,
+    RenewalAction,
+    SurveyChannel,
+)
 
 CODES: Final = Path(__file__).resolve().parents[3] / "config" / "codes.yaml"
 
@@ -47,6 +54,9 @@ def load_error(tmp_path: Path, text: str) -> str:
         ("channel", ["postal", "邮寄", "郵送"], "mail"),
         ("channel", ["bancassurance", "银保", "銀行窓販"], "bank"),
         ("channel", ["others", "其他", "その他"], "other"),
+        ("survey_channel", ["text message", "短信", "ショートメッセージ"], "sms"),
+        ("survey_channel", ["e-mail", "邮件", "メール"], "email"),
+        ("survey_channel", ["online", "网页", "ウェブ"], "web"),
         ("policy_action", ["new business", "承保", "出单", "新規", "新契約"], "issued"),
         ("policy_action", ["renewal", "续保", "更新"], "renewed"),
         ("policy_action", ["lapse", "失效", "失効"], "lapsed"),
@@ -82,6 +92,7 @@ def test_aliases_in_english_chinese_and_japanese(
     ("code_list", "enum"),
     [
         ("channel", Channel),
+        ("survey_channel", SurveyChannel),
         ("policy_action", PolicyAction),
         ("renewal_action", RenewalAction),
         ("complaint_kind", ComplaintKind),
@@ -168,7 +179,7 @@ def test_normalise_replaces_the_coded_fields_of_each_event_type(book: CodeBook) 
     survey = {"event_type": "survey", "channel": "インターネット", "callback_phone": "電話"}
     assert book.normalise(survey) == {
         "event_type": "survey",
-        "channel": "online",
+        "channel": "web",  # from the survey's own list, not the sales channel's
         "callback_phone": "電話",  # not a coded field
     }
 
@@ -282,8 +293,8 @@ def test_an_unknown_code_list_is_refused_with_a_suggestion(tmp_path: Path) -> No
     message = load_error(tmp_path, "chanel:\n  online: [web]\n")
     assert message == (
         f"{path}: chanel: unknown code list (did you mean 'channel'?); expected one of "
-        "channel, policy_action, renewal_action, complaint_kind, complaint_action, "
-        "product_line, complaint_category"
+        "channel, survey_channel, policy_action, renewal_action, complaint_kind, "
+        "complaint_action, product_line, complaint_category"
     )
 
 
@@ -338,9 +349,9 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 def test_a_document_that_is_not_a_mapping_is_refused(tmp_path: Path) -> None:
     message = load_error(tmp_path, "- channel\n")
     assert message == (
-        f"{tmp_path / 'codes.yaml'}: expected a mapping of code lists (channel, policy_action, "
-        "renewal_action, complaint_kind, complaint_action, product_line, complaint_category), "
-        "got a list"
+        f"{tmp_path / 'codes.yaml'}: expected a mapping of code lists (channel, survey_channel, "
+        "policy_action, renewal_action, complaint_kind, complaint_action, product_line, "
+        "complaint_category), got a list"
     )
 
 
