@@ -55,7 +55,14 @@ PRODUCT_LINES: Final = (
 
 DIRECT_CHANNELS: Final = (("face_to_face", 0.70), ("online", 0.30))
 OTHER_CHANNELS: Final = (("phone", 0.65), ("mail", 0.20), ("bank", 0.10), ("other", 0.05))
-SURVEY_CHANNELS: Final = (("online", 0.70), ("phone", 0.20), ("mail", 0.10))
+# How the survey reached the customer (its own list, not the sales channel): mostly digital.
+SURVEY_CHANNELS: Final = (
+    ("web", 0.40),
+    ("email", 0.15),
+    ("sms", 0.15),
+    ("phone", 0.20),
+    ("mail", 0.10),
+)
 SURVEY_SCALES: Final = ((10, 0.60), (5, 0.25), (100, 0.15))
 # Answers below the top box, per scale: value → weight.
 BELOW_TOP_10: Final = ((0, 1), (1, 1), (2, 1), (3, 2), (4, 3), (5, 8), (6, 10), (7, 20), (8, 26))
