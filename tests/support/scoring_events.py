@@ -93,7 +93,7 @@ def survey(number: int, agent: str, at: datetime, score: int, scale: int = 10) -
         customer_id=f"C{number}",
         score=Decimal(score),
         scale=scale,
-        channel="online",
+        channel="web",
     )
 
 
