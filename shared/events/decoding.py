@@ -30,6 +30,7 @@ class RejectReason(StrEnum):
     UNKNOWN_ENTITY = "unknown_entity"
     TOO_LARGE = "too_large"
     TOO_LATE = "too_late"
+    EMPTY_VALUE = "empty_value"
 
 
 class ContractViolation(KpiError):
@@ -223,6 +224,13 @@ def parse_document(raw: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Any:
     if len(raw) > max_bytes:
         raise ContractViolation(
             RejectReason.TOO_LARGE, f"message is {len(raw):,} bytes; the limit is {max_bytes:,}"
+        )
+    if not raw:
+        # Told apart from malformed JSON: a tombstone or an empty record is usually a producer
+        # or connector sending deletes, not a broken event.
+        raise ContractViolation(
+            RejectReason.EMPTY_VALUE,
+            "the record has no value (empty, or a null tombstone); an event is a JSON object",
         )
     return _parse_json(raw)
 

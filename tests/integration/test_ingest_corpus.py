@@ -82,6 +82,7 @@ async def test_good_and_bad_messages_each_come_out_exactly_once(
         "unknown_entity",
         "too_large",
         "too_late",
+        "empty_value",
     }
     accepted = _counter_total(app.registry, "kpi_ingest_accepted_total")
     rejected = _counter_total(app.registry, "kpi_ingest_rejected_total")

@@ -1,7 +1,8 @@
 """Deterministic corpora of upstream messages for the ingest service's tests.
 
 `bad_messages` returns at least 200 rejected messages, each with the dead-letter reason ingest
-must give it, covering every `RejectReason` at least 10 times. `good_messages` yields valid
+must give it, covering every `RejectReason` at least 10 times (`empty_value` once: an empty
+value has one spelling). `good_messages` yields valid
 ones. Both write code lists in English, Chinese and Japanese (aliases of `config/codes.yaml`,
 some upper-case or full-width), so the expected outcomes hold for the pipeline
 parse → `CodeBook.normalise` → `validate_document`, not for `decode_upstream` alone.
@@ -310,7 +311,6 @@ def _both(*mutations: Mutation) -> Mutation:
 def _malformed(base: bytes) -> list[bytes]:
     text = base.decode("utf-8")
     return [
-        b"",
         b"   ",
         base[: len(base) // 2],  # cut off mid-message
         base[:-1],  # closing brace lost
@@ -511,7 +511,8 @@ def bad_messages(
     start: datetime = DEFAULT_START,
     seed: int = SEED,
 ) -> list[BadMessage]:
-    """Every kind of bad upstream message with the reason ingest must give it (≥ 200, ≥ 10 each).
+    """Every kind of bad upstream message with the reason ingest must give it (≥ 200, ≥ 10 each
+    but for the one empty value).
 
     `agent_ids` are the agents the org chart knows; `too_late_at` is an instant ingest must
     refuse as too late (the too_late messages occur at or before it); `start` is when the
@@ -543,6 +544,7 @@ def bad_messages(
 
     for raw in _malformed(encode(document("policy"))):
         corpus.append(BadMessage(raw, RejectReason.MALFORMED_JSON))
+    corpus.append(BadMessage(b"", RejectReason.EMPTY_VALUE))
     for event_type in _unknown_event_types():
         bad = document(EVENT_TYPES[number % len(EVENT_TYPES)]) | {"event_type": event_type}
         corpus.append(BadMessage(encode(bad, rng), RejectReason.UNKNOWN_EVENT_TYPE))

@@ -1107,7 +1107,10 @@ MESSAGE_CASES: Final[list[Any]] = [
         id="truncated-json",
     ),
     pytest.param(
-        b"", MALFORMED, "not valid JSON: Expecting value: line 1 column 1 (char 0)", id="empty"
+        b"",
+        RejectReason.EMPTY_VALUE,
+        "the record has no value (empty, or a null tombstone); an event is a JSON object",
+        id="empty",
     ),
     pytest.param(
         b"{'event_type': 'policy'}",

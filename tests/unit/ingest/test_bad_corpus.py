@@ -46,7 +46,11 @@ def accepted(raw: bytes, book: CodeBook) -> UpstreamEvent:
     try:
         decode_upstream(raw)
     except ContractViolation as violation:
-        if violation.reason in {RejectReason.TOO_LARGE, RejectReason.MALFORMED_JSON}:
+        if violation.reason in {
+            RejectReason.TOO_LARGE,
+            RejectReason.MALFORMED_JSON,
+            RejectReason.EMPTY_VALUE,
+        }:
             raise
     # decode_upstream parsed it, so this parse succeeds; it validates without the code book.
     document = json.loads(raw, parse_float=Decimal)
@@ -78,6 +82,7 @@ def test_the_corpus_covers_every_reason_at_least_ten_times(corpus: list[BadMessa
     counts = Counter(message.reason for message in corpus)
     assert len(corpus) >= 200
     assert set(counts) == set(RejectReason)
+    assert counts.pop(RejectReason.EMPTY_VALUE) == 1  # b"" is the only empty value
     assert min(counts.values()) >= 10, counts
     assert len({message.raw for message in corpus}) == len(corpus)  # no duplicates
 

@@ -516,6 +516,7 @@ def test_any_bytes_give_a_dead_letter_and_never_an_exception(
         RejectReason.MALFORMED_JSON,
         RejectReason.UNKNOWN_EVENT_TYPE,
         RejectReason.SCHEMA_VIOLATION,
+        RejectReason.EMPTY_VALUE,
     }
 
 
