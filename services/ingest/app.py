@@ -10,6 +10,7 @@ from pymongo import AsyncMongoClient
 
 from shared import mongo, topics
 from shared.config.loading import load_calendar
+from shared.consumer_state import backlog_of
 from shared.events import MAX_MESSAGE_BYTES
 from shared.kafka import RawBatch, create_broker, headerless_batch, raw_body
 from shared.kafka_output import KafkaOutput, OutputPort
@@ -18,7 +19,7 @@ from shared.service import ServiceApp, build_service
 from shared.settings import Settings
 
 from .claims import ClaimStore, MongoClaimStore
-from .lateness import LatenessGate
+from .future import FutureGate
 from .metrics import IngestMetrics
 from .normalise import load_codebook
 from .org_directory import OrgDirectory
@@ -82,7 +83,7 @@ def create_app(
         org=directory,
         hasher=hasher,
         calendar=calendar,
-        gate=LatenessGate(calendar, FUTURE_TOLERANCE),
+        gate=FutureGate(FUTURE_TOLERANCE),
         max_bytes=MAX_MESSAGE_BYTES,
     )
     pipeline = IngestPipeline(
@@ -91,6 +92,7 @@ def create_app(
         output=outputs,
         metrics=metrics,
         clock=clock,
+        idle_after=timedelta(seconds=settings.idle_timeout_s),
     )
 
     @broker.subscriber(
@@ -109,7 +111,7 @@ def create_app(
     )
     async def on_upstream(message: KafkaMessage, consumer: Consumer) -> None:
         records = upstream_records(message.raw_message)
-        await pipeline.handle(records)
+        await pipeline.handle(records, await backlog_of(consumer))
         metrics.consumer_lag.observe(consumer, {(r.topic, r.partition): r.offset for r in records})
 
     async def start_dependencies() -> None:

@@ -8,12 +8,13 @@ For every record exactly one of: a canonical event on `kpi.events.v1`, a dead le
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared import retry, topics
 from shared.kafka_output import Outbound, OutputPort, dead_letter_outbound
+from shared.watermarks import InputClocks
 
 from .claims import Claim, ClaimStore
 from .metrics import IngestMetrics, bounded_event_type
@@ -22,6 +23,7 @@ from .triage import Accepted, Outcome, Record, Rejected, Triage
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
+PartitionKey = tuple[str, int]
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,26 @@ class BatchSummary:
     accepted: int
     rejected: int
     duplicates: int
+
+
+def _stamped(outcome: Outcome, stamp: datetime | None) -> Outcome:
+    if stamp is None or not isinstance(outcome, Accepted):
+        return outcome
+    return Accepted(outcome.record, outcome.event.model_copy(update={"watermark": stamp}))
+
+
+def _progress(outcomes: Sequence[Outcome]) -> dict[PartitionKey, datetime | None]:
+    """Each upstream partition's latest accepted event time in the batch (None: none)."""
+    progress: dict[PartitionKey, datetime | None] = {}
+    for outcome in outcomes:
+        key = (outcome.record.topic, outcome.record.partition)
+        if isinstance(outcome, Accepted):
+            occurred = outcome.event.event.occurred_at
+            current = progress.get(key)
+            progress[key] = occurred if current is None else max(current, occurred)
+        else:
+            progress.setdefault(key, None)
+    return progress
 
 
 def _outbound(outcome: Outcome) -> Outbound:
@@ -58,7 +80,9 @@ class IngestPipeline:
         clock: Clock,
         max_backoff_s: float = 10.0,
         sleep: Sleep = asyncio.sleep,
+        idle_after: timedelta = timedelta(seconds=30),
     ) -> None:
+        self._watermarks: InputClocks[PartitionKey] = InputClocks(idle_after)
         self._triage = triage
         self._claims = claims
         self._output = output
@@ -67,11 +91,27 @@ class IngestPipeline:
         self._max_backoff_s = max_backoff_s
         self._sleep = sleep
 
-    async def handle(self, records: Sequence[Record]) -> BatchSummary:
-        """Process a batch; returns once every output is acknowledged."""
+    @property
+    def watermarks(self) -> InputClocks[PartitionKey]:
+        """The upstream partitions' event-time progress (shared/watermarks.py)."""
+        return self._watermarks
+
+    async def handle(
+        self, records: Sequence[Record], backlog: Mapping[PartitionKey, bool] | None = None
+    ) -> BatchSummary:
+        """Process a batch; returns once every output is acknowledged.
+
+        `backlog` says, for each assigned upstream partition, whether records are left to read.
+        Every canonical event is stamped with the low watermark as it stood before this batch:
+        every on-time event up to it was published in an earlier batch."""
         started = time.perf_counter()
         now = self._clock()
-        outcomes = [self._triage(record, now) for record in records]
+        if backlog is not None:
+            self._watermarks.keep_only(backlog, now)
+            self._watermarks.set_backlog(backlog)
+        stamp = self._watermarks.low(now)
+        outcomes = [_stamped(self._triage(record, now), stamp) for record in records]
+        self._watermarks.observe(_progress(outcomes), now)
         for outcome in outcomes:
             if isinstance(outcome, Rejected):
                 logger.warning(

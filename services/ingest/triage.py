@@ -1,6 +1,6 @@
 """Triage of one upstream record: a canonical event, or a reason it cannot be one.
 
-Pure: the code book, the org directory, the phone hasher and the lateness gate are handed in.
+Pure: the code book, the org directory, the phone hasher and the future gate are handed in.
 """
 
 from dataclasses import dataclass
@@ -19,7 +19,7 @@ from shared.messages import DeadLetter
 from shared.topics import EVENT_TYPE_BY_UPSTREAM
 
 from .canonicalise import canonicalise
-from .lateness import LatenessGate
+from .future import FutureGate
 from .normalise import CodeBook
 from .org_directory import OrgDirectory
 from .phones import PhoneHasher
@@ -72,7 +72,7 @@ class Triage:
         org: OrgDirectory,
         hasher: PhoneHasher,
         calendar: CalendarConfig,
-        gate: LatenessGate,
+        gate: FutureGate,
         max_bytes: int,
     ) -> None:
         self._codebook = codebook
@@ -137,7 +137,6 @@ class Triage:
         if problem is not None:
             reason, detail = problem
             raise ContractViolation(RejectReason(reason), detail)
-        self._gate.advance(event.occurred_at)
         try:
             canonical = self._canonicalise(event, path, record, received_at)
         except ValueError as exc:

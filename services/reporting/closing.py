@@ -3,7 +3,7 @@
 Periods close by the clock, not by the next event: a timer asks the close clock what time it
 is, and every period whose end has passed is closed for every entity, quiet ones included.
 The close clock is scoring's low watermark (the minimum event time over its active input
-channels, services/scoring/domain/watermarks.py), and once no batch has been committed for the
+channels, shared/watermarks.py), and once no batch has been committed for the
 idle time it runs on at wall-clock speed from the last commit: live, that makes it the wall
 clock, so a month closes at its local midnight even if nothing happens overnight; in a backfill
 of last year, it follows the slowest active channel, so a month closes only once every channel
@@ -20,26 +20,27 @@ _KIND_ORDER = (PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.HALF, PeriodKind
 
 
 class CloseClock:
-    """The low watermark, plus the wall-clock time since the last commit once that exceeds the
-    idle time (a pipeline that is quiet); never moving back."""
+    """Scoring's settled event time (`GroupClock.settled`), running on at wall-clock speed from
+    the last commit once the pipeline has been quiet for the idle time; never moving back."""
 
     def __init__(self, idle_after: timedelta = timedelta(seconds=30)) -> None:
         self._idle_after = idle_after
-        self._low: datetime | None = None
+        self._settled: datetime | None = None
         self._moved_at: datetime | None = None
         self._now: datetime | None = None
 
     def now(self, reading: GroupClock | None, wall: datetime) -> datetime | None:
         """The close clock's time, given scoring's clock and the wall clock."""
-        if reading is None:
+        settled = None if reading is None else reading.settled(wall, self._idle_after)
+        if reading is None or settled is None:
             return self._now
-        low = reading.stream_time
-        if self._low is None or low != self._low:
-            self._low, self._moved_at = low, wall
-        last = reading.committed_at or self._moved_at
-        assert last is not None
-        quiet = wall - last
-        now = low + quiet if quiet >= self._idle_after else low
+        if self._settled is None or settled != self._settled:
+            self._settled, self._moved_at = settled, wall
+        now = settled
+        if reading.quiet(wall, self._idle_after):
+            last = reading.committed_at or self._moved_at
+            assert last is not None
+            now = settled + max(wall - last, timedelta(0))
         if self._now is None or now > self._now:
             self._now = now
         return self._now

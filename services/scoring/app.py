@@ -10,6 +10,7 @@ from pymongo import AsyncMongoClient
 
 from shared import mongo, topics
 from shared.config.loading import load_calendar, load_org
+from shared.consumer_state import backlog_of
 from shared.kafka import create_broker, headerless_batch, raw_body
 from shared.kafka_output import KafkaOutput, OutputPort
 from shared.metrics import create_registry, faststream_middleware
@@ -93,7 +94,7 @@ def create_app(
     @subscriber
     async def on_events(message: KafkaMessage, consumer: Consumer) -> None:
         records = decode_records(message.raw_message)
-        result = await service.handle(records)
+        result = await service.handle(records, await backlog_of(consumer))
         await after_batch(consumer, result)
         metrics.consumer_lag.observe(consumer, {(r.topic, r.partition): r.offset for r in records})
 

@@ -10,10 +10,12 @@ Collections:
   ("insurance.policy.v1:3") contain '.', so the marks are a list, not a document keyed by
   source. A channel's `watermark` is an ISO-8601 string, exact to the microsecond (a BSON date
   keeps milliseconds, and a restart must judge lateness exactly as before); `low` is the
-  partition's low watermark and `committed_at` the wall-clock time of its last batch.
-- `scoring_groups`: `{_id: group, stream_time, committed_at}`: the group's low watermark,
-  computed in each batch's transaction from every partition's `low` (`product_low`), and the
-  time of the last batch.
+  partition's watermark (the latest ingest stamp read), `backlog` whether records were left
+  to read, and `committed_at` the wall-clock time of its last batch.
+- `scoring_groups`: `{_id: group, stream_time, low, committed_at}`: the latest event time
+  applied, the group's low watermark (computed in each batch's transaction from every
+  partition's `low` and the committing instance's, `group_low`), and the time of the last
+  batch; both times only move forward.
 
 The local SecantusDB slows down quadratically on `$in` lists of more than ~100 ids and is slow
 on `$or`, so every read by id goes in chunks of `ID_CHUNK` (DESIGN §10); every write is one
@@ -33,8 +35,9 @@ from pymongo.errors import CollectionInvalid, DuplicateKeyError, OperationFailur
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
+from shared.watermarks import PartitionClock
+
 from .domain.model import Fact
-from .domain.watermarks import PartitionClock, product_low
 from .ports import (
     BatchWrite,
     BeforeCommit,
@@ -45,6 +48,7 @@ from .ports import (
     StaleOffsets,
     StateStoreError,
     StoredPosition,
+    group_low,
 )
 
 COUNTERS = "scoring_counters"
@@ -105,6 +109,7 @@ class MongoStateStore:
                         for mark in marks
                         if mark.get("watermark") is not None
                     },
+                    low=_aware(doc.get("low")),
                 )
         except PyMongoError as exc:
             raise StateStoreError(f"cannot read the positions of group {group}: {exc}") from exc
@@ -112,17 +117,20 @@ class MongoStateStore:
 
     async def stream_time(self, group: str) -> datetime | None:
         clock = await self.group_clock(group)
-        return None if clock is None else clock.stream_time
+        return None if clock is None else clock.latest
 
     async def group_clock(self, group: str) -> GroupClock | None:
         try:
             doc = await self._groups.find_one({"_id": group})
         except PyMongoError as exc:
             raise StateStoreError(f"cannot read the stream time of group {group}: {exc}") from exc
-        stream_time = None if doc is None else _aware(doc.get("stream_time"))
-        if doc is None or stream_time is None:
+        if doc is None:
             return None
-        return GroupClock(stream_time, _aware(doc.get("committed_at")))
+        return GroupClock(
+            low=_aware(doc.get("low")),
+            latest=_aware(doc.get("stream_time")),
+            committed_at=_aware(doc.get("committed_at")),
+        )
 
     async def records(self, bucket_ids: Collection[str]) -> dict[str, dict[str, list[Fact]]]:
         found: dict[str, dict[str, list[Fact]]] = {}
@@ -173,18 +181,21 @@ class MongoStateStore:
         the session reads its own writes); it only ever moves forward."""
         clocks = [
             PartitionClock(
-                _aware(doc.get("low")), _aware(doc["committed_at"]) or write.committed_at
+                _aware(doc.get("low")),
+                _aware(doc["committed_at"]) or write.committed_at,
+                bool(doc.get("backlog", False)),
             )
             async for doc in self._positions.find(
                 {"group": write.group, "committed_at": {"$exists": True}},
-                {"low": 1, "committed_at": 1},
+                {"low": 1, "committed_at": 1, "backlog": 1},
                 session=session,
             )
         ]
-        low = product_low(clocks, now=write.committed_at, idle_after=write.idle_after)
+        low = group_low(clocks, write)
+        latest = {"stream_time": write.latest} if write.latest is not None else {}
         update: Document = {"$set": {"committed_at": write.committed_at}}
-        if low is not None:
-            update["$max"] = {"stream_time": low}
+        if low is not None or latest:
+            update["$max"] = latest | ({"low": low} if low is not None else {})
         await self._groups.update_one({"_id": write.group}, update, upsert=True, session=session)
 
     async def _fence(
@@ -196,6 +207,7 @@ class MongoStateStore:
             "next_offset": commit.next_offset,
             "source_marks": _marks(commit.source_marks, commit.watermarks),
             "low": commit.low,
+            "backlog": commit.backlog,
             "committed_at": now,
         }
         if commit.expected_next_offset is None:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from shared.errors import KpiError
+from shared.watermarks import PartitionClock, product_low
 
 from .domain.model import Fact
 
@@ -39,16 +40,30 @@ class StoredPosition:
     # by ingest after a crash, and is skipped.
     source_marks: Mapping[str, int] = field(default_factory=dict)
     # For each channel (upstream source partition), the latest event time applied from it
-    # through this input partition: lateness is judged against it (domain/watermarks.py).
+    # through this input partition: lateness is judged against it (shared/watermarks.py).
     watermarks: Mapping[str, datetime] = field(default_factory=dict)
+    low: datetime | None = None  # the partition's watermark: the latest ingest stamp read
 
 
 @dataclass(frozen=True)
 class GroupClock:
-    """The group's event time: its low watermark and when a batch was last committed."""
+    """The group's event time, for closing periods (shared/watermarks.py)."""
 
-    stream_time: datetime
-    committed_at: datetime | None
+    low: datetime | None  # the low watermark: every input read up to it (None: not yet known)
+    latest: datetime | None  # the latest event time applied
+    committed_at: datetime | None  # wall-clock time of the last batch
+
+    def quiet(self, wall: datetime, idle_after: timedelta) -> bool:
+        """No batch for the idle time: every input is idle."""
+        return self.committed_at is None or wall - self.committed_at >= idle_after
+
+    def settled(self, wall: datetime, idle_after: timedelta) -> datetime | None:
+        """Event time as far as it is settled: the low watermark, or, once every input is idle,
+        the greatest event time known (Flink's rule for all-idle inputs)."""
+        if not self.quiet(wall, idle_after):
+            return self.low
+        known = [t for t in (self.low, self.latest) if t is not None]
+        return max(known) if known else None
 
 
 @dataclass(frozen=True)
@@ -61,7 +76,8 @@ class PartitionCommit:
     next_offset: int
     source_marks: Mapping[str, int]
     watermarks: Mapping[str, datetime] = field(default_factory=dict)
-    low: datetime | None = None  # the partition's low watermark after the batch (None: held)
+    low: datetime | None = None  # the partition's watermark: the latest ingest stamp read
+    backlog: bool = False  # whether records were left to read on the broker
 
 
 @dataclass(frozen=True)
@@ -87,6 +103,19 @@ class BatchWrite:
     # committed stops holding the group's low watermark back (`product_low`).
     committed_at: datetime
     idle_after: timedelta
+    # This instance's low watermark over the partitions it owns (some may never have
+    # committed); the group's is the lesser of it and what every partition's commit says.
+    low: datetime | None = None
+    latest: datetime | None = None  # the latest event time applied, this batch included
+
+
+def group_low(partitions: Sequence[PartitionClock], write: "BatchWrite") -> datetime | None:
+    """The group's low watermark after a batch: the lesser of what every partition's last
+    commit says and the committing instance's own (None: not known yet, leave it)."""
+    from_commits = product_low(partitions, now=write.committed_at, idle_after=write.idle_after)
+    if from_commits is None or write.low is None:
+        return None
+    return min(from_commits, write.low)
 
 
 # Called inside the transaction with the counter documents after the increments, before the
@@ -109,11 +138,11 @@ class StateStore(Protocol):
         ...
 
     async def stream_time(self, group: str) -> datetime | None:
-        """The group's low watermark (the product's event time; never moves back)."""
+        """The latest event time the group applied (what a score is `as_of`)."""
         ...
 
     async def group_clock(self, group: str) -> GroupClock | None:
-        """The group's low watermark and its last commit's wall-clock time."""
+        """The group's low watermark, latest event time and last commit's wall-clock time."""
         ...
 
     async def records(self, bucket_ids: Collection[str]) -> dict[str, dict[str, list[Fact]]]:

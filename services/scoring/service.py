@@ -17,10 +17,10 @@ from shared import retry
 from shared.events import ContractViolation, RejectReason
 from shared.kafka_output import Outbound, OutputPort, dead_letter_outbound
 from shared.messages import DeadLetter
+from shared.watermarks import InputClocks
 
 from .domain.batch import BatchOutcome, InputRecord, Position, apply_batch, needed_buckets
 from .domain.fiscal_calendar import FiscalCalendar
-from .domain.watermarks import ChannelClocks
 from .metrics import ScoringMetrics
 from .ports import (
     BatchWrite,
@@ -87,6 +87,28 @@ def _dead_letter(record: InputRecord, reason: RejectReason, detail: str) -> Outb
     return dead_letter_outbound(letter)
 
 
+def _stamps(batch: Sequence[InputRecord]) -> dict[PartitionKey, datetime | None]:
+    """Each partition's latest ingest watermark in the batch (None: the records carried none)."""
+    stamps: dict[PartitionKey, datetime | None] = {}
+    for record in batch:
+        key = (record.topic, record.partition)
+        stamp = record.event.watermark if record.event is not None else None
+        current = stamps.get(key)
+        stamps[key] = (
+            stamp if current is None or (stamp is not None and stamp > current) else current
+        )
+    return stamps
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _latest(batch: Sequence[InputRecord]) -> datetime | None:
+    times = [r.event.event.occurred_at for r in batch if r.event is not None]
+    return max(times) if times else None
+
+
 class ScoringService:
     """Applies batches to the state store with an exactly-once effect."""
 
@@ -113,29 +135,25 @@ class ScoringService:
         self._sleep = sleep
         self._max_backoff_s = max_backoff_s
         self._positions: dict[PartitionKey, Position] = {}
-        self._clocks = ChannelClocks(idle_after)
+        self._clocks: InputClocks[PartitionKey] = InputClocks(idle_after)
         self._wall = wall
-        self._stored_low: datetime | None = None
+        self._latest: datetime | None = None  # the latest event time applied
         self.in_flight = False
 
     @property
     def stream_time(self) -> datetime | None:
-        """The low watermark: event time for closing periods (see domain/watermarks.py)."""
-        low = self._clocks.low(self._wall())
-        if self._stored_low is not None and (low is None or self._stored_low > low):
-            return self._stored_low
-        return low
+        """The latest event time applied: what scores are `as_of`."""
+        return self._latest
 
-    def _as_of(self) -> datetime | None:
-        """The event time scores are stamped with: the low watermark, or before it is known
-        (a partition holds it for one idle time after assignment) the latest event time."""
-        return self.stream_time or self._clocks.high()
+    def low_watermark(self) -> datetime | None:
+        """This instance's low watermark over its partitions (shared/watermarks.py)."""
+        return self._clocks.low(self._wall())
 
     async def assign(self, partitions: Collection[PartitionKey]) -> dict[PartitionKey, int | None]:
         """Load the stored positions of newly assigned partitions; return where to seek
         (None: from the beginning, nothing stored yet)."""
         stored = await self._store.positions(self._group, partitions)
-        self._stored_low = await self._store.stream_time(self._group)
+        self._latest = _later(self._latest, await self._store.stream_time(self._group))
         now = self._wall()
         for key in partitions:
             position = stored.get(key)
@@ -148,7 +166,7 @@ class ScoringService:
                 if position is not None
                 else Position(None, {})
             )
-            self._clocks.assign(key, self._positions[key].watermarks, now)
+            self._clocks.assign(key, None if position is None else position.low, now)
         return {key: self._positions[key].next_offset for key in partitions}
 
     def revoke(self, partitions: Collection[PartitionKey]) -> None:
@@ -173,8 +191,15 @@ class ScoringService:
                 result.seek[key] = position.next_offset
         return [r for r in records if (r.topic, r.partition) in keep]
 
-    async def handle(self, records: Sequence[InputRecord]) -> HandleResult:
-        """Apply a batch; retry failures with backoff; re-read partitions that are out of step."""
+    async def handle(
+        self, records: Sequence[InputRecord], backlog: Mapping[PartitionKey, bool] | None = None
+    ) -> HandleResult:
+        """Apply a batch; retry failures with backoff; re-read partitions that are out of step.
+
+        `backlog` says, for each assigned partition, whether records are left to read on the
+        broker: a partition with a backlog holds the low watermark back."""
+        if backlog is not None:
+            self._clocks.set_backlog(backlog)
         result = HandleResult()
         batch = self._in_order(records, result)
         if not batch:
@@ -211,11 +236,8 @@ class ScoringService:
             )
             now = self._wall()
             clocks = self._clocks
-            for key in keys:
-                clocks.observe(
-                    key, outcome.positions[key].watermarks, outcome.delivered.get(key, ()), now
-                )
-            as_of = self._as_of()
+            clocks.observe(_stamps(batch), now)
+            latest = _later(self._latest, _latest(batch))
             write = BatchWrite(
                 counters=counter_documents(outcome, self._calendar),
                 records=outcome.records,
@@ -227,17 +249,20 @@ class ScoringService:
                         outcome.positions[(topic, partition)].next_offset or 0,
                         outcome.positions[(topic, partition)].source_marks,
                         outcome.positions[(topic, partition)].watermarks,
-                        clocks.partition_low((topic, partition), now),
+                        clocks.watermark((topic, partition)),
+                        clocks.has_backlog((topic, partition)),
                     )
                     for topic, partition in sorted(keys)
                 ],
                 group=self._group,
                 committed_at=now,
                 idle_after=clocks.idle_after,
+                low=clocks.low(now),
+                latest=latest,
             )
 
             async def publish(documents: Mapping[str, Document]) -> None:
-                messages = await self._scorer.messages(outcome, documents, as_of)
+                messages = await self._scorer.messages(outcome, documents, latest)
                 scores = len(messages)
                 messages += [_dead_letter(*rejected) for rejected in outcome.rejected]
                 await self._output.send_all(messages)
@@ -254,5 +279,6 @@ class ScoringService:
             self.in_flight = False
         for key in keys:
             self._positions[key] = outcome.positions[key]
-        self._metrics.observe(outcome, write, time.perf_counter() - started, self.stream_time)
+        self._latest = latest
+        self._metrics.observe(outcome, write, time.perf_counter() - started, write.low)
         return outcome.applied

@@ -126,6 +126,17 @@ class KpiEvent(BaseModel):
         AwareDatetime | None,
         Field(description="The upstream record's broker timestamp (for latency measurement)."),
     ] = None
+    watermark: Annotated[
+        AwareDatetime | None,
+        Field(
+            description=(
+                "Ingest's low watermark when it read this event's batch: every upstream "
+                "partition had been read up to this event time, so every on-time event up to "
+                "it was published before this one. Absent while ingest is still waiting for a "
+                "partition to deliver. Scoring closes periods by it (docs/scoring.md)."
+            )
+        ),
+    ] = None
 
     @field_validator("received_at")
     @classmethod

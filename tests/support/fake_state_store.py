@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from services.scoring.domain.model import Fact
-from services.scoring.domain.watermarks import PartitionClock, product_low
 from services.scoring.ports import (
     BatchWrite,
     BeforeCommit,
@@ -28,7 +27,9 @@ from services.scoring.ports import (
     StaleOffsets,
     StateStoreError,
     StoredPosition,
+    group_low,
 )
+from shared.watermarks import PartitionClock
 
 _PATH_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -39,6 +40,7 @@ class _State:
     records: dict[str, dict[str, list[Fact]]] = field(default_factory=dict)
     positions: dict[tuple[str, str, int], StoredPosition] = field(default_factory=dict)
     stream_times: dict[str, datetime] = field(default_factory=dict)
+    lows: dict[str, datetime] = field(default_factory=dict)
     committed_at: dict[str, datetime] = field(default_factory=dict)
     partition_clocks: dict[tuple[str, str, int], PartitionClock] = field(default_factory=dict)
 
@@ -74,10 +76,12 @@ class MemoryStateStore:
         return self._state.stream_times.get(group)
 
     async def group_clock(self, group: str) -> GroupClock | None:
-        stream_time = self._state.stream_times.get(group)
-        if stream_time is None:
+        state = self._state
+        if group not in state.committed_at:
             return None
-        return GroupClock(stream_time, self._state.committed_at.get(group))
+        return GroupClock(
+            state.lows.get(group), state.stream_times.get(group), state.committed_at[group]
+        )
 
     async def records(self, bucket_ids: Collection[str]) -> dict[str, dict[str, list[Fact]]]:
         stored = self._state.records
@@ -109,10 +113,12 @@ class MemoryStateStore:
                     next_offset=commit.next_offset,
                     source_marks=dict(commit.source_marks),
                     watermarks=dict(commit.watermarks),
+                    low=None if commit.low is None else _as_stored(commit.low),
                 )
                 state.partition_clocks[where] = PartitionClock(
                     None if commit.low is None else _as_stored(commit.low),
                     _as_stored(write.committed_at),
+                    commit.backlog,
                 )
             for counter in write.counters:
                 doc = state.counters.setdefault(
@@ -128,14 +134,15 @@ class MemoryStateStore:
                     stored_bucket = state.records.setdefault(bucket_id, {})
                     for record_id, facts in by_record.items():
                         stored_bucket[record_id] = [dict(fact) for fact in facts]
-            low = product_low(
-                (c for (g, _, _), c in state.partition_clocks.items() if g == write.group),
-                now=_as_stored(write.committed_at),
-                idle_after=write.idle_after,
+            low = group_low(
+                [c for (g, _, _), c in state.partition_clocks.items() if g == write.group],
+                write,
             )
-            if low is not None:
-                current = state.stream_times.get(write.group)
-                state.stream_times[write.group] = low if current is None else max(current, low)
+            for times, value in ((state.lows, low), (state.stream_times, write.latest)):
+                if value is not None:
+                    current = times.get(write.group)
+                    value = _as_stored(value)
+                    times[write.group] = value if current is None else max(current, value)
             state.committed_at[write.group] = _as_stored(write.committed_at)
             touched = {counter.doc_id for counter in write.counters}
             await before_commit(

@@ -58,7 +58,8 @@ def batch(
     stream_time: datetime | None = None,
     at: datetime = WALL,
 ) -> BatchWrite:
-    """A batch committed at wall-clock time `at`; `stream_time` is every partition's low."""
+    """A batch committed at wall-clock time `at`; `stream_time` is every partition's low and
+    the committing instance's."""
     return BatchWrite(
         counters=counters,
         records=records or {},
@@ -69,7 +70,14 @@ def batch(
         group=GROUP,
         committed_at=at,
         idle_after=IDLE_AFTER,
+        low=stream_time,
+        latest=stream_time,
     )
+
+
+async def low_of(store: StateStore) -> datetime | None:
+    clock = await store.group_clock(GROUP)
+    return None if clock is None else clock.low
 
 
 async def nothing(_: Mapping[str, Document]) -> None:
@@ -143,7 +151,9 @@ class StateStoreContract:
             "renewal|agent:A001|2024-06": {"R-1": [{"kind": "due", "month": "2024-06"}]}
         }
         assert await store.positions(GROUP, [(TOPIC, 0), (TOPIC, 1)]) == {
-            (TOPIC, 0): StoredPosition(next_offset=42, source_marks={"insurance.policy.v1:3": 17})
+            (TOPIC, 0): StoredPosition(
+                next_offset=42, source_marks={"insurance.policy.v1:3": 17}, low=MAY
+            )
         }
         assert await store.stream_time(GROUP) == MAY
         assert await store.positions("other-group", [(TOPIC, 0)]) == {}
@@ -392,14 +402,15 @@ class StateStoreContract:
             batch(move(None, 1, partition=1), stream_time=june, at=WALL + IDLE_AFTER / 2),
             nothing,
         )
-        assert await store.stream_time(GROUP) == MAY
+        assert await low_of(store) == MAY
         # partition 0 has been idle for longer than the idle time: it stops holding it back
         later = WALL + IDLE_AFTER * 2
         await store.commit(batch(move(1, 2, partition=1), stream_time=june, at=later), nothing)
-        assert await store.stream_time(GROUP) == june
+        assert await low_of(store) == june
         clock = await store.group_clock(GROUP)
         assert clock is not None
         assert clock.committed_at == later
+        assert clock.latest == june
 
     async def test_a_partition_that_holds_keeps_the_group_low_where_it_was(
         self, store: StateStore
@@ -410,7 +421,19 @@ class StateStoreContract:
         await store.commit(
             batch(move(1, 2, partition=0), stream_time=MAY + timedelta(days=9)), nothing
         )
-        assert await store.stream_time(GROUP) == MAY
+        assert await low_of(store) == MAY
+
+    async def test_a_partition_with_a_backlog_holds_the_group_low_however_long_ago(
+        self, store: StateStore
+    ) -> None:
+        behind = dataclasses.replace(move(None, 1, partition=0), backlog=True)
+        await store.commit(batch(behind, stream_time=MAY), nothing)
+        later = WALL + IDLE_AFTER * 10
+        june = datetime(2024, 6, 1, tzinfo=UTC)
+        await store.commit(batch(move(None, 1, partition=1), stream_time=june, at=later), nothing)
+        assert await low_of(store) == MAY
+        stored = await store.positions(GROUP, [(TOPIC, 0)])
+        assert stored[(TOPIC, 0)].low == MAY
 
     async def test_an_unsafe_counter_key_is_refused_before_writing(self, store: StateStore) -> None:
         bad = CounterDocument("agent:A001|FY2024", "agent:A001", "FY2024", {"2024.05/sales": 1})

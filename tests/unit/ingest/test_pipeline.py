@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from services.ingest.lateness import LatenessGate
+from services.ingest.future import FutureGate
 from services.ingest.metrics import IngestMetrics
 from services.ingest.normalise import load_codebook
 from services.ingest.org_directory import OrgDirectory
@@ -89,7 +89,7 @@ def build(
         org=org,
         hasher=PhoneHasher(b"unit-test-phone-hash-key-32-bytes!"),
         calendar=calendar,
-        gate=LatenessGate(calendar, timedelta(days=1)),
+        gate=FutureGate(timedelta(days=1)),
         max_bytes=MAX_MESSAGE_BYTES,
     )
     registry = CollectorRegistry()
@@ -104,7 +104,7 @@ def build(
         metrics=IngestMetrics(registry),
         clock=clock,
         max_backoff_s=max_backoff_s,
-        **({} if real_sleep else {"sleep": sleep}),
+        sleep=asyncio.sleep if real_sleep else sleep,
     )
     return Harness(pipeline, output, claims, registry, clock, sleep)
 
@@ -270,8 +270,47 @@ async def test_a_redelivered_record_is_republished_not_counted_as_duplicate(
 
     assert first == again == BatchSummary(accepted=1, rejected=0, duplicates=0)
     assert len(harness.output.sent) == 2
-    assert harness.output.sent[0] == harness.output.sent[1]
+    # the same event; only the watermark stamp may have moved on meanwhile
+    once, twice = (event_of(m.value) for m in harness.output.sent)
+    assert once.model_copy(update={"watermark": None}) == twice.model_copy(
+        update={"watermark": None}
+    )
     assert harness.metric("kpi_ingest_duplicates_total", event_type="policy") == 0
+
+
+# -- the watermark stamp (shared/watermarks.py) ------------------------------------------------
+
+
+def _stamps(harness: Harness) -> list[datetime | None]:
+    return [event_of(m.value).watermark for m in harness.output.sent if m.topic == topics.EVENTS]
+
+
+async def test_events_carry_the_low_watermark_from_before_their_batch(harness: Harness) -> None:
+    p0, p1 = (topics.POLICY, 0), (topics.POLICY, 1)
+    both = {p0: True, p1: True}
+    sep = "2024-09-{:02d}T10:00:00+09:00"
+    await harness.pipeline.handle([policy("pol-1", 1, occurred_at=sep.format(20))], both)
+    # partition 1 has a backlog and has delivered nothing: the first two batches carry no stamp
+    await harness.pipeline.handle(
+        [record({**POLICY, "event_id": "pol-2", "occurred_at": sep.format(10)}, 1, partition=1)],
+        both,
+    )
+    await harness.pipeline.handle([policy("pol-3", 2, occurred_at=sep.format(25))], both)
+    assert _stamps(harness) == [None, None, datetime(2024, 9, 10, 1, 0, tzinfo=UTC)]
+
+
+async def test_a_partition_with_nothing_to_read_stops_holding_after_the_idle_time(
+    harness: Harness,
+) -> None:
+    p0, p1 = (topics.POLICY, 0), (topics.POLICY, 1)
+    await harness.pipeline.handle(
+        [policy("pol-1", 1, occurred_at="2024-09-20T10:00:00+09:00")], {p0: True, p1: False}
+    )
+    harness.clock.advance(timedelta(seconds=29))
+    await harness.pipeline.handle([policy("pol-2", 2)], {p0: True, p1: False})
+    harness.clock.advance(timedelta(seconds=1))  # 30 s: partition 1 is idle
+    await harness.pipeline.handle([policy("pol-3", 3)], {p0: True, p1: False})
+    assert _stamps(harness) == [None, None, datetime(2024, 9, 30, 1, 0, tzinfo=UTC)]
 
 
 async def test_rejected_copies_claim_nothing(harness: Harness) -> None:

@@ -9,7 +9,7 @@ from typing import Any, Final
 import pytest
 import yaml
 
-from services.ingest.lateness import LatenessGate
+from services.ingest.future import FutureGate
 from services.ingest.normalise import load_codebook
 from services.ingest.org_directory import OrgDirectory
 from services.ingest.phones import PhoneHasher, is_phone_hash
@@ -50,7 +50,7 @@ def _triage(codes: Path) -> Triage:
         org=OrgDirectory.from_file(CONFIG / "org.yaml"),
         hasher=HASHER,
         calendar=calendar,
-        gate=LatenessGate(calendar, timedelta(days=1)),
+        gate=FutureGate(timedelta(days=1)),
         max_bytes=MAX_MESSAGE_BYTES,
     )
 

@@ -8,7 +8,7 @@ from typing import Any, Final
 
 import pytest
 
-from services.ingest.lateness import LatenessGate
+from services.ingest.future import FutureGate
 from services.ingest.normalise import CodeBook, load_codebook
 from services.ingest.org_directory import OrgDirectory
 from services.ingest.phones import PhoneHasher
@@ -72,7 +72,7 @@ def triage(book: CodeBook) -> Triage:
         org=OrgDirectory.from_file(CONFIG / "org.yaml"),
         hasher=PhoneHasher(b"unit-test-phone-hash-key-32-bytes!"),
         calendar=calendar,
-        gate=LatenessGate(calendar, timedelta(days=1)),
+        gate=FutureGate(timedelta(days=1)),
         max_bytes=MAX_MESSAGE_BYTES,
     )
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.ingest.lateness import LatenessGate
+from services.ingest.future import FutureGate
 from services.ingest.normalise import CodeBook, load_codebook
 from services.ingest.org_directory import OrgDirectory
 from services.ingest.phones import PhoneHasher
@@ -95,13 +95,13 @@ def org() -> OrgDirectory:
 
 
 @pytest.fixture
-def gate(calendar: CalendarConfig) -> LatenessGate:
-    return LatenessGate(calendar, timedelta(days=1))
+def gate() -> FutureGate:
+    return FutureGate(timedelta(days=1))
 
 
 @pytest.fixture
 def triage(
-    codebook: CodeBook, org: OrgDirectory, calendar: CalendarConfig, gate: LatenessGate
+    codebook: CodeBook, org: OrgDirectory, calendar: CalendarConfig, gate: FutureGate
 ) -> Triage:
     return Triage(
         codebook=codebook,
@@ -197,14 +197,13 @@ class TestSchemaViolation:
             "or 'other'"
         )
 
-    def test_an_event_on_the_wrong_topic(self, triage: Triage, gate: LatenessGate) -> None:
+    def test_an_event_on_the_wrong_topic(self, triage: Triage) -> None:
         dead = rejected(triage, raw(POLICY), topic=topics.SURVEY)
 
         assert dead.reason is RejectReason.SCHEMA_VIOLATION
         assert dead.detail == (
             "event_type: 'policy' events belong on insurance.policy.v1, not on insurance.survey.v1"
         )
-        assert gate.watermark is None
 
     def test_an_invalid_phone_is_named_but_not_repeated(self, triage: Triage) -> None:
         value = raw({**SURVEY, "callback_phone": "call 090-1234-5678"})
@@ -255,14 +254,13 @@ class TestOutOfRange:
 
 
 class TestUnknownEntity:
-    def test_an_agent_not_in_the_organisation(self, triage: Triage, gate: LatenessGate) -> None:
+    def test_an_agent_not_in_the_organisation(self, triage: Triage) -> None:
         dead = rejected(triage, raw({**POLICY, "agent_id": "A9999"}))
 
         assert dead.reason is RejectReason.UNKNOWN_ENTITY
         assert dead.detail == (
             "agent_id: 'A9999' is not an agent of the organisation (org.yaml and kpi.org.v1)"
         )
-        assert gate.watermark is None
 
     def test_an_agent_before_their_first_assignment(self, triage: Triage) -> None:
         # A0600 joins T22 on 2023-04-01.
@@ -308,52 +306,19 @@ class TestTooLarge:
         assert accepted(triage, value).key == "policy-admin:pol-000001"
 
 
-class TestTooLate:
-    def test_an_event_of_a_month_closed_longer_than_the_allowed_lateness(
-        self, triage: Triage, gate: LatenessGate
-    ) -> None:
-        accepted(triage, raw({**POLICY, "event_id": "pol-now"}))  # stream time: Sep 30th
+class TestNoLatenessAtIngest:
+    """Lateness is scoring's to judge, against the event's own channel (shared/watermarks.py):
+    ingest accepts an old event after a newer one, whatever their order."""
 
-        dead = rejected(
-            triage,
-            raw({**POLICY, "event_id": "pol-old", "occurred_at": "2024-08-20T10:00:00+09:00"}),
-        )
-
-        assert gate.watermark == datetime(2024, 9, 30, 10, 0, tzinfo=JST)
-        assert dead.reason is RejectReason.TOO_LATE
-        assert dead.detail == (
-            "occurred_at: 2024-08-20T10:00:00+09:00 belongs to a month that closed at "
-            "2024-09-01T00:00:00+09:00; late events are accepted for 7 days after close, and "
-            "stream time has reached 2024-09-30T10:00:00+09:00"
-        )
-
-    def test_a_late_event_within_the_allowed_lateness_is_accepted(self, triage: Triage) -> None:
-        accepted(
-            triage,
-            raw({**POLICY, "event_id": "pol-now", "occurred_at": "2024-09-08T00:00:00+09:00"}),
-        )
+    def test_an_event_of_a_month_closed_long_ago_is_accepted(self, triage: Triage) -> None:
+        accepted(triage, raw({**POLICY, "event_id": "pol-now"}))  # Sep 30th
 
         event = accepted(
             triage,
-            raw({**POLICY, "event_id": "pol-old", "occurred_at": "2024-08-31T23:59:59+09:00"}),
+            raw({**POLICY, "event_id": "pol-old", "occurred_at": "2023-08-20T10:00:00+09:00"}),
         )
 
         assert event.event.event_id == "pol-old"
-
-    def test_rejected_records_do_not_move_stream_time(
-        self, triage: Triage, gate: LatenessGate
-    ) -> None:
-        accepted(
-            triage, raw({**POLICY, "event_id": "pol-1", "occurred_at": "2024-08-20T10:00:00+09:00"})
-        )
-        # Refused for its agent, this event must not make August too late for the next one.
-        rejected(triage, raw({**POLICY, "event_id": "pol-2", "agent_id": "A9999"}))
-
-        accepted(
-            triage, raw({**POLICY, "event_id": "pol-3", "occurred_at": "2024-08-21T10:00:00+09:00"})
-        )
-
-        assert gate.watermark == datetime(2024, 8, 21, 10, 0, tzinfo=JST)
 
 
 # -- what an accepted event carries ----------------------------------------------------------
@@ -500,7 +465,7 @@ def fresh_triage(codebook: CodeBook, org: OrgDirectory, calendar: CalendarConfig
         org=org,
         hasher=HASHER,
         calendar=calendar,
-        gate=LatenessGate(calendar, timedelta(days=1)),
+        gate=FutureGate(timedelta(days=1)),
         max_bytes=MAX_MESSAGE_BYTES,
     )
 

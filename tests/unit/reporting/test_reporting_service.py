@@ -53,7 +53,7 @@ class FakeReader:
         self.values: dict[str, dict[str, Decimal]] = {}
 
     async def clock(self) -> GroupClock | None:
-        return None if self.time is None else GroupClock(self.time, None)
+        return None if self.time is None else GroupClock(self.time, self.time, None)
 
     async def period_scores(self, entities: Sequence[str], period: str) -> dict[str, list[Score]]:
         out: dict[str, list[Score]] = {}
@@ -237,22 +237,32 @@ def test_the_close_clock_follows_stream_time_and_runs_on_while_it_is_quiet() -> 
     clock = CloseClock()
     t0, wall = jst(2024, 4, 30, 23), datetime(2030, 1, 1, tzinfo=UTC)
     assert clock.now(None, wall) is None
-    assert clock.now(GroupClock(t0, None), wall) == t0
-    assert clock.now(GroupClock(t0, None), wall + timedelta(hours=2)) == t0 + timedelta(hours=2)
+    assert clock.now(GroupClock(t0, t0, None), wall) == t0
+    assert clock.now(GroupClock(t0, t0, None), wall + timedelta(hours=2)) == t0 + timedelta(hours=2)
     later = jst(2024, 6, 1)
-    assert clock.now(GroupClock(later, None), wall + timedelta(hours=3)) == later
+    assert clock.now(GroupClock(later, later, None), wall + timedelta(hours=3)) == later
 
 
 def test_the_close_clock_runs_on_only_once_scoring_has_been_quiet_for_the_idle_time() -> None:
     clock = CloseClock(timedelta(seconds=30))
     low, wall = jst(2024, 5, 31, 23) + timedelta(seconds=3590), datetime(2030, 1, 1, tzinfo=UTC)
-    busy = GroupClock(low, committed_at=wall - timedelta(seconds=20))
-    # a backfill that committed 20 s ago: the clock is the low watermark, not low + 20 s
+    latest = low + timedelta(days=3)
+    busy = GroupClock(low, latest, committed_at=wall - timedelta(seconds=20))
+    # a backfill that committed 20 s ago: the clock is the low watermark, not low + 20 s, and
+    # not the latest event time, which some input may be far ahead of the others at
     assert clock.now(busy, wall) == low
-    quiet = GroupClock(low, committed_at=wall - timedelta(seconds=40))
-    assert clock.now(quiet, wall) == low + timedelta(seconds=40)
-    # it never moves back, even if the pipeline becomes busy again at the same low watermark
-    assert clock.now(busy, wall) == low + timedelta(seconds=40)
+    quiet = GroupClock(low, latest, committed_at=wall - timedelta(seconds=40))
+    # quiet: every input is idle, so the latest event time is settled, and the clock runs on
+    assert clock.now(quiet, wall) == latest + timedelta(seconds=40)
+    # it never moves back, even if the pipeline becomes busy again
+    assert clock.now(busy, wall) == latest + timedelta(seconds=40)
+
+
+def test_the_close_clock_waits_while_the_low_watermark_is_not_known() -> None:
+    clock = CloseClock(timedelta(seconds=30))
+    wall = datetime(2030, 1, 1, tzinfo=UTC)
+    holding = GroupClock(None, jst(2024, 6, 3), committed_at=wall)
+    assert clock.now(holding, wall) is None
 
 
 def test_closed_periods_and_the_horizon() -> None:

@@ -1,4 +1,4 @@
-"""Event time per channel (DESIGN §4, domain/watermarks.py): lateness is judged against the
+"""Event time per channel (DESIGN §4, shared/watermarks.py): lateness is judged against the
 event's own channel, so no interleaving of partitions, no cutting into batches and no restart
 changes a decision or the state; the low watermark is the minimum over the active channels."""
 
@@ -14,14 +14,14 @@ from services.scoring.domain.batch import BatchOutcome, InputRecord, Position, a
 from services.scoring.domain.components import C
 from services.scoring.domain.fiscal_calendar import FiscalCalendar
 from services.scoring.domain.model import Fact
-from services.scoring.domain.watermarks import (
-    ChannelClocks,
+from shared.config import CalendarConfig
+from shared.events import KpiEvent
+from shared.watermarks import (
+    InputClocks,
     PartitionClock,
     combined_low,
     product_low,
 )
-from shared.config import CalendarConfig
-from shared.events import KpiEvent
 from tests.support.scoring_events import survey
 
 JST = timezone(timedelta(hours=9))
@@ -214,72 +214,78 @@ FEB = datetime(2024, 2, 29, tzinfo=UTC)
 MAR = datetime(2024, 3, 31, tzinfo=UTC)
 
 
-def test_the_low_watermark_is_the_minimum_over_active_channels_and_idle_ones_drop_out() -> None:
-    clocks = ChannelClocks(IDLE)
-    clocks.assign((TOPIC, 0), {}, T0 - IDLE)  # its hold has expired
-    clocks.observe((TOPIC, 0), {"s:0": FEB, "s:1": JAN}, {"s:0", "s:1"}, T0)
+def _clocks(*keys: str) -> InputClocks[str]:
+    clocks: InputClocks[str] = InputClocks(IDLE)
+    for key in keys:
+        clocks.assign(key, None, T0)
+    return clocks
+
+
+def test_the_low_watermark_is_the_minimum_over_active_inputs_and_idle_ones_drop_out() -> None:
+    clocks = _clocks("p0", "p1")
+    clocks.observe({"p0": FEB, "p1": JAN}, T0)
+    clocks.set_backlog({"p0": False, "p1": False})
     assert clocks.low(T0) == JAN
-    # s:1 delivers nothing for the idle time; s:0 goes on
-    clocks.observe((TOPIC, 0), {"s:0": MAR, "s:1": JAN}, {"s:0"}, T0 + IDLE)
-    assert clocks.partition_low((TOPIC, 0), T0 + IDLE) == MAR
+    # p1 delivers nothing for the idle time and has nothing left to read; p0 goes on
+    clocks.observe({"p0": MAR}, T0 + IDLE)
     assert clocks.low(T0 + IDLE) == MAR
-    # s:1 counts again when it delivers, but the low watermark never moves back
-    clocks.observe((TOPIC, 0), {"s:0": MAR, "s:1": FEB}, {"s:1"}, T0 + 2 * IDLE)
-    assert clocks.partition_low((TOPIC, 0), T0 + 2 * IDLE) == FEB
+    # p1 counts again when it delivers, but the low watermark never moves back
+    clocks.observe({"p1": FEB}, T0 + 2 * IDLE)
     assert clocks.low(T0 + 2 * IDLE) == MAR
 
 
-def test_a_newly_assigned_partition_holds_the_low_watermark_for_one_idle_time() -> None:
-    clocks = ChannelClocks(IDLE)
-    clocks.assign((TOPIC, 0), {"s:0": JAN}, T0)
-    clocks.observe((TOPIC, 0), {"s:0": FEB}, {"s:0"}, T0 + IDLE / 2)
-    assert clocks.low(T0 + IDLE / 2) is None
-    assert clocks.partition_low((TOPIC, 0), T0 + IDLE / 2) is None
+def test_an_input_with_a_backlog_holds_however_long_it_has_been_silent() -> None:
+    clocks = _clocks("p0", "p1")
+    clocks.observe({"p0": MAR, "p1": JAN}, T0)
+    clocks.set_backlog({"p0": False, "p1": True})
+    assert clocks.low(T0 + 100 * IDLE) == JAN
+
+
+def test_an_assigned_input_that_has_delivered_nothing_holds_until_it_is_idle() -> None:
+    clocks = _clocks("p0", "p1")
+    clocks.observe({"p0": FEB}, T0 + IDLE / 2)
+    assert clocks.low(T0 + IDLE / 2) is None  # p1 may still have a backlog: unknown
+    clocks.set_backlog({"p0": False, "p1": True})
+    assert clocks.low(T0 + 10 * IDLE) is None  # it has: it holds
+    clocks.set_backlog({"p1": False})  # it has nothing to read after all
     assert clocks.low(T0 + IDLE) == FEB
-    assert clocks.high() == FEB
 
 
-def test_when_every_channel_is_idle_the_low_watermark_is_the_greatest() -> None:
-    clocks = ChannelClocks(IDLE)
-    clocks.assign((TOPIC, 0), {"s:0": JAN, "s:1": MAR}, T0)
-    clocks.assign((TOPIC, 1), {"s:0": FEB}, T0)
+def test_records_without_a_watermark_do_not_move_an_input() -> None:
+    clocks = _clocks("p0")
+    clocks.observe({"p0": FEB}, T0)
+    clocks.observe({"p0": None}, T0)
+    clocks.observe({"p0": JAN}, T0)  # an older stamp (a republished record) moves nothing
+    assert clocks.watermark("p0") == FEB
+
+
+def test_when_every_input_is_idle_the_low_watermark_is_the_greatest() -> None:
+    clocks = _clocks("p0", "p1")
+    clocks.observe({"p0": JAN, "p1": MAR}, T0)
+    clocks.set_backlog({"p0": False, "p1": False})
     assert clocks.low(T0 + IDLE) == MAR
 
 
-def test_restored_channels_hold_as_they_did_before_the_restart() -> None:
-    before = ChannelClocks(IDLE)
-    before.assign((TOPIC, 0), {}, T0 - IDLE)
-    before.observe((TOPIC, 0), {"s:0": FEB, "s:1": JAN}, {"s:0", "s:1"}, T0)
-    after = ChannelClocks(IDLE)
-    after.assign((TOPIC, 0), {"s:0": FEB, "s:1": JAN}, T0)
-    later = T0 + IDLE
-    after.observe((TOPIC, 0), {"s:0": FEB, "s:1": JAN}, {"s:0", "s:1"}, later)
-    assert after.low(later) == before.low(T0) == JAN
+def test_following_an_assignment_drops_revoked_inputs_and_holds_for_new_ones() -> None:
+    clocks = _clocks("p0", "p1")
+    clocks.observe({"p0": FEB, "p1": JAN}, T0)
+    clocks.set_backlog({"p0": False, "p1": False})
+    clocks.keep_only({"p0", "p2"}, T0)
+    assert clocks.low(T0) is None  # p2 is new: it may have a backlog
+    clocks.observe({"p2": MAR}, T0)
+    assert clocks.low(T0) == FEB
 
 
 def test_the_group_low_watermark_over_partitions() -> None:
     recent, old = T0 - IDLE / 2, T0 - 2 * IDLE
-    assert (
-        product_low(
-            [PartitionClock(FEB, recent), PartitionClock(JAN, recent)], now=T0, idle_after=IDLE
-        )
-        == JAN
-    )
-    assert (
-        product_low(
-            [PartitionClock(FEB, recent), PartitionClock(JAN, old)], now=T0, idle_after=IDLE
-        )
-        == FEB
-    )
-    assert (
-        product_low(
-            [PartitionClock(None, recent), PartitionClock(MAR, recent)], now=T0, idle_after=IDLE
-        )
-        is None
-    )
-    assert (
-        product_low([PartitionClock(FEB, old), PartitionClock(MAR, old)], now=T0, idle_after=IDLE)
-        == MAR
-    )
-    assert product_low([], now=T0, idle_after=IDLE) is None
-    assert combined_low([], all_idle_high=[None]) is None
+
+    def low(*clocks: PartitionClock) -> datetime | None:
+        return product_low(clocks, now=T0, idle_after=IDLE)
+
+    assert low(PartitionClock(FEB, recent), PartitionClock(JAN, recent)) == JAN
+    assert low(PartitionClock(FEB, recent), PartitionClock(JAN, old)) == FEB
+    assert low(PartitionClock(FEB, recent), PartitionClock(JAN, old, backlog=True)) == JAN
+    assert low(PartitionClock(None, recent), PartitionClock(MAR, recent)) is None
+    assert low(PartitionClock(FEB, old), PartitionClock(MAR, old)) == MAR
+    assert low() is None
+    assert combined_low([], every=[None]) is None

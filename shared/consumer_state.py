@@ -1,0 +1,22 @@
+"""What a consumer knows of its assigned partitions, for event-time idleness
+(shared/watermarks.py): whether records are left to read."""
+
+from typing import Any
+
+PartitionKey = tuple[str, int]
+
+
+async def backlog_of(consumer: Any) -> dict[PartitionKey, bool]:
+    """For each assigned partition, whether the broker holds records the consumer has not
+    returned yet: its high watermark (from the last fetch) beyond its position. A partition
+    not fetched yet counts as having a backlog, since nothing says it has none."""
+    backlog: dict[PartitionKey, bool] = {}
+    for tp in consumer.assignment():
+        high = consumer.highwater(tp)
+        if high is None:
+            backlog[(tp.topic, tp.partition)] = True
+            continue
+        # A fetched partition has a valid position, so this returns at once.
+        position = await consumer.position(tp)
+        backlog[(tp.topic, tp.partition)] = position < high
+    return backlog
