@@ -140,9 +140,8 @@ class MemoryStateStore:
             )
             for times, value in ((state.lows, low), (state.stream_times, write.latest)):
                 if value is not None:
-                    current = times.get(write.group)
-                    value = _as_stored(value)
-                    times[write.group] = value if current is None else max(current, value)
+                    current, stored = times.get(write.group), _as_stored(value)
+                    times[write.group] = stored if current is None else max(current, stored)
             state.committed_at[write.group] = _as_stored(write.committed_at)
             touched = {counter.doc_id for counter in write.counters}
             await before_commit(
