@@ -12,10 +12,11 @@ Collections:
   keeps milliseconds, and a restart must judge lateness exactly as before); `low` is the
   partition's watermark (the latest ingest stamp read), `backlog` whether records were left
   to read, and `committed_at` the wall-clock time of its last batch.
-- `scoring_groups`: `{_id: group, stream_time, low, committed_at}`: the latest event time
-  applied, the group's low watermark (computed in each batch's transaction from every
-  partition's `low` and the committing instance's, `group_low`), and the time of the last
-  batch; both times only move forward.
+- `scoring_groups`: `{_id: group, stream_time, low, committed_at, backlog}`: the latest event
+  time applied, the group's low watermark (computed in each batch's transaction from every
+  partition's `low` and the committing instance's, `group_low`), the time of the last batch,
+  and whether some partition had records left to read then; both event times only move
+  forward.
 
 The local SecantusDB slows down quadratically on `$in` lists of more than ~100 ids and is slow
 on `$or`, so every read by id goes in chunks of `ID_CHUNK` (DESIGN §10); every write is one
@@ -130,6 +131,7 @@ class MongoStateStore:
             low=_aware(doc.get("low")),
             latest=_aware(doc.get("stream_time")),
             committed_at=_aware(doc.get("committed_at")),
+            backlog=bool(doc.get("backlog", False)),
         )
 
     async def records(self, bucket_ids: Collection[str]) -> dict[str, dict[str, list[Fact]]]:
@@ -193,7 +195,8 @@ class MongoStateStore:
         ]
         low = group_low(clocks, write)
         latest = {"stream_time": write.latest} if write.latest is not None else {}
-        update: Document = {"$set": {"committed_at": write.committed_at}}
+        backlog = any(clock.backlog for clock in clocks)
+        update: Document = {"$set": {"committed_at": write.committed_at, "backlog": backlog}}
         if low is not None or latest:
             update["$max"] = latest | ({"low": low} if low is not None else {})
         await self._groups.update_one({"_id": write.group}, update, upsert=True, session=session)

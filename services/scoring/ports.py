@@ -52,9 +52,13 @@ class GroupClock:
     low: datetime | None  # the low watermark: every input read up to it (None: not yet known)
     latest: datetime | None  # the latest event time applied
     committed_at: datetime | None  # wall-clock time of the last batch
+    backlog: bool = False  # whether some partition had records left to read then
 
     def quiet(self, wall: datetime, idle_after: timedelta) -> bool:
-        """No batch for the idle time: every input is idle."""
+        """Nothing left to read at the last batch, and no batch since for the idle time: every
+        input is idle (a long batch in a backlog is not quiet)."""
+        if self.backlog:
+            return False
         return self.committed_at is None or wall - self.committed_at >= idle_after
 
     def settled(self, wall: datetime, idle_after: timedelta) -> datetime | None:

@@ -42,6 +42,7 @@ class _State:
     stream_times: dict[str, datetime] = field(default_factory=dict)
     lows: dict[str, datetime] = field(default_factory=dict)
     committed_at: dict[str, datetime] = field(default_factory=dict)
+    backlog: dict[str, bool] = field(default_factory=dict)
     partition_clocks: dict[tuple[str, str, int], PartitionClock] = field(default_factory=dict)
 
 
@@ -80,7 +81,10 @@ class MemoryStateStore:
         if group not in state.committed_at:
             return None
         return GroupClock(
-            state.lows.get(group), state.stream_times.get(group), state.committed_at[group]
+            state.lows.get(group),
+            state.stream_times.get(group),
+            state.committed_at[group],
+            state.backlog.get(group, False),
         )
 
     async def records(self, bucket_ids: Collection[str]) -> dict[str, dict[str, list[Fact]]]:
@@ -134,14 +138,14 @@ class MemoryStateStore:
                     stored_bucket = state.records.setdefault(bucket_id, {})
                     for record_id, facts in by_record.items():
                         stored_bucket[record_id] = [dict(fact) for fact in facts]
-            low = group_low(
-                [c for (g, _, _), c in state.partition_clocks.items() if g == write.group],
-                write,
-            )
+            clocks = [c for (g, _, _), c in state.partition_clocks.items() if g == write.group]
+            low = group_low(clocks, write)
+            state.backlog[write.group] = any(c.backlog for c in clocks)
             for times, value in ((state.lows, low), (state.stream_times, write.latest)):
                 if value is not None:
-                    current, stored = times.get(write.group), _as_stored(value)
-                    times[write.group] = stored if current is None else max(current, stored)
+                    now_stored = _as_stored(value)
+                    before = times.get(write.group)
+                    times[write.group] = now_stored if before is None else max(before, now_stored)
             state.committed_at[write.group] = _as_stored(write.committed_at)
             touched = {counter.doc_id for counter in write.counters}
             await before_commit(

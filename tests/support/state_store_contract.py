@@ -434,6 +434,9 @@ class StateStoreContract:
         assert await low_of(store) == MAY
         stored = await store.positions(GROUP, [(TOPIC, 0)])
         assert stored[(TOPIC, 0)].low == MAY
+        clock = await store.group_clock(GROUP)
+        assert clock is not None
+        assert clock.backlog
 
     async def test_an_unsafe_counter_key_is_refused_before_writing(self, store: StateStore) -> None:
         bad = CounterDocument("agent:A001|FY2024", "agent:A001", "FY2024", {"2024.05/sales": 1})

@@ -258,6 +258,13 @@ def test_the_close_clock_runs_on_only_once_scoring_has_been_quiet_for_the_idle_t
     assert clock.now(busy, wall) == latest + timedelta(seconds=40)
 
 
+def test_a_long_batch_in_a_backlog_does_not_make_the_close_clock_run_on() -> None:
+    clock = CloseClock(timedelta(seconds=30))
+    low, wall = jst(2024, 5, 31, 12), datetime(2030, 1, 1, tzinfo=UTC)
+    reading = GroupClock(low, low + timedelta(days=300), wall - timedelta(minutes=2), True)
+    assert clock.now(reading, wall) == low
+
+
 def test_the_close_clock_waits_while_the_low_watermark_is_not_known() -> None:
     clock = CloseClock(timedelta(seconds=30))
     wall = datetime(2030, 1, 1, tzinfo=UTC)
