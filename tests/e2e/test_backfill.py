@@ -56,8 +56,8 @@ pytestmark = pytest.mark.e2e
 TOKYO = ZoneInfo("Asia/Tokyo")
 START = datetime(2023, 4, 1, tzinfo=TOKYO)
 END = datetime(2025, 4, 3, tzinfo=TOKYO)  # FY2023 and FY2024, and two days: March 2025 closes
-EVENTS_PER_DAY = 70
-AGENT_SHARE = 4  # every fourth agent of each team: 250 of the demo company's 1,003
+EVENTS_PER_DAY = 75
+AGENT_SHARE = 4  # every fourth agent of each team: 265 of the demo company's 1,003
 TOPIC_ORDER = ("policy", "renewal", "complaint", "survey", "assessment", "training")
 STALE = 5
 CALENDAR = FiscalCalendar(load_calendar(Path("config/calendar.yaml")))
