@@ -23,25 +23,12 @@ from shared.events import RejectReason
 from shared.kafka import RawBatch, headerless_batch
 from shared.service import ServiceApp
 from shared.settings import Settings, load_settings
+from tests.support import upstream_samples
 from tests.support.fakes import MemoryClaimStore, RecordingOutput
 from tests.support.scoring_events import policy
 
 CONFIG: Final = Path(__file__).resolve().parents[2] / "config"
-POLICY: Final[dict[str, Any]] = {
-    "event_id": "pol-000001",
-    "event_type": "policy",
-    "source": "policy-admin",
-    "schema_version": 1,
-    "occurred_at": "2024-09-30T10:00:00+09:00",
-    "agent_id": "A0001",
-    "policy_id": "P0000001",
-    "customer_id": "C000001",
-    "action": "issued",
-    "product_line": "auto",
-    "premium": "120000",
-    "currency": "JPY",
-    "channel": "face_to_face",
-}
+POLICY: Final = {**upstream_samples.POLICY, "agent_id": "A0001"}
 POLICY_TIME: Final = datetime(2024, 9, 30, 1, 0, tzinfo=UTC)
 NOT_UTF8: Final = b"\xff\xfe"
 EMPTY_DETAIL: Final = (

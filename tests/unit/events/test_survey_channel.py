@@ -17,36 +17,8 @@ from shared.events import (
     SurveyEvent,
     validate_document,
 )
+from tests.support.upstream_samples import POLICY, SURVEY, SURVEY_CHANNEL_OF_SALES_VALUE
 
-SURVEY: Final[dict[str, Any]] = {
-    "event_id": "sur-0001",
-    "event_type": "survey",
-    "source": "survey-tool",
-    "schema_version": 1,
-    "occurred_at": "2024-04-01T09:30:00+09:00",
-    "agent_id": "A001",
-    "response_id": "SR0001",
-    "policy_id": "P0001",
-    "customer_id": "C0001",
-    "scale": 10,
-    "score": 9,
-    "channel": "sms",
-}
-POLICY: Final[dict[str, Any]] = {
-    "event_id": "pol-0001",
-    "event_type": "policy",
-    "source": "policy-admin",
-    "schema_version": 1,
-    "occurred_at": "2024-04-01T09:30:00+09:00",
-    "agent_id": "A001",
-    "policy_id": "P0001",
-    "customer_id": "C0001",
-    "action": "issued",
-    "product_line": "auto",
-    "premium": "120000",
-    "currency": "JPY",
-    "channel": "face_to_face",
-}
 RENEWAL: Final[dict[str, Any]] = {
     "event_id": "ren-0001",
     "event_type": "renewal",
@@ -109,14 +81,7 @@ def test_a_survey_takes_every_survey_channel(channel: str) -> None:
 
 @pytest.mark.parametrize(
     ("sales_value", "read_as"),
-    [
-        ("face_to_face", SurveyChannel.FACE_TO_FACE),
-        ("phone", SurveyChannel.PHONE),
-        ("mail", SurveyChannel.MAIL),
-        ("other", SurveyChannel.OTHER),
-        ("online", SurveyChannel.WEB),
-        ("bank", SurveyChannel.OTHER),
-    ],
+    SURVEY_CHANNEL_OF_SALES_VALUE.items(),
 )
 def test_every_sales_value_a_survey_took_before_still_reads(
     sales_value: str, read_as: SurveyChannel
@@ -164,7 +129,7 @@ def _canonical_json(channel: str) -> str:
     event = {**SURVEY, "occurred_at": "2024-04-01T00:30:00+00:00", "channel": channel}
     return KpiEvent.model_validate(
         {
-            "key": "survey-tool:sur-0001",
+            "key": f"survey-tool:{SURVEY['event_id']}",
             "event": event,
             "occurred_at_offset": "+09:00",
             "org": {
@@ -172,7 +137,7 @@ def _canonical_json(channel: str) -> str:
                 "region": "R1",
                 "branch": "B01",
                 "team": "T01",
-                "agent": "A001",
+                "agent": SURVEY["agent_id"],
             },
             "received_at": datetime(2024, 4, 1, 0, 31, tzinfo=UTC),
             "source_topic": "insurance.survey.v1",

@@ -6,7 +6,6 @@ import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Final
 
 import pytest
@@ -14,50 +13,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from services.ingest.future import FutureGate
 from services.ingest.metrics import IngestMetrics
-from services.ingest.normalise import load_codebook
 from services.ingest.org_directory import OrgDirectory
-from services.ingest.phones import PhoneHasher
 from services.ingest.pipeline import BatchSummary, IngestPipeline
-from services.ingest.triage import Record, Triage
+from services.ingest.triage import Record
 from shared import topics
-from shared.config import load_calendar
-from shared.events import MAX_MESSAGE_BYTES, KpiEvent
+from shared.events import KpiEvent
 from shared.messages import DeadLetter
 from tests.support.fakes import FakeClock, MemoryClaimStore, RecordingOutput, RecordingSleep
+from tests.support.unit_triage import CONFIG, make_triage
+from tests.support.upstream_samples import BRANCH_COMPLAINT, POLICY
 
-CONFIG: Final = Path(__file__).resolve().parents[3] / "config"
 NOW: Final = datetime(2024, 10, 2, 9, 0, tzinfo=UTC)
 MAX_BACKOFF_S: Final = 0.05
-
-POLICY: Final[dict[str, Any]] = {
-    "event_id": "pol-000001",
-    "event_type": "policy",
-    "source": "policy-admin",
-    "schema_version": 1,
-    "occurred_at": "2024-09-30T10:00:00+09:00",
-    "agent_id": "A0123",
-    "policy_id": "P0000001",
-    "customer_id": "C000001",
-    "action": "issued",
-    "product_line": "auto",
-    "premium": "120000",
-    "currency": "JPY",
-    "channel": "face_to_face",
-}
-BRANCH_COMPLAINT: Final[dict[str, Any]] = {
-    "event_id": "com-000001",
-    "event_type": "complaint",
-    "source": "complaint-desk",
-    "schema_version": 1,
-    "occurred_at": "2024-09-30T11:00:00+09:00",
-    "branch_id": "B05",
-    "case_id": "K000001",
-    "kind": "complaint",
-    "action": "opened",
-    "category": "billing",
-}
 
 
 @pytest.fixture(scope="module")
@@ -83,22 +51,13 @@ def build(
     org: OrgDirectory, *, max_backoff_s: float = MAX_BACKOFF_S, real_sleep: bool = False
 ) -> Harness:
     """A pipeline on fakes; `real_sleep` leaves IngestPipeline's default sleep in place."""
-    calendar = load_calendar(CONFIG / "calendar.yaml")
-    triage = Triage(
-        codebook=load_codebook(CONFIG / "codes.yaml"),
-        org=org,
-        hasher=PhoneHasher(b"unit-test-phone-hash-key-32-bytes!"),
-        calendar=calendar,
-        gate=FutureGate(timedelta(days=1)),
-        max_bytes=MAX_MESSAGE_BYTES,
-    )
     registry = CollectorRegistry()
     output = RecordingOutput()
     claims = MemoryClaimStore()
     clock = FakeClock(NOW)
     sleep = RecordingSleep()
     pipeline = IngestPipeline(
-        triage=triage,
+        triage=make_triage(org=org),
         claims=claims,
         output=output,
         metrics=IngestMetrics(registry),

@@ -2,41 +2,29 @@
 same hashes its raw numbers give: a hash is never hashed again."""
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import pytest
 import yaml
 
-from services.ingest.future import FutureGate
 from services.ingest.normalise import load_codebook
-from services.ingest.org_directory import OrgDirectory
-from services.ingest.phones import PhoneHasher, is_phone_hash
+from services.ingest.phones import is_phone_hash
 from services.ingest.redaction import redact_phones
 from services.ingest.triage import Accepted, Record, Rejected, Triage
 from shared import topics
-from shared.config import load_calendar
-from shared.events import MAX_MESSAGE_BYTES, SurveyEvent
+from shared.events import SurveyEvent
+from tests.support import upstream_samples
+from tests.support.unit_triage import CONFIG, HASHER, make_triage
 
-CONFIG: Final = Path(__file__).resolve().parents[3] / "config"
-HASHER: Final = PhoneHasher(b"unit-test-phone-hash-key-32-bytes!")
 RECEIVED: Final = datetime(2024, 10, 2, 9, 0, tzinfo=UTC)
 NEW_SPELLING: Final = "テレフォン調査"
 CALLBACK: Final = "090-1234-5678"
 AGENT_PHONE: Final = "+81 90 0000 0123"
-SURVEY: Final[dict[str, Any]] = {
+SURVEY: Final = {
+    **upstream_samples.SURVEY,
     "event_id": "sur-redrive-1",
-    "event_type": "survey",
-    "source": "survey-tool",
-    "schema_version": 1,
-    "occurred_at": "2024-09-30T10:00:00+09:00",
-    "agent_id": "A0123",
-    "response_id": "S0000001",
-    "policy_id": "P0000001",
-    "customer_id": "C000001",
-    "scale": 10,
-    "score": "9",
     "channel": NEW_SPELLING,
     "callback_phone": CALLBACK,
     "agent_phone": AGENT_PHONE,
@@ -44,15 +32,7 @@ SURVEY: Final[dict[str, Any]] = {
 
 
 def _triage(codes: Path) -> Triage:
-    calendar = load_calendar(CONFIG / "calendar.yaml")
-    return Triage(
-        codebook=load_codebook(codes),
-        org=OrgDirectory.from_file(CONFIG / "org.yaml"),
-        hasher=HASHER,
-        calendar=calendar,
-        gate=FutureGate(timedelta(days=1)),
-        max_bytes=MAX_MESSAGE_BYTES,
-    )
+    return make_triage(codebook=load_codebook(codes))
 
 
 @pytest.fixture

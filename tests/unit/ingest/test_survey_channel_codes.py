@@ -2,61 +2,20 @@
 ingest's triage of surveys by them: an SMS survey is a survey, not a schema violation."""
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
 import pytest
 
-from services.ingest.future import FutureGate
 from services.ingest.normalise import CodeBook, load_codebook
-from services.ingest.org_directory import OrgDirectory
-from services.ingest.phones import PhoneHasher
 from services.ingest.triage import Accepted, Outcome, Record, Rejected, Triage
 from shared import topics
-from shared.config import load_calendar
-from shared.events import MAX_MESSAGE_BYTES, Channel, RejectReason, SurveyChannel, SurveyEvent
+from shared.events import RejectReason, SurveyChannel, SurveyEvent
+from tests.support.unit_triage import CONFIG, make_triage
+from tests.support.upstream_samples import POLICY, SURVEY, SURVEY_CHANNEL_OF_SALES_VALUE
 
-CONFIG: Final = Path(__file__).resolve().parents[3] / "config"
 RECEIVED: Final = datetime(2024, 10, 2, 9, 0, tzinfo=UTC)
-SURVEY: Final[dict[str, Any]] = {
-    "event_id": "sur-000001",
-    "event_type": "survey",
-    "source": "survey-tool",
-    "schema_version": 1,
-    "occurred_at": "2024-09-30T10:00:00+09:00",
-    "agent_id": "A0123",
-    "response_id": "S0000001",
-    "policy_id": "P0000001",
-    "customer_id": "C000001",
-    "scale": 10,
-    "score": "9",
-    "channel": "sms",
-}
-POLICY: Final[dict[str, Any]] = {
-    "event_id": "pol-000001",
-    "event_type": "policy",
-    "source": "policy-admin",
-    "schema_version": 1,
-    "occurred_at": "2024-09-30T10:00:00+09:00",
-    "agent_id": "A0123",
-    "policy_id": "P0000001",
-    "customer_id": "C000001",
-    "action": "issued",
-    "product_line": "auto",
-    "premium": "120000",
-    "currency": "JPY",
-    "channel": "face_to_face",
-}
-# What each sales value a survey could take before is now, for surveys.
-SUCCESSOR: Final = {
-    Channel.FACE_TO_FACE: SurveyChannel.FACE_TO_FACE,
-    Channel.ONLINE: SurveyChannel.WEB,
-    Channel.PHONE: SurveyChannel.PHONE,
-    Channel.MAIL: SurveyChannel.MAIL,
-    Channel.BANK: SurveyChannel.OTHER,
-    Channel.OTHER: SurveyChannel.OTHER,
-}
 
 
 @pytest.fixture(scope="module")
@@ -66,15 +25,7 @@ def book() -> CodeBook:
 
 @pytest.fixture
 def triage(book: CodeBook) -> Triage:
-    calendar = load_calendar(CONFIG / "calendar.yaml")
-    return Triage(
-        codebook=book,
-        org=OrgDirectory.from_file(CONFIG / "org.yaml"),
-        hasher=PhoneHasher(b"unit-test-phone-hash-key-32-bytes!"),
-        calendar=calendar,
-        gate=FutureGate(timedelta(days=1)),
-        max_bytes=MAX_MESSAGE_BYTES,
-    )
+    return make_triage(codebook=book)
 
 
 def triaged(triage: Triage, document: dict[str, Any], topic: str) -> Outcome:
@@ -125,7 +76,7 @@ def test_every_spelling_surveys_had_from_the_sales_list_still_reads(book: CodeBo
     # now has a value of its own.
     sales = book.lists["channel"]
     moved = {
-        key: (SUCCESSOR[Channel(value)].value, book.lists["survey_channel"].get(key))
+        key: (SURVEY_CHANNEL_OF_SALES_VALUE[value].value, book.lists["survey_channel"].get(key))
         for key, value in sales.items()
     }
     assert {key for key, (_, now) in moved.items() if now is None} == set()
@@ -194,12 +145,7 @@ def test_a_survey_by_a_survey_channel_is_accepted(
 @pytest.mark.parametrize(
     ("written", "channel"),
     [
-        ("face_to_face", SurveyChannel.FACE_TO_FACE),
-        ("phone", SurveyChannel.PHONE),
-        ("mail", SurveyChannel.MAIL),
-        ("other", SurveyChannel.OTHER),
-        ("online", SurveyChannel.WEB),
-        ("bank", SurveyChannel.OTHER),
+        *SURVEY_CHANNEL_OF_SALES_VALUE.items(),
         ("インターネット", SurveyChannel.WEB),
         ("银保", SurveyChannel.OTHER),
         ("対面", SurveyChannel.FACE_TO_FACE),

@@ -5,17 +5,14 @@ import base64
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.ingest.future import FutureGate
 from services.ingest.normalise import CodeBook, load_codebook
 from services.ingest.org_directory import OrgDirectory
-from services.ingest.phones import PhoneHasher
 from services.ingest.triage import Accepted, Outcome, Record, Rejected, Triage
 from shared import topics
 from shared.config import CalendarConfig, load_calendar
@@ -28,54 +25,11 @@ from shared.events import (
     SurveyEvent,
 )
 from shared.messages import DeadLetter
+from tests.support.unit_triage import CONFIG, HASHER, make_triage
+from tests.support.upstream_samples import BRANCH_COMPLAINT, POLICY, SURVEY
 
-CONFIG: Final = Path(__file__).resolve().parents[3] / "config"
-HASHER: Final = PhoneHasher(b"unit-test-phone-hash-key-32-bytes!")
 RECEIVED: Final = datetime(2024, 10, 2, 9, 0, tzinfo=UTC)
 JST: Final = timezone(timedelta(hours=9))
-
-POLICY: Final[dict[str, Any]] = {
-    "event_id": "pol-000001",
-    "event_type": "policy",
-    "source": "policy-admin",
-    "schema_version": 1,
-    "occurred_at": "2024-09-30T10:00:00+09:00",
-    "agent_id": "A0123",
-    "policy_id": "P0000001",
-    "customer_id": "C000001",
-    "action": "issued",
-    "product_line": "auto",
-    "premium": "120000",
-    "currency": "JPY",
-    "channel": "face_to_face",
-    "new_business": True,
-}
-SURVEY: Final[dict[str, Any]] = {
-    "event_id": "sur-000001",
-    "event_type": "survey",
-    "source": "survey-tool",
-    "schema_version": 1,
-    "occurred_at": "2024-09-30T10:00:00+09:00",
-    "agent_id": "A0123",
-    "response_id": "S0000001",
-    "policy_id": "P0000001",
-    "customer_id": "C000001",
-    "scale": 10,
-    "score": "9",
-    "channel": "online",
-}
-BRANCH_COMPLAINT: Final[dict[str, Any]] = {
-    "event_id": "com-000001",
-    "event_type": "complaint",
-    "source": "complaint-desk",
-    "schema_version": 1,
-    "occurred_at": "2024-09-30T10:00:00+09:00",
-    "branch_id": "B05",
-    "case_id": "K000001",
-    "kind": "complaint",
-    "action": "opened",
-    "category": "billing",
-}
 
 
 @pytest.fixture(scope="module")
@@ -95,22 +49,8 @@ def org() -> OrgDirectory:
 
 
 @pytest.fixture
-def gate() -> FutureGate:
-    return FutureGate(timedelta(days=1))
-
-
-@pytest.fixture
-def triage(
-    codebook: CodeBook, org: OrgDirectory, calendar: CalendarConfig, gate: FutureGate
-) -> Triage:
-    return Triage(
-        codebook=codebook,
-        org=org,
-        hasher=HASHER,
-        calendar=calendar,
-        gate=gate,
-        max_bytes=MAX_MESSAGE_BYTES,
-    )
+def triage(codebook: CodeBook, org: OrgDirectory, calendar: CalendarConfig) -> Triage:
+    return make_triage(codebook=codebook, org=org, calendar=calendar)
 
 
 def raw(document: object) -> bytes:
@@ -460,14 +400,7 @@ NO_DIGITS: Final = bytes(range(ord("0"), ord("9") + 1))
 
 
 def fresh_triage(codebook: CodeBook, org: OrgDirectory, calendar: CalendarConfig) -> Triage:
-    return Triage(
-        codebook=codebook,
-        org=org,
-        hasher=HASHER,
-        calendar=calendar,
-        gate=FutureGate(timedelta(days=1)),
-        max_bytes=MAX_MESSAGE_BYTES,
-    )
+    return make_triage(codebook=codebook, org=org, calendar=calendar)
 
 
 @given(value=st.binary(max_size=256))
