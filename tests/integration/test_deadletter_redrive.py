@@ -27,6 +27,7 @@ from shared.settings import Settings
 from tests.support.running import running
 from tests.support.stack_fixtures import free_port_block
 from tests.support.topics_io import publish_raw, read_until
+from tests.support.upstream_samples import POLICY
 
 pytestmark = pytest.mark.integration
 CONFIG: Final = Path(__file__).resolve().parents[2] / "config"
@@ -41,19 +42,14 @@ def _policies(agents: list[str]) -> list[bytes]:
     return [
         json.dumps(
             {
+                **POLICY,
                 "event_id": f"redrive-{number:03d}",
-                "event_type": "policy",
-                "source": "policy-admin",
-                "schema_version": 1,
                 "occurred_at": (start + timedelta(minutes=number)).isoformat(),
                 "agent_id": agents[number % len(agents)],
                 "policy_id": f"P9{number:06d}",
                 "customer_id": f"C9{number:05d}",
-                "action": "issued",
                 "product_line": SPELLING,
                 "premium": str(PREMIUM),
-                "currency": "JPY",
-                "channel": "face_to_face",
                 "new_business": True,
             },
             ensure_ascii=False,

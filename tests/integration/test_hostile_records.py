@@ -4,7 +4,7 @@ the partition keeps flowing (DESIGN §9)."""
 
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Final, NamedTuple
 
@@ -21,7 +21,7 @@ from shared.settings import Settings
 from tests.support.bad_corpus import good_messages
 from tests.support.running import running
 from tests.support.stack_fixtures import free_port_block
-from tests.support.topics_io import Position, read_until, source_position
+from tests.support.topics_io import Position, covers, read_until, source_position
 
 pytestmark = pytest.mark.integration
 NOT_UTF8: Final = b"\xff\xfe"
@@ -68,13 +68,6 @@ async def _publish(settings: Settings, topic: str, records: Sequence[Hostile]) -
     return positions
 
 
-def _covers(positions: set[Position]) -> Callable[[list[ConsumerRecord]], bool]:
-    def done(records: list[ConsumerRecord]) -> bool:
-        return positions <= {source_position(r) for r in records}
-
-    return done
-
-
 def _outcomes(records: list[ConsumerRecord], expected: set[Position]) -> Counter[Position]:
     return Counter(source_position(r) for r in records if source_position(r) in expected)
 
@@ -100,9 +93,7 @@ async def test_ingest_gives_every_record_one_outcome_and_the_partition_keeps_flo
     async with running(app, free_port_block(1)):
         positions = await _publish(settings, topics.POLICY, hostile)
         expected = dict(zip(positions, (h.outcome for h in hostile), strict=True))
-        outputs = await read_until(
-            settings, [topics.EVENTS, topics.DEADLETTER], _covers(set(expected))
-        )
+        outputs = await read_until(settings, [topics.EVENTS, topics.DEADLETTER], covers(expected))
 
     mine = [r for r in outputs if source_position(r) in expected]
     assert _outcomes(mine, set(expected)) == Counter(dict.fromkeys(expected, 1))
@@ -167,7 +158,7 @@ async def test_scoring_gives_every_record_one_outcome_and_the_partition_keeps_fl
     async with running(app, free_port_block(1)):
         positions = await _publish(own, topics.EVENTS, hostile)
         letters = {p for p, h in zip(positions, hostile, strict=True) if h.outcome != "accepted"}
-        outputs = await read_until(own, [topics.DEADLETTER], _covers(letters))
+        outputs = await read_until(own, [topics.DEADLETTER], covers(letters))
         applied = app.registry.get_sample_value("kpi_scoring_events_applied_total")
 
     dead = {

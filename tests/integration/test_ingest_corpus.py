@@ -3,11 +3,9 @@ canonical event, every bad one exactly one dead letter with the right reason."""
 
 import json
 from collections import Counter
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from aiokafka import ConsumerRecord
 
 from services.ingest.app import create_app
 from shared import topics
@@ -17,7 +15,7 @@ from shared.settings import Settings
 from tests.support.bad_corpus import bad_messages, good_messages
 from tests.support.running import running
 from tests.support.stack_fixtures import free_port_block
-from tests.support.topics_io import Position, publish_raw, read_until, source_position
+from tests.support.topics_io import covers, publish_raw, read_until, source_position
 
 pytestmark = pytest.mark.integration
 JST = timezone(timedelta(hours=9))
@@ -32,13 +30,6 @@ def _counter_total(app_registry: object, name: str) -> float:
     )
 
 
-def _covers(positions: set[Position]) -> Callable[[list[ConsumerRecord]], bool]:
-    def done(records: list[ConsumerRecord]) -> bool:
-        return positions <= {source_position(r) for r in records}
-
-    return done
-
-
 async def test_good_and_bad_messages_each_come_out_exactly_once(
     settings: Settings, unique: str
 ) -> None:
@@ -51,7 +42,7 @@ async def test_good_and_bad_messages_each_come_out_exactly_once(
     app = create_app(settings)
     async with running(app, free_port_block(1)):
         good_positions = await publish_raw(settings, good)
-        await read_until(settings, [topics.EVENTS], _covers(set(good_positions)))
+        await read_until(settings, [topics.EVENTS], covers(good_positions))
         bad_positions = await publish_raw(settings, [message.raw for message in bad])
         # Lateness is scoring's to judge, against the event's own channel (shared/watermarks.py):
         # ingest accepts the corpus's too_late messages, well-formed events of long ago.
@@ -59,9 +50,7 @@ async def test_good_and_bad_messages_each_come_out_exactly_once(
             p: "accepted" if message.reason is RejectReason.TOO_LATE else message.reason.value
             for p, message in zip(bad_positions, bad, strict=True)
         }
-        outputs = await read_until(
-            settings, [topics.EVENTS, topics.DEADLETTER], _covers(set(expected))
-        )
+        outputs = await read_until(settings, [topics.EVENTS, topics.DEADLETTER], covers(expected))
 
     mine = [r for r in outputs if source_position(r) in expected]
     per_position = Counter(source_position(r) for r in mine)

@@ -2,11 +2,9 @@
 on the real broker and database as canonical events with the survey's own channel codes."""
 
 import json
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from aiokafka import ConsumerRecord
 
 from services.ingest.app import create_app
 from shared import topics
@@ -14,7 +12,8 @@ from shared.config.loading import load_org
 from shared.settings import Settings
 from tests.support.running import running
 from tests.support.stack_fixtures import free_port_block
-from tests.support.topics_io import Position, publish_raw, read_until, source_position
+from tests.support.topics_io import covers, publish_raw, read_until, source_position
+from tests.support.upstream_samples import SURVEY
 
 pytestmark = pytest.mark.integration
 JST = timezone(timedelta(hours=9))
@@ -34,13 +33,6 @@ SPELLINGS = (
 )
 
 
-def _covers(positions: set[Position]) -> Callable[[list[ConsumerRecord]], bool]:
-    def done(records: list[ConsumerRecord]) -> bool:
-        return positions <= {source_position(r) for r in records}
-
-    return done
-
-
 async def test_sms_email_and_web_surveys_in_three_languages_are_accepted(
     settings: Settings, unique: str
 ) -> None:
@@ -49,17 +41,13 @@ async def test_sms_email_and_web_surveys_in_three_languages_are_accepted(
     occurred_at = datetime.now(JST).replace(microsecond=0) - timedelta(hours=1)
     surveys = [
         {
+            **SURVEY,
             "event_id": f"{unique}-{index}",
-            "event_type": "survey",
-            "source": "survey-tool",
-            "schema_version": 1,
             "occurred_at": (occurred_at + timedelta(seconds=index)).isoformat(),
             "agent_id": agents[index % len(agents)],
             "response_id": f"S{index:07d}",
             "policy_id": f"P{index:07d}",
             "customer_id": f"C{index:06d}",
-            "scale": 10,
-            "score": 9,
             "channel": written,
         }
         for index, (written, _) in enumerate(SPELLINGS)
@@ -70,9 +58,7 @@ async def test_sms_email_and_web_surveys_in_three_languages_are_accepted(
     app = create_app(settings)
     async with running(app, free_port_block(1)):
         positions = await publish_raw(settings, raw)
-        outputs = await read_until(
-            settings, [topics.EVENTS, topics.DEADLETTER], _covers(set(positions))
-        )
+        outputs = await read_until(settings, [topics.EVENTS, topics.DEADLETTER], covers(positions))
 
     expected = {
         position: canonical for position, (_, canonical) in zip(positions, SPELLINGS, strict=True)

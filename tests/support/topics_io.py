@@ -2,7 +2,7 @@
 
 import asyncio
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
@@ -82,3 +82,13 @@ def source_position(record: ConsumerRecord) -> Position:
     if record.topic == topics.EVENTS:
         return (document["source_topic"], document["source_partition"], document["source_offset"])
     return (document["source_topic"], document["partition"], document["offset"])
+
+
+def covers(positions: Iterable[Position]) -> Callable[[list[ConsumerRecord]], bool]:
+    """A `read_until` condition: an output has been read for every one of these positions."""
+    wanted = set(positions)
+
+    def done(records: list[ConsumerRecord]) -> bool:
+        return wanted <= {source_position(r) for r in records}
+
+    return done
