@@ -21,6 +21,7 @@ from shared.events import (
     decode_upstream,
     utc_offset_text,
 )
+from tests.support import upstream_samples
 
 HASHER: Final = PhoneHasher(b"test-key-" * 4)
 RECEIVED: Final = datetime(2024, 4, 1, 9, 31, tzinfo=timezone(timedelta(hours=9)))
@@ -33,43 +34,14 @@ ENVELOPE: Final[dict[str, Any]] = {
     "schema_version": 1,
     "agent_id": "A0001",
 }
-POLICY: Final[dict[str, Any]] = {
-    **ENVELOPE,
-    "event_id": "pol-000001",
-    "event_type": "policy",
-    "source": "policy-admin",
-    "policy_id": "P0000001",
-    "customer_id": "C000001",
-    "action": "issued",
-    "product_line": "auto",
-    "premium": "12345678901234.5678",
-    "currency": "JPY",
-    "channel": "face_to_face",
-    "new_business": True,
-}
-SURVEY: Final[dict[str, Any]] = {
-    **ENVELOPE,
-    "event_id": "sur-000001",
-    "event_type": "survey",
-    "source": "survey-tool",
-    "response_id": "S0000001",
-    "policy_id": "P0000001",
-    "customer_id": "C000001",
-    "scale": 10,
-    "score": "9.50",
-    "channel": "online",
-}
-BRANCH_COMPLAINT: Final[dict[str, Any]] = {
+# The shared samples, moved to the envelope's time and agent (A0001's path is AGENT_PATH).
+POLICY: Final = {**upstream_samples.POLICY, **ENVELOPE, "premium": "12345678901234.5678"}
+SURVEY: Final = {**upstream_samples.SURVEY, **ENVELOPE, "score": "9.50"}
+BRANCH_COMPLAINT: Final = {
+    **upstream_samples.BRANCH_COMPLAINT,
     **ENVELOPE,
     "agent_id": None,
     "branch_id": "B01",
-    "event_id": "com-000001",
-    "event_type": "complaint",
-    "source": "complaint-desk",
-    "case_id": "K1",
-    "kind": "complaint",
-    "action": "opened",
-    "category": "billing",
 }
 
 
