@@ -67,6 +67,7 @@ def closed_periods(calendar: FiscalCalendar, horizon: str, now: datetime) -> lis
 
 
 def horizon_of(calendar: FiscalCalendar, stream_time: datetime) -> str:
-    """The first month of the fiscal year of `stream_time`: where reporting starts closing."""
+    """The first month of the fiscal year of `stream_time` (the earliest event applied, when
+    known): where reporting starts closing."""
     fiscal_year = calendar.fiscal_year_of_month(calendar.month_of(stream_time))
     return calendar.months_of(fiscal_year)[0]

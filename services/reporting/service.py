@@ -160,7 +160,9 @@ class ReportingService:
         self._metrics.clock.set(now.timestamp())
         horizon = await self._store.horizon()
         if horizon is None:
-            horizon = horizon_of(self._calendar, now)
+            # From the earliest event applied: a backfill closes every month it brought.
+            start = reading.earliest if reading is not None and reading.earliest else now
+            horizon = horizon_of(self._calendar, start)
             await self._store.set_horizon(horizon)
         if self._final is None:
             self._final = await self._store.final_periods()

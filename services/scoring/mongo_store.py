@@ -12,11 +12,12 @@ Collections:
   keeps milliseconds, and a restart must judge lateness exactly as before); `low` is the
   partition's watermark (the latest ingest stamp read), `backlog` whether records were left
   to read, and `committed_at` the wall-clock time of its last batch.
-- `scoring_groups`: `{_id: group, stream_time, low, committed_at, backlog}`: the latest event
-  time applied, the group's low watermark (computed in each batch's transaction from every
-  partition's `low` and the committing instance's, `group_low`), the time of the last batch,
-  and whether some partition had records left to read then; both event times only move
-  forward.
+- `scoring_groups`: `{_id: group, stream_time, low, earliest, committed_at, backlog}`: the
+  latest event time applied, the group's low watermark (computed in each batch's transaction
+  from every partition's `low` and the committing instance's, `group_low`), the time of the
+  last batch,
+  and whether some partition had records left to read then; `earliest` is the earliest event
+  time applied (where reporting starts closing), `stream_time` and `low` only move forward.
 
 The local SecantusDB slows down quadratically on `$in` lists of more than ~100 ids and is slow
 on `$or`, so every read by id goes in chunks of `ID_CHUNK` (DESIGN §10); every write is one
@@ -132,6 +133,7 @@ class MongoStateStore:
             latest=_aware(doc.get("stream_time")),
             committed_at=_aware(doc.get("committed_at")),
             backlog=bool(doc.get("backlog", False)),
+            earliest=_aware(doc.get("earliest")),
         )
 
     async def records(self, bucket_ids: Collection[str]) -> dict[str, dict[str, list[Fact]]]:
@@ -199,6 +201,8 @@ class MongoStateStore:
         update: Document = {"$set": {"committed_at": write.committed_at, "backlog": backlog}}
         if low is not None or latest:
             update["$max"] = latest | ({"low": low} if low is not None else {})
+        if write.earliest is not None:
+            update["$min"] = {"earliest": write.earliest}
         await self._groups.update_one({"_id": write.group}, update, upsert=True, session=session)
 
     async def _fence(

@@ -53,6 +53,7 @@ class GroupClock:
     latest: datetime | None  # the latest event time applied
     committed_at: datetime | None  # wall-clock time of the last batch
     backlog: bool = False  # whether some partition had records left to read then
+    earliest: datetime | None = None  # the earliest event time applied
 
     def quiet(self, wall: datetime, idle_after: timedelta) -> bool:
         """Nothing left to read at the last batch, and no batch since for the idle time: every
@@ -111,6 +112,7 @@ class BatchWrite:
     # committed); the group's is the lesser of it and what every partition's commit says.
     low: datetime | None = None
     latest: datetime | None = None  # the latest event time applied, this batch included
+    earliest: datetime | None = None  # the earliest event time in this batch
 
 
 def group_low(partitions: Sequence[PartitionClock], write: "BatchWrite") -> datetime | None:

@@ -259,6 +259,7 @@ class ScoringService:
                 idle_after=clocks.idle_after,
                 low=clocks.low(now),
                 latest=latest,
+                earliest=min((r.event.event.occurred_at for r in batch if r.event), default=None),
             )
 
             async def publish(documents: Mapping[str, Document]) -> None:

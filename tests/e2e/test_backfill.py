@@ -29,7 +29,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
-from pymongo import AsyncMongoClient
 
 from services.demo.generator import generate_events, write_jsonl
 from services.reporting.domain import load_profiles
@@ -44,6 +43,7 @@ from tests.support.pipeline_runs import (
     dead_letters,
     kpi,
     reference,
+    scorecards,
     scoring_state,
     serve,
     stop,
@@ -97,22 +97,11 @@ def _profiled(config: Path) -> set[str]:
     return {e for level in Level for e in org.entities(level) if profiles.profile_for(e)}
 
 
-async def _scorecards(settings: Settings, query: dict[str, Any]) -> list[dict[str, Any]]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        settings.mongodb_uri.get_secret_value()
-    )
-    try:
-        cursor = client[settings.mongodb_database]["scorecards"].find(query)
-        return [json.loads(doc["card"]) async for doc in cursor]
-    finally:
-        await client.close()
-
-
-async def _until_scorecards(settings: Settings, period: str, count: int) -> int:
+async def _untilscorecards(settings: Settings, period: str, count: int) -> int:
     deadline = asyncio.get_running_loop().time() + 300
     found = 0
     while asyncio.get_running_loop().time() < deadline:
-        found = len({c["entity"] for c in await _scorecards(settings, {"period": period})})
+        found = len({c["entity"] for c in await scorecards(settings, {"period": period})})
         if found >= count:
             break
         await asyncio.sleep(2)
@@ -149,8 +138,8 @@ async def test_a_backlog_of_two_years_is_applied_whole_and_closes_no_month_early
         # Reporting closed every month up to March 2025 by the low watermark, and none of
         # them before its events were read: no scorecard was ever revised.
         entities = _profiled(config)
-        assert await _until_scorecards(settings, "2025-03", len(entities)) == len(entities)
-        cards = await _scorecards(settings, {})
+        assert await _untilscorecards(settings, "2025-03", len(entities)) == len(entities)
+        cards = await scorecards(settings, {})
         assert {c["period"] for c in cards} >= {"2024-04", "2024-12", "FY2024-Q3"}
         assert [c for c in cards if c["status"] == "revised"] == []
 

@@ -14,16 +14,24 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from pymongo import AsyncMongoClient
 
 from services.demo.generator import generate_events, write_jsonl
 from services.demo.profiles import DEMO_QUIET_BRANCHES
 from services.reporting.domain import load_profiles
 from services.scoring.domain.catalogue import load_catalogue
-from shared.config.loading import load_org
+from services.scoring.domain.fiscal_calendar import FiscalCalendar
+from shared.config.loading import load_calendar, load_org
 from shared.config.org import Level
 from shared.localstack import LocalStack
 from shared.settings import Settings
+from tests.support.pipeline_runs import (
+    assert_same,
+    dead_letters,
+    reference,
+    scorecards,
+    scoring_state,
+    stop,
+)
 from tests.support.stack_fixtures import service_env
 from tests.support.topics_io import publish_raw
 
@@ -51,22 +59,11 @@ def _kpi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def _cards(settings: Settings, query: dict[str, Any]) -> list[dict[str, Any]]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        settings.mongodb_uri.get_secret_value()
-    )
-    try:
-        cursor = client[settings.mongodb_database]["scorecards"].find(query)
-        return [json.loads(doc["card"]) async for doc in cursor]
-    finally:
-        await client.close()
-
-
 async def _until(settings: Settings, query: dict[str, Any], count: int, timeout_s: float) -> int:
     deadline = asyncio.get_running_loop().time() + timeout_s
     found = 0
     while asyncio.get_running_loop().time() < deadline:
-        found = len(await _cards(settings, query))
+        found = len(await scorecards(settings, query))
         if found >= count:
             return found
         await asyncio.sleep(2)
@@ -126,37 +123,37 @@ async def test_a_replayed_year_gets_scorecards_at_every_close_and_a_late_event_r
             "scoring",
         )  # fmt: skip
         assert idle.returncode == 0, idle.stdout + idle.stderr
+        assert await dead_letters(settings) == [], "the demo year is clean: nothing is late"
+        assert_same(
+            await scoring_state(settings),
+            await reference(settings, FiscalCalendar(load_calendar(Path("config/calendar.yaml")))),
+        )
 
         # Every month close: a scorecard for each entity with a profile.
         assert await _until(settings, {"period": "2025-03"}, len(entities), 300) >= len(entities)
         for month in MONTHS:
-            cards = await _cards(settings, {"period": month})
+            cards = await scorecards(settings, {"period": month})
             assert {c["entity"] for c in cards} == entities, month
+        # No month closed before its events were applied: nothing was revised.
+        assert await scorecards(settings, {"status": "revised"}) == []
 
         # The quiet branch has a target and no events: its scorecard says so.
         quiet = sorted(DEMO_QUIET_BRANCHES)[0]
-        [card] = [
-            c
-            for c in await _cards(settings, {"period": "2024-06", "entity": f"branch:{quiet}"})
-            if c["revision"]
-            == max(
-                x["revision"]
-                for x in await _cards(settings, {"period": "2024-06", "entity": f"branch:{quiet}"})
-            )
-        ]
+        quiet_cards = await scorecards(settings, {"period": "2024-06", "entity": f"branch:{quiet}"})
+        card = max(quiet_cards, key=lambda c: c["revision"])
         assert card["activity"] is False
         assert any("no event" in note.lower() for note in card["notes"]), card["notes"]
         assert any(line["target"] is not None for line in card["kpis"])
 
         # A late event for March (closed, still within the allowed lateness): revision + 1.
         before = max(
-            (c for c in await _cards(settings, {"period": "2025-03", "entity": "branch:B01"})),
+            (c for c in await scorecards(settings, {"period": "2025-03", "entity": "branch:B01"})),
             key=lambda c: c["revision"],
         )
         await publish_raw(settings, [_late_policy()])
         query = {"period": "2025-03", "entity": "branch:B01", "revision": before["revision"] + 1}
         assert await _until(settings, query, 1, 180) == 1
-        [after] = await _cards(settings, query)
+        [after] = await scorecards(settings, query)
         assert after["status"] == "revised"
 
         def actuals(card: dict[str, Any]) -> dict[str, Any]:
@@ -185,10 +182,4 @@ async def test_a_replayed_year_gets_scorecards_at_every_close_and_a_late_event_r
         assert "renewal_rate" in table.text
         assert missing.status_code == 404
     finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        stop(children)

@@ -25,6 +25,7 @@ from shared.localstack import LocalStack
 from shared.settings import Settings
 from tests.support.pipeline_runs import (
     assert_same,
+    dead_letters,
     kpi,
     reference,
     scoring_state,
@@ -72,6 +73,7 @@ async def test_kill_9_three_times_then_the_state_equals_a_recomputation(
         await wait_idle(env)
         first = await scoring_state(settings)
         assert_same(first, await reference(settings, CALENDAR))
+        assert await dead_letters(settings) == [], "the demo history is clean: nothing is late"
 
         # The whole input again: ingest drops every repeat, and scoring sees nothing new.
         again = await asyncio.to_thread(kpi, env, "replay", str(demo))
@@ -80,6 +82,7 @@ async def test_kill_9_three_times_then_the_state_equals_a_recomputation(
         await _republish_events(settings, 5_000)
         await wait_idle(env)
         assert await scoring_state(settings) == first
+        assert await dead_letters(settings) == []
     finally:
         for child in (ingest, scoring):
             child.send_signal(signal.SIGTERM)
@@ -116,6 +119,7 @@ async def test_two_scoring_instances_split_the_partitions_and_reach_the_same_sta
         assert done.returncode == 0, done.stdout
         await wait_idle(env)
         assert_same(await scoring_state(settings), await reference(settings, CALENDAR))
+        assert await dead_letters(settings) == []
         assert (
             json.loads(
                 (

@@ -43,6 +43,7 @@ class _State:
     lows: dict[str, datetime] = field(default_factory=dict)
     committed_at: dict[str, datetime] = field(default_factory=dict)
     backlog: dict[str, bool] = field(default_factory=dict)
+    earliest: dict[str, datetime] = field(default_factory=dict)
     partition_clocks: dict[tuple[str, str, int], PartitionClock] = field(default_factory=dict)
 
 
@@ -85,6 +86,7 @@ class MemoryStateStore:
             state.stream_times.get(group),
             state.committed_at[group],
             state.backlog.get(group, False),
+            state.earliest.get(group),
         )
 
     async def records(self, bucket_ids: Collection[str]) -> dict[str, dict[str, list[Fact]]]:
@@ -147,6 +149,9 @@ class MemoryStateStore:
                     before = times.get(write.group)
                     times[write.group] = now_stored if before is None else max(before, now_stored)
             state.committed_at[write.group] = _as_stored(write.committed_at)
+            if write.earliest is not None:
+                first, this = state.earliest.get(write.group), _as_stored(write.earliest)
+                state.earliest[write.group] = this if first is None else min(first, this)
             touched = {counter.doc_id for counter in write.counters}
             await before_commit(
                 {doc_id: copy.deepcopy(state.counters[doc_id]) for doc_id in touched}

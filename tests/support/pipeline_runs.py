@@ -99,6 +99,19 @@ async def dead_letters(settings: Settings) -> list[dict[str, Any]]:
     return [json.loads(r.value) for r in await records_of(settings, topics.DEADLETTER)]
 
 
+async def scorecards(settings: Settings, query: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stored scorecards (every revision) matching a query on their stored fields
+    (`entity`, `period`, `revision`, `status`)."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        settings.mongodb_uri.get_secret_value()
+    )
+    try:
+        cursor = client[settings.mongodb_database]["scorecards"].find(query)
+        return [json.loads(doc["card"]) async for doc in cursor]
+    finally:
+        await client.close()
+
+
 def assert_same(state: Counters, expected: Counters) -> None:
     """The state holds exactly the expected counters."""
     missing = {k: v for k, v in expected.items() if state.get(k) != v}

@@ -412,6 +412,15 @@ class StateStoreContract:
         assert clock.committed_at == later
         assert clock.latest == june
 
+    async def test_the_group_keeps_the_earliest_event_time_applied(self, store: StateStore) -> None:
+        june = datetime(2024, 6, 1, tzinfo=UTC)
+        await store.commit(dataclasses.replace(batch(move(None, 1)), earliest=june), nothing)
+        await store.commit(dataclasses.replace(batch(move(1, 2)), earliest=MAY), nothing)
+        await store.commit(dataclasses.replace(batch(move(2, 3)), earliest=june), nothing)
+        clock = await store.group_clock(GROUP)
+        assert clock is not None
+        assert clock.earliest == MAY
+
     async def test_a_partition_that_holds_keeps_the_group_low_where_it_was(
         self, store: StateStore
     ) -> None:

@@ -50,10 +50,13 @@ ENTITIES: Final = {
 class FakeReader:
     def __init__(self) -> None:
         self.time: datetime | None = None
+        self.earliest: datetime | None = None
         self.values: dict[str, dict[str, Decimal]] = {}
 
     async def clock(self) -> GroupClock | None:
-        return None if self.time is None else GroupClock(self.time, self.time, None)
+        if self.time is None:
+            return None
+        return GroupClock(self.time, self.time, None, earliest=self.earliest)
 
     async def period_scores(self, entities: Sequence[str], period: str) -> dict[str, list[Score]]:
         out: dict[str, list[Score]] = {}
@@ -174,6 +177,18 @@ async def test_a_month_closes_by_the_clock_for_every_entity_quiet_ones_included(
     assert next(c for c in published if c.entity == "branch:B01").activity is True
     assert cards_of(output) == published
     assert output.on(topics.SCORECARDS)[0].key == published[0].entity.encode()
+
+
+async def test_a_backfill_first_seen_at_its_end_closes_every_month_it_brought() -> None:
+    # The first reading of the clock is already March 2025 (a short backfill, read whole
+    # before the first tick): closing starts from the fiscal year of the earliest event.
+    reader, store, wall = FakeReader(), MemoryStore(), Wall(datetime(2030, 1, 1, tzinfo=UTC))
+    service, _ = build(reader, store, wall)
+    reader.values = {"branch:B01": GOOD}
+    reader.time, reader.earliest = jst(2025, 4, 2), jst(2024, 4, 1, 9)
+    published = await service.tick()
+    months = {c.period for c in published if c.entity == "branch:B01"}
+    assert {"2024-04", "2024-12", "2025-03", "FY2024-Q1", "FY2024"} <= months
 
 
 async def test_a_late_change_is_revision_2_and_the_unchanged_are_not_republished() -> None:
