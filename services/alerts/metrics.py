@@ -14,7 +14,7 @@ from typing import TypeAlias
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from services.scoring.domain.fiscal_calendar import parse_period
+from shared.kpi.fiscal_calendar import parse_period
 from shared.messages.alert import Alert
 from shared.messages.score import Score
 from shared.metrics import ConsumerLag

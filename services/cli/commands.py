@@ -221,10 +221,10 @@ async def scorecard(  # noqa: PLR0917 - mirrors the command's options
     from services.reporting.pages import scorecard_page  # noqa: PLC0415
     from services.reporting.render import render  # noqa: PLC0415
     from services.reporting.store import MongoScorecardStore  # noqa: PLC0415
-    from services.scoring.domain.catalogue import load_catalogue  # noqa: PLC0415
-    from services.scoring.domain.fiscal_calendar import FiscalCalendar  # noqa: PLC0415
     from shared import mongo  # noqa: PLC0415
     from shared.config.loading import load_calendar  # noqa: PLC0415
+    from shared.kpi.catalogue import load_catalogue  # noqa: PLC0415
+    from shared.kpi.fiscal_calendar import FiscalCalendar  # noqa: PLC0415
 
     catalogue = load_catalogue(settings.config_dir / "kpis.yaml")
     calendar = FiscalCalendar(load_calendar(settings.config_dir / "calendar.yaml"))

@@ -9,14 +9,14 @@ from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
 from services.scoring.app import build_scorer
-from services.scoring.domain.catalogue import KpiCatalogue
-from services.scoring.domain.fiscal_calendar import FiscalCalendar
 from services.scoring.mongo_store import MongoStateStore
 from services.scoring.ports import GroupClock
 from services.scoring.queries import period_scores
 from services.scoring.scores import ScoreBuilder
 from shared import mongo, topics
 from shared.kafka_output import KafkaOutput, OutputPort
+from shared.kpi.catalogue import KpiCatalogue
+from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.messages.score import Score
 from shared.metrics import create_registry
 from shared.service import ServiceApp, build_service

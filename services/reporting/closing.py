@@ -12,8 +12,8 @@ that is still delivering has passed its end. It never moves back.
 
 from datetime import datetime, timedelta
 
-from services.scoring.domain.fiscal_calendar import FiscalCalendar, PeriodKind, parse_period
 from services.scoring.ports import GroupClock
+from shared.kpi.fiscal_calendar import FiscalCalendar, PeriodKind, parse_period
 
 # A month closes before the quarter, half and fiscal year it ends.
 _KIND_ORDER = (PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.HALF, PeriodKind.FISCAL_YEAR)

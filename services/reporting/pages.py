@@ -1,8 +1,8 @@
 """A stored scorecard with what its page shows around it: the peers on the coaching grid and
 the entity's last 12 periods of the same kind. Used by the HTTP endpoint and `kpi scorecard`."""
 
-from services.scoring.domain.catalogue import KpiCatalogue
-from services.scoring.domain.fiscal_calendar import FiscalCalendar
+from shared.kpi.catalogue import KpiCatalogue
+from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.messages.scorecard import Scorecard
 
 from .domain import ScorecardConfig

@@ -18,14 +18,14 @@ from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from services.scoring.domain.catalogue import KpiCatalogue
-from services.scoring.domain.fiscal_calendar import FiscalCalendar
 from services.scoring.ports import GroupClock
-from services.scoring.targets import team_sizes
 from shared import topics
 from shared.config import OrgChart
 from shared.config.org import Level, parse_entity
 from shared.kafka_output import Outbound, OutputPort
+from shared.kpi.catalogue import KpiCatalogue
+from shared.kpi.fiscal_calendar import FiscalCalendar
+from shared.kpi.targets import team_sizes
 from shared.messages.score import Score
 from shared.messages.scorecard import Scorecard, ScorecardStatus
 

@@ -9,23 +9,20 @@ from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
 from shared import mongo, topics
-from shared.config.loading import load_calendar, load_org
 from shared.consumer_state import backlog_of
 from shared.kafka import create_broker, headerless_batch, raw_body
 from shared.kafka_output import KafkaOutput, OutputPort
+from shared.kpi.config import load_kpi_config
 from shared.metrics import create_registry, faststream_middleware
 from shared.service import ServiceApp, build_service
 from shared.settings import Settings
 
 from .consumer import StateRebalanceListener, after_batch, decode_records
-from .domain.catalogue import load_catalogue
-from .domain.fiscal_calendar import FiscalCalendar
 from .metrics import ScoringMetrics
 from .mongo_store import MongoStateStore
 from .ports import StateStore
 from .scores import ScoreBuilder
 from .service import ScoringService
-from .targets import load_targets
 
 NAME = "scoring"
 GROUP_ID = topics.SCORING_GROUP
@@ -34,13 +31,13 @@ MAX_BATCH = 20_000
 
 def build_scorer(settings: Settings, store: StateStore) -> ScoreBuilder:
     """The score builder from the configuration files (errors name the file and field)."""
-    config_dir = settings.config_dir
-    calendar = FiscalCalendar(load_calendar(config_dir / "calendar.yaml"))
-    catalogue = load_catalogue(config_dir / "kpis.yaml")
-    org = load_org(config_dir / "org.yaml")
-    targets = load_targets(config_dir / "targets.yaml", catalogue=catalogue, org=org)
+    config = load_kpi_config(settings.config_dir)
     return ScoreBuilder(
-        catalogue=catalogue, calendar=calendar, org=org, targets=targets, store=store
+        catalogue=config.catalogue,
+        calendar=config.calendar,
+        org=config.org,
+        targets=config.targets,
+        store=store,
     )
 
 

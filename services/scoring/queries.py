@@ -5,10 +5,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from shared import topics
+from shared.kpi.components import C
+from shared.kpi.fiscal_calendar import parse_window
 from shared.messages import Score
 
-from .domain.components import C
-from .domain.fiscal_calendar import parse_window
 from .ports import StateStore
 from .scores import PeriodTotals, ScoreBuilder, period_totals
 

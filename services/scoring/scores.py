@@ -15,16 +15,16 @@ from typing import Any
 from shared import topics
 from shared.config import OrgChart
 from shared.kafka_output import Outbound
+from shared.kpi.catalogue import KpiCatalogue
+from shared.kpi.components import PREFIX_SUMMED, C
+from shared.kpi.fiscal_calendar import FiscalCalendar
+from shared.kpi.kpi_definition import DenominatorSource, KpiDefinition
+from shared.kpi.kpi_values import attainment, compute
+from shared.kpi.targets import Targets
 from shared.messages import Score
 
 from .domain.batch import BatchOutcome
-from .domain.catalogue import KpiCatalogue
-from .domain.components import PREFIX_SUMMED, C
-from .domain.fiscal_calendar import FiscalCalendar
-from .domain.kpi_definition import DenominatorSource, KpiDefinition
-from .domain.kpi_values import attainment, compute
 from .ports import Document, StateStore
-from .targets import Targets
 
 HISTORY_YEARS = 5  # prefix sums (in force, existing customers) look this far back
 

@@ -16,11 +16,11 @@ from typing import Protocol
 from shared import retry
 from shared.events import ContractViolation, RejectReason
 from shared.kafka_output import Outbound, OutputPort, dead_letter_outbound
+from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.messages import DeadLetter
 from shared.watermarks import InputClocks
 
 from .domain.batch import BatchOutcome, InputRecord, Position, apply_batch, needed_buckets
-from .domain.fiscal_calendar import FiscalCalendar
 from .metrics import ScoringMetrics
 from .ports import (
     BatchWrite,

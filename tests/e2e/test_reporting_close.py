@@ -18,10 +18,10 @@ import pytest
 from services.demo.generator import generate_events, write_jsonl
 from services.demo.profiles import DEMO_QUIET_BRANCHES
 from services.reporting.domain import load_profiles
-from services.scoring.domain.catalogue import load_catalogue
-from services.scoring.domain.fiscal_calendar import FiscalCalendar
 from shared.config.loading import load_calendar, load_org
 from shared.config.org import Level
+from shared.kpi.catalogue import load_catalogue
+from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.localstack import LocalStack
 from shared.settings import Settings
 from tests.support.pipeline_runs import (

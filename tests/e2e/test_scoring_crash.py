@@ -17,10 +17,10 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from services.demo.generator import generate_events, write_jsonl
-from services.scoring.domain.fiscal_calendar import FiscalCalendar
 from shared import topics
 from shared.config.loading import load_calendar, load_org
 from shared.kafka import aiokafka_options
+from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.localstack import LocalStack
 from shared.settings import Settings
 from tests.support.pipeline_runs import (

@@ -12,10 +12,10 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from services.scoring.domain.fiscal_calendar import FiscalCalendar
 from shared import topics
 from shared.events import KpiEvent
 from shared.idle import end_offsets
+from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.settings import Settings
 from tests.support.reference_scoring import Counters, reference_counters, stored_counters
 from tests.support.topics_io import read_until

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from services.scoring.domain.fiscal_calendar import FiscalCalendar
 from shared.events import KpiEvent
+from shared.kpi.fiscal_calendar import FiscalCalendar
 
 Counters = dict[tuple[str, str, str], int]
 DAILY = ("company:", "region:", "branch:")

@@ -16,7 +16,7 @@ from services.reporting.render import (
     kpi_labels_from,
     kpi_units_from,
 )
-from services.scoring.domain.catalogue import load_catalogue
+from shared.kpi.catalogue import load_catalogue
 from shared.messages.scorecard import (
     Category,
     Grade,

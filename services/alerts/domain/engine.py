@@ -12,8 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeAlias
 
-from services.scoring.domain.fiscal_calendar import FiscalCalendar
 from shared.events.canonical import KpiEvent
+from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.messages.alert import Alert
 from shared.messages.score import Score
 

@@ -13,9 +13,9 @@ from decimal import Decimal
 
 from pydantic import JsonValue
 
-from services.scoring.domain.fiscal_calendar import FiscalCalendar, PeriodKind, parse_period
 from shared.events.canonical import KpiEvent
 from shared.events.upstream import SurveyEvent
+from shared.kpi.fiscal_calendar import FiscalCalendar, PeriodKind, parse_period
 from shared.messages.alert import AlertSeverity
 from shared.messages.score import Score
 

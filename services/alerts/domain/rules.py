@@ -27,9 +27,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from services.scoring.domain.fiscal_calendar import PeriodKind
 from shared.config.issues import ConfigIssue, FieldHelp, InvalidConfig, describe_error, path_of
 from shared.config.loading import read_yaml
+from shared.kpi.fiscal_calendar import PeriodKind
 from shared.messages.alert import AlertMessages, AlertSeverity
 
 ALERTS_FILE: Final = "alerts.yaml"

@@ -11,8 +11,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Final, Protocol
 
-from services.scoring.domain.catalogue import KpiCatalogue
-from services.scoring.domain.kpi_definition import KpiDefinition
+from shared.kpi.catalogue import KpiCatalogue
+from shared.kpi.kpi_definition import KpiDefinition
 from shared.messages.scorecard import KpiLine, Scorecard, ScorecardStatus
 
 from .config_models import FallbackUse, ProfileKpi

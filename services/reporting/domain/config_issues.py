@@ -1,7 +1,7 @@
 """Problems in `scorecards.yaml` said so an operator can fix them: each pydantic error becomes
 one `ConfigIssue` naming the profile (or section) and the field, with the fix.
 
-Used by `profiles`; follows `services/scoring/domain/catalogue.py` and `shared/config/issues.py`.
+Used by `profiles`; follows `shared/kpi/catalogue.py` and `shared/config/issues.py`.
 """
 
 from collections.abc import Collection, Mapping
@@ -11,9 +11,9 @@ from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from services.scoring.domain.catalogue import KpiCatalogue
 from shared.config.issues import ConfigIssue, FieldHelp, describe_error, path_of
 from shared.config.org import Level
+from shared.kpi.catalogue import KpiCatalogue
 from shared.messages.scorecard import Category
 
 from .config_models import (

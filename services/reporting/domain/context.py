@@ -4,8 +4,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from services.scoring.domain.kpi_definition import Direction
 from shared.config.org import Level, parse_entity
+from shared.kpi.kpi_definition import Direction
 from shared.messages.scorecard import Scorecard, Trend
 
 

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Final
 
-from services.scoring.domain.catalogue import KpiCatalogue
-from services.scoring.domain.kpi_definition import KpiDefinition, Unit
+from shared.kpi.catalogue import KpiCatalogue
+from shared.kpi.kpi_definition import KpiDefinition, Unit
 from shared.messages.scorecard import Grade, Labels, Veto
 
 from .config_models import GradeBands

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Final
 
-from services.scoring.domain.kpi_definition import Direction
-from services.scoring.domain.kpi_values import attainment
+from shared.kpi.kpi_definition import Direction
+from shared.kpi.kpi_values import attainment
 
 from .config_models import Band, BandMeasure, Method, ProfileKpi
 

@@ -13,11 +13,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
-from services.scoring.domain.catalogue import KpiCatalogue
-from services.scoring.domain.kpi_definition import Direction, KpiKind
 from shared.config.issues import ConfigIssue, InvalidConfig
 from shared.config.loading import read_yaml
 from shared.config.org import OrgChart, parse_entity
+from shared.kpi.catalogue import KpiCatalogue
+from shared.kpi.kpi_definition import Direction, KpiKind
 from shared.messages.scorecard import Category, Labels
 
 from .config_issues import LEVELS_TEXT, did_you_mean, unknown_kpi, validate_into

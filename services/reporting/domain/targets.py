@@ -11,9 +11,9 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Final
 
-from services.scoring.domain.fiscal_calendar import parse_period
-from services.scoring.domain.kpi_definition import KpiDefinition, Unit
 from shared.config.org import Level, OrgChart, parse_entity
+from shared.kpi.fiscal_calendar import parse_period
+from shared.kpi.kpi_definition import KpiDefinition, Unit
 
 from .config_models import TargetSpec, YearlyTarget
 

@@ -1,4 +1,5 @@
-"""Pure scoring domain: fiscal calendar, KPI catalogue, contributions and KPI values.
+"""Pure scoring domain: what a batch contributes to the counters and how it is applied.
 
-Nothing here imports FastStream, aiokafka or pymongo.
+The concepts every service shares (fiscal calendar, KPI catalogue, definitions and values,
+targets) live in `shared/kpi/`. Nothing here imports FastStream, aiokafka or pymongo.
 """

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.events import KpiEvent, RejectReason
+from shared.kpi.components import C
+from shared.kpi.fiscal_calendar import FiscalCalendar
 
-from .components import C
 from .contributions import (
     merge_facts,
     record_contribution,
@@ -19,7 +20,6 @@ from .contributions import (
     record_kind,
     stateless,
 )
-from .fiscal_calendar import FiscalCalendar
 from .model import Deltas, Fact
 
 PartitionKey = tuple[str, int]

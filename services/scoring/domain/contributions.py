@@ -30,9 +30,9 @@ from shared.events import (
     SurveyEvent,
     TrainingEvent,
 )
+from shared.kpi.components import C
+from shared.kpi.fiscal_calendar import FiscalCalendar
 
-from .components import C
-from .fiscal_calendar import FiscalCalendar
 from .model import Deltas, Fact, RecordRef
 
 DIRECT_CHANNELS = frozenset({"face_to_face", "online"})

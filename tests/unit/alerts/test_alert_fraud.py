@@ -9,9 +9,9 @@ from typing import Final
 from services.alerts.domain.evaluation import FraudDetector, FraudFinding
 from services.alerts.domain.lifecycle import AlertBook
 from services.alerts.domain.rules import FraudRule
-from services.scoring.domain.fiscal_calendar import FiscalCalendar
 from shared.config.calendar import CalendarConfig
 from shared.events import KpiEvent
+from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.messages import AlertSeverity
 from tests.support.scoring_events import canonical
 

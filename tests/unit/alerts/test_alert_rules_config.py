@@ -23,9 +23,9 @@ from services.alerts.domain.rules import (
     load_rules,
     parse_duration,
 )
-from services.scoring.domain.catalogue import load_catalogue
 from shared.config import InvalidConfig
 from shared.errors import ConfigError
+from shared.kpi.catalogue import load_catalogue
 from shared.messages import AlertSeverity
 
 CONFIG_DIR: Final = Path(__file__).resolve().parents[3] / "config"

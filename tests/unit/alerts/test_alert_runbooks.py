@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from services.alerts.domain.rules import load_rules, runbook_url
-from services.scoring.domain.catalogue import load_catalogue
+from shared.kpi.catalogue import load_catalogue
 
 
 def test_every_rule_has_a_runbook_page() -> None:

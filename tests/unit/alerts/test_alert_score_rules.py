@@ -16,8 +16,8 @@ from services.alerts.domain.evaluation import (
     threshold,
 )
 from services.alerts.domain.rules import DropRule, ProjectionRule, StalenessRule, ThresholdRule
-from services.scoring.domain.fiscal_calendar import FiscalCalendar
 from shared.config.calendar import CalendarConfig
+from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.messages import AlertSeverity, Score
 
 MESSAGES: Final = {"en": "{entity} {value}", "zh": "{entity} {value}", "ja": "{entity} {value}"}

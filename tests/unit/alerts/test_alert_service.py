@@ -17,11 +17,11 @@ from services.alerts.domain.rules import load_rules
 from services.alerts.metrics import AlertGauges, AlertsMetrics, KpiGauges
 from services.alerts.service import AlertsService, RawRecord
 from services.alerts.store import StoredState
-from services.scoring.domain.catalogue import load_catalogue
-from services.scoring.domain.fiscal_calendar import FiscalCalendar
 from shared import topics
 from shared.config.loading import load_calendar
 from shared.events.canonical import KpiEvent
+from shared.kpi.catalogue import load_catalogue
+from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.messages import Alert, AlertState, DeadLetter, Score
 from shared.settings import Settings
 from tests.support.fakes import RecordingOutput

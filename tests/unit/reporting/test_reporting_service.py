@@ -13,12 +13,12 @@ from prometheus_client import CollectorRegistry
 from services.reporting.closing import CloseClock, closed_periods, horizon_of
 from services.reporting.domain import load_profiles
 from services.reporting.service import ReportingMetrics, ReportingService
-from services.scoring.domain.catalogue import load_catalogue
-from services.scoring.domain.fiscal_calendar import FiscalCalendar
 from services.scoring.ports import GroupClock
 from shared import topics
 from shared.config import OrgChart
 from shared.config.loading import load_calendar
+from shared.kpi.catalogue import load_catalogue
+from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.messages.score import Score
 from shared.messages.scorecard import Scorecard, ScorecardStatus
 from tests.support.fakes import RecordingOutput

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from services.reporting.domain.build import KpiFigures, KpiReading, ScorecardInputs, build_scorecard
 from services.reporting.domain.config_models import FallbackUse, QualitativeFallback
 from services.reporting.domain.profiles import Profile, load_profiles
-from services.scoring.domain.catalogue import load_catalogue
+from shared.kpi.catalogue import load_catalogue
 from shared.messages import Score
 from shared.messages.scorecard import Grade, Scorecard, ScorecardStatus, Trend
 

@@ -10,8 +10,8 @@ import pytest
 from services.reporting.domain.build import KpiFigures, ScorecardInputs, build_scorecard
 from services.reporting.domain.context import classify_quadrant, rank_scorecards, trend_of
 from services.reporting.domain.profiles import load_profiles
-from services.scoring.domain.catalogue import load_catalogue
-from services.scoring.domain.kpi_definition import Direction
+from shared.kpi.catalogue import load_catalogue
+from shared.kpi.kpi_definition import Direction
 from shared.messages.scorecard import Scorecard, ScorecardStatus, Trend
 
 D = Decimal

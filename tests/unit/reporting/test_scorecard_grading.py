@@ -17,7 +17,7 @@ from services.reporting.domain.grading import (
     grade_rank,
     veto_of,
 )
-from services.scoring.domain.catalogue import load_catalogue
+from shared.kpi.catalogue import load_catalogue
 from shared.messages.scorecard import Grade
 
 D = Decimal

@@ -15,7 +15,7 @@ from services.reporting.domain.methods import (
     points_attainment,
     proportional_points,
 )
-from services.scoring.domain.kpi_definition import Direction
+from shared.kpi.kpi_definition import Direction
 from shared.messages.scorecard import Category
 
 D = Decimal

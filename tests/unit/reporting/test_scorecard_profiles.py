@@ -11,9 +11,9 @@ import yaml
 
 from services.reporting.domain.config_models import BandMeasure, FallbackUse, Method, YearlyTarget
 from services.reporting.domain.profiles import ScorecardConfig, load_profiles
-from services.scoring.domain.catalogue import load_catalogue
 from shared.config import InvalidConfig, Level, load_org
 from shared.errors import ConfigError
+from shared.kpi.catalogue import load_catalogue
 from shared.messages.scorecard import Category
 
 D = Decimal

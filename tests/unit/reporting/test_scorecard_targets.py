@@ -16,9 +16,9 @@ from services.reporting.domain.targets import (
     resolve_target,
     yearly_target,
 )
-from services.scoring.domain.catalogue import load_catalogue
-from services.scoring.domain.kpi_definition import Unit
 from shared.config import Level, load_org
+from shared.kpi.catalogue import load_catalogue
+from shared.kpi.kpi_definition import Unit
 
 D = Decimal
 CONFIG_DIR: Final = Path(__file__).resolve().parents[3] / "config"

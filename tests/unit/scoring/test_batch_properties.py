@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.scoring.domain.batch import InputRecord, Position, apply_batch
-from services.scoring.domain.components import C
-from services.scoring.domain.fiscal_calendar import FiscalCalendar
 from services.scoring.domain.model import Fact
 from shared.config import CalendarConfig
 from shared.events import KpiEvent
+from shared.kpi.components import C
+from shared.kpi.fiscal_calendar import FiscalCalendar
 from tests.support.scoring_events import complaint, policy, renewal, survey
 
 CALENDAR = FiscalCalendar(CalendarConfig())

@@ -8,10 +8,12 @@ from typing import Any, Final
 
 import pytest
 
-from services.scoring.domain.catalogue import KpiCatalogue, load_catalogue
-from services.scoring.domain.components import PREFIX_SUMMED, C
-from services.scoring.domain.fiscal_calendar import PeriodKind
-from services.scoring.domain.kpi_definition import (
+from shared.config import InvalidConfig
+from shared.errors import ConfigError
+from shared.kpi.catalogue import KpiCatalogue, load_catalogue
+from shared.kpi.components import PREFIX_SUMMED, C
+from shared.kpi.fiscal_calendar import PeriodKind
+from shared.kpi.kpi_definition import (
     DenominatorSource,
     Direction,
     KpiDefinition,
@@ -19,9 +21,7 @@ from services.scoring.domain.kpi_definition import (
     Unit,
     Veto,
 )
-from services.scoring.domain.kpi_values import compute
-from shared.config import InvalidConfig
-from shared.errors import ConfigError
+from shared.kpi.kpi_values import compute
 
 CONFIG_DIR: Final = Path(__file__).resolve().parents[3] / "config"
 SOURCE: Final = "config/kpis.yaml"

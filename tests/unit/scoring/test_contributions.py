@@ -4,11 +4,11 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from services.scoring.domain.batch import InputRecord, Position, apply_batch
-from services.scoring.domain.components import C
 from services.scoring.domain.contributions import anniversary_13m, normalised_score, stateless
-from services.scoring.domain.fiscal_calendar import FiscalCalendar
 from shared.config import CalendarConfig
 from shared.events import KpiEvent
+from shared.kpi.components import C
+from shared.kpi.fiscal_calendar import FiscalCalendar
 from tests.support.scoring_events import complaint, policy, renewal, survey
 
 CALENDAR = FiscalCalendar(CalendarConfig())

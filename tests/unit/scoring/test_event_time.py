@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.scoring.domain.batch import BatchOutcome, InputRecord, Position, apply_batch
-from services.scoring.domain.components import C
-from services.scoring.domain.fiscal_calendar import FiscalCalendar
 from services.scoring.domain.model import Fact
 from shared.config import CalendarConfig
 from shared.events import KpiEvent
+from shared.kpi.components import C
+from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.watermarks import (
     InputClocks,
     PartitionClock,

@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.scoring.domain.fiscal_calendar import (
+from shared.config.calendar import CalendarConfig
+from shared.kpi.fiscal_calendar import (
     FiscalCalendar,
     Period,
     PeriodKind,
     parse_period,
     parse_window,
 )
-from shared.config.calendar import CalendarConfig
 
 TOKYO: Final = ZoneInfo("Asia/Tokyo")
 JST: Final = timezone(timedelta(hours=9))

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.scoring.domain.catalogue import load_catalogue
-from services.scoring.domain.kpi_definition import Direction, KpiDefinition, KpiKind
-from services.scoring.domain.kpi_values import KpiValue, attainment, compute, rounded
+from shared.kpi.catalogue import load_catalogue
+from shared.kpi.kpi_definition import Direction, KpiDefinition, KpiKind
+from shared.kpi.kpi_values import KpiValue, attainment, compute, rounded
 
 CATALOGUE: Final = load_catalogue(Path(__file__).resolve().parents[3] / "config" / "kpis.yaml")
 DAY: Final = 86400

@@ -5,12 +5,12 @@ from datetime import UTC, datetime
 from prometheus_client import CollectorRegistry
 
 from services.scoring.domain.batch import BatchOutcome, InputRecord
-from services.scoring.domain.fiscal_calendar import FiscalCalendar
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.ports import Document
 from services.scoring.service import ScoringService
 from shared.config import CalendarConfig
 from shared.kafka_output import Outbound
+from shared.kpi.fiscal_calendar import FiscalCalendar
 from tests.support.fake_state_store import MemoryStateStore
 from tests.support.fakes import RecordingOutput
 from tests.support.scoring_events import survey

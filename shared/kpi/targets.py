@@ -28,9 +28,9 @@ from shared.config.loading import read_yaml
 from shared.config.org import Level, parse_entity
 from shared.errors import ConfigError
 
-from .domain.catalogue import KpiCatalogue
-from .domain.fiscal_calendar import FiscalCalendar, parse_period
-from .domain.kpi_definition import KpiDefinition
+from .catalogue import KpiCatalogue
+from .fiscal_calendar import FiscalCalendar, parse_period
+from .kpi_definition import KpiDefinition
 
 CENT = Decimal("0.01")
 Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
