@@ -1,0 +1,57 @@
+"""Monthly assessments: each agent's and each branch's, for the month just ended.
+
+Ids: ``AS-YYYY-MM-<entity>``.
+"""
+
+from datetime import date, timedelta
+
+from .documents import SCHEMA_VERSION
+from .profiles import SOURCE_ASSESSMENT
+from .sampling import between, workday
+from .scheduler import Scheduler
+
+
+def assessments(schedule: Scheduler, first_of_month: date) -> None:
+    """Originate the assessments of the month before `first_of_month`."""
+    month_end = first_of_month - timedelta(days=1)
+    period = f"{month_end:%Y-%m}"
+    rng = schedule.rng("assessment", period)
+    roster = schedule.world.roster(month_end)
+    for branch_id, members in roster.by_branch.items():
+        scores = []
+        for member in members:
+            score = round(min(100.0, max(30.0, rng.gauss(member.profile.assessment_mean, 6))))
+            scores.append(score)
+            when = workday(first_of_month + timedelta(days=between(rng, 0, 6)))
+            assessment_id = f"AS-{period}-{member.agent_id}"
+            schedule.push(
+                schedule.at(when, rng),
+                {
+                    "event_type": "assessment",
+                    "event_id": assessment_id,
+                    "source": SOURCE_ASSESSMENT,
+                    "schema_version": SCHEMA_VERSION,
+                    "agent_id": member.agent_id,
+                    "assessment_id": assessment_id,
+                    "period": period,
+                    "score": score,
+                    "assessor_id": f"MGR-{branch_id}",
+                },
+            )
+        branch_score = round(min(100.0, max(30.0, sum(scores) / len(scores) + rng.gauss(0, 3))))
+        when = workday(first_of_month + timedelta(days=between(rng, 3, 9)))
+        assessment_id = f"AS-{period}-{branch_id}"
+        schedule.push(
+            schedule.at(when, rng),
+            {
+                "event_type": "assessment",
+                "event_id": assessment_id,
+                "source": SOURCE_ASSESSMENT,
+                "schema_version": SCHEMA_VERSION,
+                "branch_id": branch_id,
+                "assessment_id": assessment_id,
+                "period": period,
+                "score": branch_score,
+                "assessor_id": f"MGR-{schedule.world.region_of[branch_id]}",
+            },
+        )
