@@ -14,7 +14,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: help install tools deploy-check run stack-up stack-down test test-unit test-integration test-e2e lint format typecheck bench docs docs-check clean
+.PHONY: help install tools deploy-check run stack-up stack-down test test-static test-unit test-integration test-e2e lint format typecheck bench docs docs-check clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -56,7 +56,11 @@ stack-up: install ## Start only the local broker and database
 stack-down: install ## Stop the local broker and database
 	@$(BIN)/kpi stack down
 
-test: install tools lint typecheck docs-check deploy-check test-unit test-integration test-e2e ## Everything CI runs
+test: install tools lint typecheck test-static test-unit test-integration test-e2e ## Everything CI runs
+
+# The static tier includes what docs-check and deploy-check check, so `make test` runs it instead.
+test-static: install tools ## Checks of files, no servers: deploy manifests and configs, generated docs, import boundaries
+	@$(PYTEST) tests/static -q
 
 test-unit: install ## Pure tests, no servers
 	@$(PYTEST) tests/unit -q
@@ -78,7 +82,7 @@ format: install ## Apply ruff's fixes and formatting
 typecheck: install ## mypy --strict
 	@$(BIN)/mypy shared services tests
 
-deploy-check: tools ## Validate the Prometheus and Alertmanager files offline (promtool, amtool)
+deploy-check: tools ## Validate the Prometheus and Alertmanager files offline (part of test-static)
 	@promtool check config deploy/prometheus/prometheus.yml >/dev/null
 	@promtool check config deploy/prometheus/prometheus.local.yml >/dev/null
 	@promtool check rules deploy/prometheus/rules/*.yml >/dev/null
@@ -88,7 +92,7 @@ deploy-check: tools ## Validate the Prometheus and Alertmanager files offline (p
 docs: install ## Regenerate docs/asyncapi.yaml and docs/schemas/*.json from the models
 	@$(BIN)/python -m shared.contract_docs
 
-docs-check: install ## Fail when the generated contract docs are stale
+docs-check: install ## Fail when the generated contract docs are stale (part of test-static)
 	@$(BIN)/python -m shared.contract_docs --check
 
 bench: install ## Measure throughput beside the raw broker and database; writes docs/benchmarks.md

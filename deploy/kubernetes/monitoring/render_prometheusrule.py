@@ -3,7 +3,7 @@
 The rule files stay the one source (promtool checks and unit-tests them); the PrometheusRule is
 their copy for the Prometheus Operator. Run after changing a rule:
     .venv/bin/python deploy/kubernetes/monitoring/render_prometheusrule.py
-tests/integration/test_deploy_manifests.py fails while the two differ.
+tests/static/test_deploy_manifests.py fails while the two differ.
 """
 
 from pathlib import Path
@@ -16,7 +16,7 @@ RULES = HERE.parents[1] / "prometheus" / "rules"
 TARGET = HERE / "prometheusrule.yaml"
 HEADER = (
     "# GENERATED from deploy/prometheus/rules/*.yml by render_prometheusrule.py: do not edit.\n"
-    "# tests/integration/test_deploy_manifests.py fails while the two differ.\n"
+    "# tests/static/test_deploy_manifests.py fails while the two differ.\n"
 )
 
 

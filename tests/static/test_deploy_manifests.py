@@ -24,8 +24,6 @@ from shared import topics
 from shared.metrics import FrameMetrics
 from shared.settings import SERVICE_NAMES, Settings
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
