@@ -220,3 +220,14 @@ def issues_from(
         describe_error(error, allowed_fields=allowed_fields, field_help=field_help)
         for error in exc.errors(include_url=False)
     ]
+
+
+def did_you_mean(name: str, known: Collection[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest known name, or nothing."""
+    close = get_close_matches(name, sorted(known), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def unknown_kpi(kpi: str, kpi_ids: Collection[str]) -> str:
+    """The message for a KPI id the catalogue does not define."""
+    return f"unknown KPI {kpi!r}{did_you_mean(kpi, kpi_ids)}; use an id defined in kpis.yaml"

@@ -19,15 +19,13 @@ from shared.kpi.fiscal_calendar import FiscalCalendar, PeriodKind, parse_period
 from shared.messages.alert import AlertSeverity
 from shared.messages.score import Score
 
+from .rule_kinds import FraudPattern, Measure, ThresholdDirection
 from .rules import (
     DropRule,
-    FraudPattern,
     FraudRule,
-    Measure,
     ProjectionRule,
     ScoreRule,
     StalenessRule,
-    ThresholdDirection,
     ThresholdRule,
 )
 

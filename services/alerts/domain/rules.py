@@ -2,7 +2,8 @@
 
 `RuleSet.from_document` is pure; `load_rules` reads the file. Every problem becomes one line
 naming the file, the rule and the field, e.g. ``config/alerts.yaml: rules[2] (renewal_low).kpi:
-unknown KPI 'renewal_rat' (did you mean 'renewal_rate'?); KPIs are defined in kpis.yaml``.
+unknown KPI 'renewal_rat' (did you mean 'renewal_rate'?); use an id defined in kpis.yaml``; the
+messages themselves are in `rules_config`.
 """
 
 import os
@@ -12,9 +13,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from difflib import get_close_matches
-from enum import StrEnum
-from typing import Annotated, Any, Final, Literal, Self
+from typing import Annotated, Final, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -27,55 +26,30 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from shared.config.issues import ConfigIssue, FieldHelp, InvalidConfig, describe_error, path_of
+from shared.config.issues import ConfigIssue, InvalidConfig, unknown_kpi
 from shared.config.loading import read_yaml
+from shared.config.org import Level
 from shared.kpi.fiscal_calendar import PeriodKind
 from shared.messages.alert import AlertMessages, AlertSeverity
+
+from .rule_kinds import FraudPattern, Measure, RuleType, ThresholdDirection
+from .rules_config import (
+    LANGUAGES,
+    RuleEntry,
+    document_entries,
+    duplicate_id,
+    entry_error,
+    rule_type_issue,
+)
 
 ALERTS_FILE: Final = "alerts.yaml"
 
 _DURATION_RE: Final = re.compile(r"(0|[1-9]\d{0,5})([smhd])")
 _UNITS: Final = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-_LANGUAGES: Final = {"en": "English", "zh": "Chinese", "ja": "Japanese"}
 # What a message may mention; each rule's breach supplies these (missing ones read "n/a").
 PLACEHOLDERS: Final = frozenset(
     {"rule", "entity", "kpi", "period", "value", "threshold", "customers", "source", "minutes"}
 )
-
-
-class RuleType(StrEnum):
-    THRESHOLD = "threshold"
-    DROP = "drop"
-    PROJECTION = "projection"
-    FRAUD = "fraud"
-    STALENESS = "staleness"
-
-
-class Level(StrEnum):
-    """The levels of the org chart, top-down; entities are written LEVEL:ID."""
-
-    COMPANY = "company"
-    REGION = "region"
-    BRANCH = "branch"
-    TEAM = "team"
-    AGENT = "agent"
-
-
-class ThresholdDirection(StrEnum):
-    BELOW = "below"
-    ABOVE = "above"
-
-
-class Measure(StrEnum):
-    """Which number of a score a projection reads: the KPI value or its target attainment."""
-
-    VALUE = "value"
-    ATTAINMENT = "attainment"
-
-
-class FraudPattern(StrEnum):
-    SHARED_CALLBACK_PHONE = "shared_callback_phone"
-    OWN_PHONE_CALLBACK = "own_phone_callback"
 
 
 def parse_duration(text: object) -> timedelta:
@@ -115,7 +89,7 @@ class _Rule(BaseModel):
 
     @model_validator(mode="after")
     def _known_placeholders(self) -> Self:
-        for language in _LANGUAGES:
+        for language in LANGUAGES:
             text: str = getattr(self.messages, language)
             try:
                 names = {name for _, name, _, _ in string.Formatter().parse(text) if name}
@@ -273,130 +247,18 @@ _MODELS: Final[Mapping[RuleType, type[AlertRule]]] = {
     RuleType.FRAUD: FraudRule,
     RuleType.STALENESS: StalenessRule,
 }
-_FIELD_HELP: Final[Mapping[str, FieldHelp]] = {
-    "id": FieldHelp("renewal_rate_low"),
-    "severity": FieldHelp("warning"),
-    "runbook_url": FieldHelp("docs/runbooks/renewal_rate_low.md"),
-    "messages": FieldHelp("{en: …, zh: …, ja: …}"),
-    "kpi": FieldHelp("renewal_rate"),
-    "levels": FieldHelp("[branch, region]"),
-    "threshold": FieldHelp("0.8"),
-    "direction": FieldHelp("below"),
-    "pattern": FieldHelp("shared_callback_phone"),
-    "silent_for": FieldHelp("60m"),
-    "min_customers": FieldHelp("3"),
-    "after_months": FieldHelp("6"),
-}
-# field → (noun, plural, the enum of allowed values)
-_ENUMS: Final[Mapping[str, tuple[str, str, type[StrEnum]]]] = {
-    "severity": ("severity", "severities", AlertSeverity),
-    "direction": ("direction", "directions", ThresholdDirection),
-    "measure": ("measure", "measures", Measure),
-    "pattern": ("fraud pattern", "fraud patterns", FraudPattern),
-    "levels": ("level", "levels", Level),
-    "periods": ("period kind", "period kinds", PeriodKind),
-}
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """Where a rule sits, to name it in messages: ``rules[3] (renewal_rate_low)``."""
-
-    index: int
-    rule_id: str | None
-
-    def issue(self, path: str, message: str) -> ConfigIssue:
-        where = f"rules[{self.index}]"
-        if self.rule_id:
-            where += f" ({self.rule_id})"
-        return ConfigIssue(f"{where}.{path}" if path else where, message)
-
-
-def _entry_error(entry: _Entry, error: Mapping[str, Any], model: type[AlertRule]) -> ConfigIssue:
-    loc = tuple(error["loc"])
-    name = next((str(part) for part in reversed(loc) if isinstance(part, str)), "")
-    path = path_of(loc)
-    given = error.get("input")
-    kind = error["type"]
-    if kind == "enum" and name in _ENUMS:
-        noun, plural, enum = _ENUMS[name]
-        allowed = ", ".join(member.value for member in enum)
-        return entry.issue(path, f"unknown {noun} {given!r}; {plural} are {allowed}")
-    if loc[:1] == ("messages",) and name in _LANGUAGES and kind == "missing":
-        return entry.issue(
-            path, f"messages need en, zh and ja; add {name}: the message in {_LANGUAGES[name]}"
-        )
-    if kind == "string_pattern_mismatch" and name == "id":
-        return entry.issue(
-            path, f"{given!r} is not a rule id; use lower-case snake_case, e.g. renewal_rate_low"
-        )
-    if kind == "string_too_short":
-        return entry.issue(path, "must not be empty")
-    if kind in {"duration", "escalation", "placeholder", "projection_period"}:
-        # The custom message names its own field (a model-level error has an empty loc).
-        message = str(error["msg"])
-        own, _, rest = message.partition(": ")
-        if not path and rest:
-            return entry.issue(own, rest)
-        return entry.issue(path, message)
-    fields = {
-        "": frozenset(model.model_fields),
-        "messages": frozenset(_LANGUAGES),
-        "escalate": frozenset({"threshold", "severity"}),
-    }
-    issue = describe_error(error, allowed_fields=fields, field_help=_FIELD_HELP)
-    return entry.issue(issue.path, issue.message)
-
-
-def _unknown_kpi(kpi: str, kpi_ids: Collection[str]) -> str:
-    close = get_close_matches(kpi, sorted(kpi_ids), n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"unknown KPI {kpi!r}{hint}; use an id defined in kpis.yaml"
-
-
-def _entries(document: object) -> tuple[list[object], str | None, list[ConfigIssue]]:
-    """The raw `rules` list and the runbook base URL, or the issues that stop us reading."""
-    if not isinstance(document, dict):
-        shown = "nothing" if document is None else f"a {type(document).__name__}"
-        return [], None, [ConfigIssue("", f"expected a mapping with a 'rules' list, got {shown}")]
-    issues = [
-        ConfigIssue(str(key), "unknown field; the file holds only 'runbook_base_url' and 'rules'")
-        for key in document
-        if key not in {"rules", "runbook_base_url"}
-    ]
-    base = document.get("runbook_base_url")
-    if base is not None and not (isinstance(base, str) and base):
-        issues.append(
-            ConfigIssue("runbook_base_url", "expected a URL, e.g. https://wiki.example/runbooks/")
-        )
-        base = None
-    rules = document.get("rules")
-    if not isinstance(rules, list) or not rules:
-        issues.append(
-            ConfigIssue("rules", "expected a non-empty list of rules, one '- id: …' entry each")
-        )
-        return [], base, issues
-    return rules, base, issues
-
-
-def _rule(entry: _Entry, raw: object) -> tuple[AlertRule | None, list[ConfigIssue]]:
-    if not isinstance(raw, dict):
-        return None, [entry.issue("", "expected a mapping of fields, one rule")]
-    raw_type = raw.get("type")
-    allowed = ", ".join(t.value for t in RuleType)
-    if raw_type is None:
-        return None, [entry.issue("type", f"required field is missing; add it, one of {allowed}")]
-    if raw_type not in set(RuleType):
-        close = get_close_matches(str(raw_type), [t.value for t in RuleType], n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        return None, [
-            entry.issue("type", f"unknown rule type {raw_type!r}{hint}; types are {allowed}")
-        ]
-    model = _MODELS[RuleType(raw_type)]
+def _rule(entry: RuleEntry, raw: object) -> tuple[AlertRule | None, list[ConfigIssue]]:
+    problem = rule_type_issue(entry, raw)
+    if problem is not None:
+        return None, [problem]
+    assert isinstance(raw, dict)  # rule_type_issue said so
+    model = _MODELS[RuleType(raw["type"])]
     try:
         return model.model_validate(raw), []
     except ValidationError as exc:
-        return None, [_entry_error(entry, e, model) for e in exc.errors(include_url=False)]
+        return None, [entry_error(entry, e, model) for e in exc.errors(include_url=False)]
 
 
 @dataclass(frozen=True)
@@ -412,30 +274,24 @@ class RuleSet:
         cls, document: object, *, kpi_ids: Collection[str], source: str = ALERTS_FILE
     ) -> "RuleSet":
         """Validate a parsed document; `InvalidConfig` lists every problem found."""
-        raw_entries, base, issues = _entries(document)
+        raw_entries, base, issues = document_entries(document)
         rules: list[AlertRule] = []
         first: dict[str, int] = {}
         for index, raw in enumerate(raw_entries):
             raw_id = raw.get("id") if isinstance(raw, dict) else None
-            entry = _Entry(index, raw_id if isinstance(raw_id, str) else None)
+            entry = RuleEntry(index, raw_id if isinstance(raw_id, str) else None)
             rule, problems = _rule(entry, raw)
             issues += problems
             if rule is None:
                 continue
             if rule.id in first:
-                issues.append(
-                    entry.issue(
-                        "id",
-                        f"rule '{rule.id}' is already defined at rules[{first[rule.id]}]; "
-                        "give each rule its own id",
-                    )
-                )
+                issues.append(duplicate_id(entry, rule.id, first[rule.id]))
             else:
                 first[rule.id] = index
             if isinstance(rule, ThresholdRule | DropRule | ProjectionRule) and (
                 rule.kpi not in kpi_ids
             ):
-                issues.append(entry.issue("kpi", _unknown_kpi(rule.kpi, kpi_ids)))
+                issues.append(entry.issue("kpi", unknown_kpi(rule.kpi, kpi_ids)))
             rules.append(rule)
         if issues:
             raise InvalidConfig(source, issues)

@@ -4,8 +4,7 @@ one `ConfigIssue` naming the profile (or section) and the field, with the fix.
 Used by `profiles`; follows `shared/kpi/catalogue.py` and `shared/config/issues.py`.
 """
 
-from collections.abc import Collection, Mapping
-from difflib import get_close_matches
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 
@@ -13,7 +12,6 @@ from pydantic import BaseModel, ValidationError
 
 from shared.config.issues import ConfigIssue, FieldHelp, describe_error, path_of
 from shared.config.org import Level
-from shared.kpi.catalogue import KpiCatalogue
 from shared.messages.scorecard import Category
 
 from .config_models import (
@@ -158,14 +156,3 @@ def validate_into(
         top = _fields(model)
         issues.extend(_issue(prefix, error, top) for error in exc.errors(include_url=False))
         return None
-
-
-def did_you_mean(name: str, known: Collection[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest known name, or nothing."""
-    close = get_close_matches(name, sorted(known), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def unknown_kpi(kpi: str, catalogue: KpiCatalogue) -> str:
-    """The message for a KPI id the catalogue does not define."""
-    return f"unknown KPI {kpi!r}{did_you_mean(kpi, catalogue.ids)}; use an id defined in kpis.yaml"

@@ -13,14 +13,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
-from shared.config.issues import ConfigIssue, InvalidConfig
+from shared.config.issues import ConfigIssue, InvalidConfig, did_you_mean, unknown_kpi
 from shared.config.loading import read_yaml
 from shared.config.org import OrgChart, parse_entity
 from shared.kpi.catalogue import KpiCatalogue
 from shared.kpi.kpi_definition import Direction, KpiKind
 from shared.messages.scorecard import Category, Labels
 
-from .config_issues import LEVELS_TEXT, did_you_mean, unknown_kpi, validate_into
+from .config_issues import LEVELS_TEXT, validate_into
 from .config_models import (
     QUADRANT_IDS,
     Assign,
@@ -79,7 +79,7 @@ def _kpi_issues(
     """What one weighted KPI gets wrong against its catalogue definition."""
     at = f"{where}.kpis[{index}]"
     if entry.kpi not in catalogue:
-        return [ConfigIssue(f"{at}.kpi", unknown_kpi(entry.kpi, catalogue))]
+        return [ConfigIssue(f"{at}.kpi", unknown_kpi(entry.kpi, catalogue.ids))]
     definition = catalogue[entry.kpi]
     issues: list[ConfigIssue] = []
     if entry.bands is not None:
@@ -157,7 +157,7 @@ def _profile_issues(
                 )
     for index, kpi in enumerate(profile.vetoes or ()):
         if kpi not in catalogue:
-            issues.append(ConfigIssue(f"{where}.vetoes[{index}]", unknown_kpi(kpi, catalogue)))
+            issues.append(ConfigIssue(f"{where}.vetoes[{index}]", unknown_kpi(kpi, catalogue.ids)))
         elif catalogue[kpi].veto is None:
             issues.append(
                 ConfigIssue(
@@ -206,7 +206,9 @@ def _quadrants(
         if axis.kpi not in catalogue:
             if own is not None:
                 issues.append(
-                    ConfigIssue(f"{where}.quadrants.{name}.kpi", unknown_kpi(axis.kpi, catalogue))
+                    ConfigIssue(
+                        f"{where}.quadrants.{name}.kpi", unknown_kpi(axis.kpi, catalogue.ids)
+                    )
                 )
         elif axis.kpi not in weighed:
             path = f"{where}.quadrants.{name}.kpi" if own is not None else f"{where}.quadrants"
@@ -342,7 +344,7 @@ class ScorecardConfig:
                 kpi = getattr(defaults.quadrants, name).kpi
                 if kpi not in catalogue:
                     path = f"defaults.quadrants.{name}.kpi"
-                    issues.append(ConfigIssue(path, unknown_kpi(kpi, catalogue)))
+                    issues.append(ConfigIssue(path, unknown_kpi(kpi, catalogue.ids)))
         # With broken defaults, the profiles are still checked (against the built-in ones).
         fallback = defaults or Defaults()
         profiles: list[Profile] = []

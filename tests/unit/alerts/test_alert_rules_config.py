@@ -10,20 +10,18 @@ from typing import Any, Final
 import pytest
 import yaml
 
+from services.alerts.domain.rule_kinds import FraudPattern, ThresholdDirection
 from services.alerts.domain.rules import (
     DropRule,
-    FraudPattern,
     FraudRule,
-    Level,
     ProjectionRule,
     RuleSet,
     StalenessRule,
-    ThresholdDirection,
     ThresholdRule,
     load_rules,
     parse_duration,
 )
-from shared.config import InvalidConfig
+from shared.config import InvalidConfig, Level
 from shared.errors import ConfigError
 from shared.kpi.catalogue import load_catalogue
 from shared.messages import AlertSeverity
