@@ -1,11 +1,12 @@
-"""Hand-written fakes of the ingest service's ports, for unit tests (no servers, no mocks).
+"""Hand-written fakes for unit tests (no servers, no mocks): the ingest service's ports, and the
+clock and sleep every service takes.
 
 - `MemoryClaimStore`: the `ClaimStore` protocol on a dict, with MongoClaimStore's semantics
   (first claimant wins; the same claimant again is a re-delivery, not a duplicate); it can be
   told to fail its next calls, as a lost database would.
 - `RecordingOutput`: an `OutputPort` that keeps every acknowledged message and can be told to
   fail its next calls, as a lost broker would.
-- `FakeClock`: a fixed, steppable clock of aware datetimes.
+- `FakeClock`: a fixed, steppable clock of aware datetimes; the one fake clock of the tests.
 - `RecordingSleep`: an `asyncio.sleep` stand-in that returns at once and remembers the delays.
 """
 

@@ -24,7 +24,7 @@ from shared.kpi.catalogue import load_catalogue
 from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.messages import Alert, AlertState, DeadLetter, Score
 from shared.settings import Settings
-from tests.support.fakes import RecordingOutput
+from tests.support.fakes import FakeClock, RecordingOutput
 from tests.support.scoring_events import survey
 
 CONFIG: Final = Path("config")
@@ -73,16 +73,8 @@ def engine(started_at: datetime = T0) -> AlertEngine:
     return AlertEngine(rules, calendar(), started_at=started_at)
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def service(
-    store: MemoryAlertStore, output: RecordingOutput, clock: Clock | None = None
+    store: MemoryAlertStore, output: RecordingOutput, clock: FakeClock | None = None
 ) -> tuple[AlertsService, CollectorRegistry]:
     registry = CollectorRegistry()
     levels = frozenset({"company", "region", "branch"})
@@ -93,7 +85,7 @@ def service(
         metrics=AlertsMetrics(registry),
         kpi_gauges=KpiGauges(registry, levels),
         alert_gauges=AlertGauges(registry, levels, lambda e: "branch:B01"),
-        clock=clock or Clock(T0),
+        clock=clock or FakeClock(T0),
         max_backoff_s=0.01,
     )
     return svc, registry
@@ -251,7 +243,7 @@ async def test_a_fraud_finding_resolves_once_its_window_of_stream_time_has_passe
 
 async def test_a_silent_source_fires_on_the_clock_and_resolves_when_heard_again() -> None:
     store, output = MemoryAlertStore(), RecordingOutput()
-    clock = Clock(T0)
+    clock = FakeClock(T0)
     svc, registry = service(store, output, clock)
     await svc.handle_events(records(survey(1, "A1", T0, 9)))
     clock.now = T0 + timedelta(minutes=59)

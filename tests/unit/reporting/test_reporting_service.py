@@ -21,7 +21,7 @@ from shared.kpi.catalogue import load_catalogue
 from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.messages.score import Score
 from shared.messages.scorecard import Scorecard, ScorecardStatus
-from tests.support.fakes import RecordingOutput
+from tests.support.fakes import FakeClock, RecordingOutput
 
 CONFIG: Final = Path("config")
 CALENDAR: Final = FiscalCalendar(load_calendar(CONFIG / "calendar.yaml"))
@@ -120,20 +120,12 @@ class MemoryStore:
         self.final.add(period)
 
 
-class Wall:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def jst(year: int, month: int, day: int, hour: int = 0) -> datetime:
     return datetime(year, month, day, hour, tzinfo=UTC) - timedelta(hours=9)
 
 
 def build(
-    reader: FakeReader, store: MemoryStore, wall: Wall
+    reader: FakeReader, store: MemoryStore, wall: FakeClock
 ) -> tuple[ReportingService, RecordingOutput]:
     output = RecordingOutput()
     service = ReportingService(
@@ -158,7 +150,7 @@ GOOD: Final = {"renewal_rate": Decimal("0.95"), "satisfaction_mean": Decimal(90)
 
 
 async def test_a_month_closes_by_the_clock_for_every_entity_quiet_ones_included() -> None:
-    reader, store, wall = FakeReader(), MemoryStore(), Wall(datetime(2030, 1, 1, tzinfo=UTC))
+    reader, store, wall = FakeReader(), MemoryStore(), FakeClock(datetime(2030, 1, 1, tzinfo=UTC))
     service, output = build(reader, store, wall)
     reader.values = {"branch:B01": GOOD, "agent:A1": GOOD}
     reader.time = jst(2024, 4, 30, 18)
@@ -182,7 +174,7 @@ async def test_a_month_closes_by_the_clock_for_every_entity_quiet_ones_included(
 async def test_a_backfill_first_seen_at_its_end_closes_every_month_it_brought() -> None:
     # The first reading of the clock is already March 2025 (a short backfill, read whole
     # before the first tick): closing starts from the fiscal year of the earliest event.
-    reader, store, wall = FakeReader(), MemoryStore(), Wall(datetime(2030, 1, 1, tzinfo=UTC))
+    reader, store, wall = FakeReader(), MemoryStore(), FakeClock(datetime(2030, 1, 1, tzinfo=UTC))
     service, _ = build(reader, store, wall)
     reader.values = {"branch:B01": GOOD}
     reader.time, reader.earliest = jst(2025, 4, 2), jst(2024, 4, 1, 9)
@@ -192,7 +184,7 @@ async def test_a_backfill_first_seen_at_its_end_closes_every_month_it_brought() 
 
 
 async def test_a_late_change_is_revision_2_and_the_unchanged_are_not_republished() -> None:
-    reader, store, wall = FakeReader(), MemoryStore(), Wall(datetime(2030, 1, 1, tzinfo=UTC))
+    reader, store, wall = FakeReader(), MemoryStore(), FakeClock(datetime(2030, 1, 1, tzinfo=UTC))
     service, _ = build(reader, store, wall)
     reader.values = {"branch:B01": GOOD}
     reader.time = jst(2024, 5, 2)
@@ -215,7 +207,7 @@ async def test_a_late_change_is_revision_2_and_the_unchanged_are_not_republished
 
 
 async def test_after_the_allowed_lateness_every_scorecard_is_final_and_never_revised() -> None:
-    reader, store, wall = FakeReader(), MemoryStore(), Wall(datetime(2030, 1, 1, tzinfo=UTC))
+    reader, store, wall = FakeReader(), MemoryStore(), FakeClock(datetime(2030, 1, 1, tzinfo=UTC))
     service, _ = build(reader, store, wall)
     reader.values = {"branch:B01": GOOD}
     reader.time = jst(2024, 5, 2)
@@ -234,7 +226,7 @@ async def test_after_the_allowed_lateness_every_scorecard_is_final_and_never_rev
 
 
 async def test_a_replayed_year_starts_at_its_fiscal_year_and_closes_in_order() -> None:
-    reader, store, wall = FakeReader(), MemoryStore(), Wall(datetime(2030, 1, 1, tzinfo=UTC))
+    reader, store, wall = FakeReader(), MemoryStore(), FakeClock(datetime(2030, 1, 1, tzinfo=UTC))
     service, _ = build(reader, store, wall)
     reader.time = jst(2024, 7, 15)
     published = await service.tick()
