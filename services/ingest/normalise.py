@@ -15,13 +15,13 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from difflib import get_close_matches
 from enum import StrEnum
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Final, overload
 
 from shared.config import ConfigIssue, InvalidConfig, read_yaml
+from shared.config.issues import did_you_mean, shown
 from shared.events import (
     Channel,
     ComplaintAction,
@@ -75,18 +75,6 @@ def match_key(text: str) -> str:
     return _SEPARATORS.sub("_", folded).strip("_")
 
 
-def _shown(value: object) -> str:
-    if isinstance(value, str):
-        return repr(value)
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"{str(value).lower()} (a boolean)"
-    if isinstance(value, int | float):
-        return f"{value} (a number)"
-    return "a list" if isinstance(value, list) else "a mapping"
-
-
 @dataclass(frozen=True, slots=True)
 class CodeBook:
     """Every code list's aliases by match key; immutable. Build it with `load_codebook`."""
@@ -109,7 +97,7 @@ class CodeBook:
                 source,
                 [
                     ConfigIssue(
-                        "", f"expected a mapping of code lists ({expected}), got {_shown(document)}"
+                        "", f"expected a mapping of code lists ({expected}), got {shown(document)}"
                     )
                 ],
             )
@@ -156,9 +144,7 @@ class CodeBook:
 
 def _unknown_list(name: object) -> str:
     known = list(CODE_LISTS)
-    close = get_close_matches(str(name), known, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"unknown code list{hint}; expected one of {', '.join(known)}"
+    return f"unknown code list{did_you_mean(str(name), known)}; expected one of {', '.join(known)}"
 
 
 def _canonical_issue(name: str, canonical: object, enum: type[StrEnum] | None) -> str | None:
@@ -166,11 +152,11 @@ def _canonical_issue(name: str, canonical: object, enum: type[StrEnum] | None) -
         values = [member.value for member in enum]
         if canonical in values:
             return None
-        return f"{_shown(canonical)} is not a {name} value; expected one of {', '.join(values)}"
+        return f"{shown(canonical)} is not a {name} value; expected one of {', '.join(values)}"
     if isinstance(canonical, str) and _CODE.match(canonical):
         return None
     return (
-        f"{_shown(canonical)} is not a valid code; use lower-case letters, digits and '_', "
+        f"{shown(canonical)} is not a valid code; use lower-case letters, digits and '_', "
         "starting with a letter, e.g. personal_accident"
     )
 
@@ -191,7 +177,7 @@ def _build_list(
             ConfigIssue(
                 name,
                 "expected a mapping of canonical value to a list of aliases, "
-                f"e.g. face_to_face: [対面, 面对面], got {_shown(section)}",
+                f"e.g. face_to_face: [対面, 面对面], got {shown(section)}",
             )
         )
         return keys
@@ -206,7 +192,7 @@ def _build_list(
         if not isinstance(aliases, list):
             issues.append(
                 ConfigIssue(
-                    path, f"expected a list of aliases, e.g. [対面, 面对面], got {_shown(aliases)}"
+                    path, f"expected a list of aliases, e.g. [対面, 面对面], got {shown(aliases)}"
                 )
             )
             continue
@@ -215,7 +201,7 @@ def _build_list(
             if not isinstance(alias, str):
                 issues.append(
                     ConfigIssue(
-                        where, f"expected text, got {_shown(alias)}; quote the alias in YAML"
+                        where, f"expected text, got {shown(alias)}; quote the alias in YAML"
                     )
                 )
             elif not match_key(alias):

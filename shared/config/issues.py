@@ -50,7 +50,8 @@ def path_of(loc: Iterable[int | str]) -> str:
     return text
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
+    """A value as an operator wrote it, for a message: ``'x'``, ``nothing (null)``, ``a list``…"""
     if isinstance(value, str):
         return repr(value)
     if value is None:
@@ -100,34 +101,34 @@ class _Error:
 def _pattern(e: _Error) -> str:
     if e.name == "currency":
         return (
-            f"{_shown(e.given)} is not an ISO 4217 currency code; use three capital letters, "
+            f"{shown(e.given)} is not an ISO 4217 currency code; use three capital letters, "
             "e.g. 'JPY'"
         )
     if e.name == "phone":
         return (
-            f"{_shown(e.given)} is not a phone number; use digits with an optional leading '+' "
+            f"{shown(e.given)} is not a phone number; use digits with an optional leading '+' "
             "and spaces, '-' or parentheses, e.g. '+81-90-1234-5678'"
         )
     return (
-        f"{_shown(e.given)} is not a valid id; use letters, digits, '.', '_' or '-', starting "
+        f"{shown(e.given)} is not a valid id; use letters, digits, '.', '_' or '-', starting "
         "with a letter or digit, at most 64 characters"
     )
 
 
 def _text(e: _Error) -> str:
-    return f"expected text, got {_shown(e.given)}; quote it in YAML, e.g. '{e.given}'"
+    return f"expected text, got {shown(e.given)}; quote it in YAML, e.g. '{e.given}'"
 
 
 def _whole(e: _Error) -> str:
-    return f"expected a whole number, got {_shown(e.given)}{e.example}"
+    return f"expected a whole number, got {shown(e.given)}{e.example}"
 
 
 def _decimal(e: _Error) -> str:
-    return f"expected a decimal number, got {_shown(e.given)}{e.example}"
+    return f"expected a decimal number, got {shown(e.given)}{e.example}"
 
 
 def _date(e: _Error) -> str:
-    return f"expected a date written YYYY-MM-DD, got {_shown(e.given)}{e.example}"
+    return f"expected a date written YYYY-MM-DD, got {shown(e.given)}{e.example}"
 
 
 def _bound(word: str, key: str) -> Callable[[_Error], str]:
@@ -138,11 +139,11 @@ def _bound(word: str, key: str) -> Callable[[_Error], str]:
 
 
 def _list(e: _Error) -> str:
-    return f"expected a list (one '- ' item per line), got {_shown(e.given)}{e.example}"
+    return f"expected a list (one '- ' item per line), got {shown(e.given)}{e.example}"
 
 
 def _mapping(e: _Error) -> str:
-    return f"expected a mapping of fields, got {_shown(e.given)}"
+    return f"expected a mapping of fields, got {shown(e.given)}"
 
 
 def _missing(e: _Error) -> str:

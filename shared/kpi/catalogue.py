@@ -9,14 +9,20 @@ component 'renewal_renewd' (did you mean 'renewal_renewed'?); components are …
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Final
 
 from pydantic import ValidationError
 
-from shared.config.issues import ConfigIssue, FieldHelp, InvalidConfig, describe_error, path_of
+from shared.config.issues import (
+    ConfigIssue,
+    FieldHelp,
+    InvalidConfig,
+    describe_error,
+    did_you_mean,
+    path_of,
+)
 from shared.config.loading import read_yaml
 
 from .components import C
@@ -114,9 +120,10 @@ def _entry_error(entry: _Entry, error: Mapping[str, Any]) -> ConfigIssue:
 
 
 def _unknown_component(name: str) -> str:
-    close = get_close_matches(name, _COMPONENTS, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"unknown component {name!r}{hint}; components are {', '.join(_COMPONENTS)}"
+    return (
+        f"unknown component {name!r}{did_you_mean(name, _COMPONENTS)}; "
+        f"components are {', '.join(_COMPONENTS)}"
+    )
 
 
 def _operand_issues(entry: _Entry, kpi: KpiDefinition) -> list[ConfigIssue]:
