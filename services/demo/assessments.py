@@ -5,7 +5,7 @@ Ids: ``AS-YYYY-MM-<entity>``.
 
 from datetime import date, timedelta
 
-from .documents import SCHEMA_VERSION
+from .documents import SCHEMA_VERSION, Document
 from .profiles import SOURCE_ASSESSMENT
 from .sampling import between, workday
 from .scheduler import Scheduler
@@ -23,35 +23,29 @@ def assessments(schedule: Scheduler, first_of_month: date) -> None:
             score = round(min(100.0, max(30.0, rng.gauss(member.profile.assessment_mean, 6))))
             scores.append(score)
             when = workday(first_of_month + timedelta(days=between(rng, 0, 6)))
-            assessment_id = f"AS-{period}-{member.agent_id}"
             schedule.push(
                 schedule.at(when, rng),
-                {
-                    "event_type": "assessment",
-                    "event_id": assessment_id,
-                    "source": SOURCE_ASSESSMENT,
-                    "schema_version": SCHEMA_VERSION,
-                    "agent_id": member.agent_id,
-                    "assessment_id": assessment_id,
-                    "period": period,
-                    "score": score,
-                    "assessor_id": f"MGR-{branch_id}",
-                },
+                _assessment(period, "agent_id", member.agent_id, score, f"MGR-{branch_id}"),
             )
         branch_score = round(min(100.0, max(30.0, sum(scores) / len(scores) + rng.gauss(0, 3))))
         when = workday(first_of_month + timedelta(days=between(rng, 3, 9)))
-        assessment_id = f"AS-{period}-{branch_id}"
+        assessor = f"MGR-{schedule.world.region_of[branch_id]}"
         schedule.push(
             schedule.at(when, rng),
-            {
-                "event_type": "assessment",
-                "event_id": assessment_id,
-                "source": SOURCE_ASSESSMENT,
-                "schema_version": SCHEMA_VERSION,
-                "branch_id": branch_id,
-                "assessment_id": assessment_id,
-                "period": period,
-                "score": branch_score,
-                "assessor_id": f"MGR-{schedule.world.region_of[branch_id]}",
-            },
+            _assessment(period, "branch_id", branch_id, branch_score, assessor),
         )
+
+
+def _assessment(period: str, owner: str, entity_id: str, score: int, assessor: str) -> Document:
+    assessment_id = f"AS-{period}-{entity_id}"
+    return {
+        "event_type": "assessment",
+        "event_id": assessment_id,
+        "source": SOURCE_ASSESSMENT,
+        "schema_version": SCHEMA_VERSION,
+        owner: entity_id,
+        "assessment_id": assessment_id,
+        "period": period,
+        "score": score,
+        "assessor_id": assessor,
+    }

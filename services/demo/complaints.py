@@ -34,28 +34,15 @@ def cases(schedule: Scheduler, day: date) -> None:
     numbers = itertools.count(1)
     for _ in range(poisson(rng, roster.total(roster.complaints) * activity)):
         _complaint(schedule, rng, day, next(numbers), roster.pick(roster.complaints, rng))
-    for _ in range(poisson(rng, roster.total(roster.compliments) * activity)):
-        member = roster.pick(roster.compliments, rng)
-        _simple_case(
-            schedule,
-            rng,
-            day=day,
-            number=next(numbers),
-            member=member,
-            kind="compliment",
-            table=COMPLIMENT,
-        )
-    for _ in range(poisson(rng, roster.total(roster.requests) * activity)):
-        member = roster.pick(roster.requests, rng)
-        _simple_case(
-            schedule,
-            rng,
-            day=day,
-            number=next(numbers),
-            member=member,
-            kind="request",
-            table=REQUEST,
-        )
+    for weights, kind, table in (
+        (roster.compliments, "compliment", COMPLIMENT),
+        (roster.requests, "request", REQUEST),
+    ):
+        for _ in range(poisson(rng, roster.total(weights) * activity)):
+            member = roster.pick(weights, rng)
+            _simple_case(
+                schedule, rng, day=day, number=next(numbers), member=member, kind=kind, table=table
+            )
 
 
 def _case(case_id: str, kind: str, category: str, owner: Document) -> Document:
