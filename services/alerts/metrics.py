@@ -155,6 +155,12 @@ class AlertsMetrics:
             "Batches retried after a broker or database failure.",
             registry=registry,
         )
+        self.processing_errors = Counter(
+            "kpi_alerts_processing_errors",
+            "Batches and records whose processing raised an error a retry would not fix; "
+            "each record that still fails on its own is dead-lettered as processing_error.",
+            registry=registry,
+        )
 
     def observe_sources(self, last_seen: Mapping[str, datetime]) -> None:
         for source, at in last_seen.items():

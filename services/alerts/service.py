@@ -4,21 +4,30 @@ evaluate it, publish the alert messages, store them, update the gauges.
 Order of effects: publish, then store, then (by the subscriber) commit the offsets. A crash
 after publishing and before storing re-evaluates the batch from the restored state and sends
 the same alert again (same `alert_id` and `started_at`: consumers drop the copy); the reverse
-order could lose an alert. A broker or database failure is retried with backoff inside the
-batch, because the engine has already moved on and would not re-send on a redelivery.
+order could lose an alert. A broker or database failure (`TransientError`) is retried with
+backoff inside the batch, because the engine has already moved on and would not re-send on a
+redelivery.
+
+Any other error is a poisoned record, dead-lettered as `processing_error` so its partition
+moves on. The engine evaluates record by record, so a record it fails on is known at once; when
+publishing or storing the batch fails for good, the records' effects are published and stored
+one record at a time, and each record that still fails is dead-lettered (its alerts are lost:
+the engine has moved on; re-drive the record once the cause is fixed).
 """
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from time import perf_counter
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 
 from pydantic import ValidationError
 
 from shared import retry, topics
+from shared.batch_span import BatchSpan
 from shared.events.canonical import KpiEvent
 from shared.events.decoding import ContractViolation, RejectReason
 from shared.events.upstream import SurveyEvent
@@ -32,8 +41,11 @@ from .metrics import AlertGauges, AlertsMetrics, KpiGauges
 from .store import AlertStore
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 Clock: TypeAlias = Callable[[], datetime]
+Sleep: TypeAlias = Callable[[float], Awaitable[None]]
+DETAIL_CHARS = 500  # an error's message in a dead letter's detail, cut to stay readable
 WindowReader: TypeAlias = Callable[[], Awaitable[list[Score]]]
 """Current rolling-window (R30D) scores of the exported entities, read from scoring's state."""
 
@@ -46,8 +58,25 @@ class RawRecord:
     value: bytes
 
 
+@dataclass
+class Effects:
+    """What evaluating one record (or the batch's end, or a tick) asks to publish and store."""
+
+    record: RawRecord | None
+    alerts: list[Alert] = field(default_factory=list)
+    values: list[RememberedValue] = field(default_factory=list)
+    surveys: list[KpiEvent] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.alerts or self.values or self.surveys)
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _span(what: str, records: Sequence[RawRecord]) -> BatchSpan:
+    return BatchSpan.of(what, ((r.topic, r.partition, r.offset) for r in records))
 
 
 class AlertsService:
@@ -65,6 +94,7 @@ class AlertsService:
         window_reader: WindowReader | None = None,
         clock: Clock = _utc_now,
         max_backoff_s: float = 10.0,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.engine = engine
         self._store = store
@@ -75,6 +105,7 @@ class AlertsService:
         self._window_reader = window_reader
         self._clock = clock
         self._max_backoff_s = max_backoff_s
+        self._sleep = sleep
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
@@ -92,32 +123,36 @@ class AlertsService:
 
     async def handle_scores(self, records: Sequence[RawRecord]) -> None:
         started = perf_counter()
-        scores: list[Score] = []
-        rejected: list[Outbound] = []
-        for record in records:
-            try:
-                scores.append(Score.model_validate_json(record.value))
-            except ValidationError as exc:
-                rejected.append(_dead_letter(record, exc))
+        decoded, rejected = _decode(records, Score.model_validate_json)
         async with self._lock:
-            alerts, values = self.engine.on_scores(scores)
-            self._kpi_gauges.observe(scores)
-            await self._publish_and_store(alerts, values, [], rejected)
+            effects: list[Effects] = []
+            for record, score in decoded:
+                try:
+                    alerts, values = self.engine.on_scores([score])
+                    self._kpi_gauges.observe([score])
+                except Exception as exc:  # noqa: BLE001 - the engine raised: a poisoned record
+                    rejected.append(self._poisoned(record, exc))
+                    continue
+                effects.append(Effects(record, alerts, values))
+            rejected += await self._publish_and_store(effects, rejected, _span("scores", records))
         self._count(topics.SCORES, records, rejected, started)
 
     async def handle_events(self, records: Sequence[RawRecord]) -> None:
         started = perf_counter()
-        events: list[KpiEvent] = []
-        rejected: list[Outbound] = []
-        for record in records:
-            try:
-                events.append(KpiEvent.model_validate_json(record.value))
-            except ValidationError as exc:
-                rejected.append(_dead_letter(record, exc))
-        surveys = [e for e in events if isinstance(e.event, SurveyEvent) and e.callback_phone_hash]
+        decoded, rejected = _decode(records, KpiEvent.model_validate_json)
         async with self._lock:
-            alerts = self.engine.on_events(events, self._clock())
-            await self._publish_and_store(alerts, [], surveys, rejected)
+            now = self._clock()
+            effects: list[Effects] = []
+            for record, event in decoded:
+                try:
+                    alerts = self.engine.on_event(event, now)
+                except Exception as exc:  # noqa: BLE001 - the engine raised: a poisoned record
+                    rejected.append(self._poisoned(record, exc))
+                    continue
+                survey = isinstance(event.event, SurveyEvent) and event.callback_phone_hash
+                effects.append(Effects(record, alerts, surveys=[event] if survey else []))
+            effects.append(Effects(None, self.engine.expire_fraud()))
+            rejected += await self._publish_and_store(effects, rejected, _span("events", records))
         self._metrics.observe_sources(self.engine.last_seen())
         self._count(topics.EVENTS, records, rejected, started)
 
@@ -125,37 +160,98 @@ class AlertsService:
         """Staleness on the wall clock, and the rolling-window gauges."""
         async with self._lock:
             alerts = self.engine.on_tick(self._clock())
-            await self._publish_and_store(alerts, [], [], [])
+            await self._publish_and_store([Effects(None, alerts)], [], BatchSpan("alerts tick"))
         if self._window_reader is not None:
             self._kpi_gauges.observe(await self._window_reader())
 
     async def _publish_and_store(
-        self,
-        alerts: list[Alert],
-        values: list[RememberedValue],
-        surveys: list[KpiEvent],
-        rejected: list[Outbound],
-    ) -> None:
-        messages = rejected + [
-            Outbound(topics.ALERTS, a.entity.encode(), a.model_dump_json().encode()) for a in alerts
-        ]
-
-        async def step() -> None:
-            if messages:
-                await self._output.send_all(messages)
-            if alerts or values or surveys:
-                await self._store.save(alerts, values, surveys)
-
-        await retry.until_done(
-            step, max_backoff_s=self._max_backoff_s, on_retry=self._metrics.retries.inc
-        )
+        self, effects: list[Effects], rejected: list[Outbound], span: BatchSpan
+    ) -> list[Outbound]:
+        """Publish and store the batch's effects; return the dead letters of the records that
+        had to be isolated (an error a retry would not fix)."""
+        try:
+            await self._until_done(functools.partial(self._send, effects, rejected), span)
+        except Exception:  # noqa: BLE001 - not transient: until_done logged and counted it
+            published, poisoned = await self._isolate(effects, rejected)
+        else:
+            published, poisoned = effects, []
+        alerts = [alert for effect in published for alert in effect.alerts]
         for alert in alerts:
             self._metrics.published.labels(alert.rule, alert.state.value).inc()
             logger.info(
                 "alert %s %s %s (%s)", alert.state.value, alert.rule, alert.entity, alert.severity
             )
-        if alerts:
+        if alerts or poisoned:
             self._alert_gauges.sync(self.engine.firing())
+        return poisoned
+
+    async def _isolate(
+        self, effects: list[Effects], rejected: list[Outbound]
+    ) -> tuple[list[Effects], list[Outbound]]:
+        """Each record's effects on their own; a record whose effects still fail is
+        dead-lettered. The batch's own dead letters, and effects of no record (expiry, a
+        tick), are sent as they are: if those fail for good, the error propagates."""
+        await self._until_done(
+            functools.partial(self._send, [], rejected), _span("dead letters", [])
+        )
+        published: list[Effects] = []
+        poisoned: list[Outbound] = []
+        for effect in effects:
+            record = effect.record
+            span = _span("alerts record", [record]) if record else BatchSpan("alerts batch end")
+            try:
+                await self._until_done(functools.partial(self._send, [effect], []), span)
+            except Exception as exc:  # not transient: this record is the poison
+                if record is None:
+                    raise
+                letter = self._poisoned(record, exc)
+                await self._until_done(functools.partial(self._send, [], [letter]), span)
+                poisoned.append(letter)
+            else:
+                published.append(effect)
+        return published, poisoned
+
+    async def _send(self, effects: Sequence[Effects], rejected: Sequence[Outbound]) -> None:
+        alerts = [alert for effect in effects for alert in effect.alerts]
+        values = [value for effect in effects for value in effect.values]
+        surveys = [survey for effect in effects for survey in effect.surveys]
+        messages = list(rejected) + [
+            Outbound(topics.ALERTS, a.entity.encode(), a.model_dump_json().encode()) for a in alerts
+        ]
+        if messages:
+            await self._output.send_all(messages)
+        if alerts or values or surveys:
+            await self._store.save(alerts, values, surveys)
+
+    async def _until_done(self, step: Callable[[], Awaitable[None]], span: BatchSpan) -> None:
+        await retry.until_done(
+            step,
+            where=span,
+            max_backoff_s=self._max_backoff_s,
+            sleep=self._sleep,
+            on_retry=self._metrics.retries.inc,
+            on_failure=self._metrics.processing_errors.inc,
+        )
+
+    def _poisoned(self, record: RawRecord, error: Exception) -> Outbound:
+        """The record's dead letter with reason `processing_error`, naming the error."""
+        self._metrics.processing_errors.inc()
+        detail = f"alerts could not process the record: {type(error).__name__}: {error}"
+        logger.error(
+            "dead-lettered %s[%d]@%d: processing_error",
+            record.topic,
+            record.partition,
+            record.offset,
+            exc_info=error,
+            extra={
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "reason": RejectReason.PROCESSING_ERROR.value,
+            },
+        )
+        violation = ContractViolation(RejectReason.PROCESSING_ERROR, detail[:DETAIL_CHARS])
+        return dead_letter_outbound(_letter(record, violation))
 
     def _count(
         self, topic: str, records: Sequence[RawRecord], rejected: list[Outbound], started: float
@@ -166,6 +262,30 @@ class AlertsService:
         self._metrics.batch_seconds.labels(topic).observe(perf_counter() - started)
 
 
+def _decode(
+    records: Sequence[RawRecord], parse: Callable[[bytes], T]
+) -> tuple[list[tuple[RawRecord, T]], list[Outbound]]:
+    """The records that parse, with their message; dead letters for the others."""
+    decoded: list[tuple[RawRecord, T]] = []
+    rejected: list[Outbound] = []
+    for record in records:
+        try:
+            decoded.append((record, parse(record.value)))
+        except ValidationError as exc:
+            rejected.append(_dead_letter(record, exc))
+    return decoded, rejected
+
+
+def _letter(record: RawRecord, violation: ContractViolation) -> DeadLetter:
+    return DeadLetter.from_violation(
+        record.value,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        violation=violation,
+    )
+
+
 def _dead_letter(record: RawRecord, error: ValidationError) -> Outbound:
     first = error.errors()[0] if error.errors() else {"msg": str(error), "loc": ()}
     where = ".".join(str(part) for part in first.get("loc", ())) or "record"
@@ -174,12 +294,9 @@ def _dead_letter(record: RawRecord, error: ValidationError) -> Outbound:
         if first.get("type") == "json_invalid"
         else RejectReason.SCHEMA_VIOLATION
     )
-    letter = DeadLetter.from_violation(
-        record.value,
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        violation=ContractViolation(
+    letter = _letter(
+        record,
+        ContractViolation(
             reason, f"not a valid {record.topic} message: {where}: {first.get('msg')}"
         ),
     )

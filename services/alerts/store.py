@@ -4,7 +4,8 @@ score values drop rules compare against, and the surveys still inside a fraud wi
 `AlertStore` is the port; `MongoAlertStore` keeps it in three MongoDB collections:
 `alerts` (one document per alert id: its latest message), `alert_values` and
 `alert_surveys`. Every write is an idempotent upsert, so a batch handled twice after a crash
-writes the same documents.
+writes the same documents. PyMongo's errors are translated at this boundary: a
+`StoreUnavailable` is retried by the service, a permanent `StoreError` is not.
 """
 
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReplaceOne, UpdateO
 
 from shared.events.canonical import KpiEvent
 from shared.messages.alert import Alert, AlertState
+from shared.transient import store_errors
 
 from .domain.engine import RememberedValue
 
@@ -67,10 +69,15 @@ class MongoAlertStore:
         self._surveys = db[SURVEYS]
 
     async def ensure_schema(self) -> None:
-        await self._alerts.create_index([("state", ASCENDING), ("started_at", DESCENDING)])
-        await self._surveys.create_index([("occurred_at", DESCENDING)])
+        with store_errors("cannot create the alerts indexes"):
+            await self._alerts.create_index([("state", ASCENDING), ("started_at", DESCENDING)])
+            await self._surveys.create_index([("occurred_at", DESCENDING)])
 
     async def load(self, survey_window: timedelta) -> StoredState:
+        with store_errors("cannot load the stored alerts, values and surveys"):
+            return await self._load(survey_window)
+
+    async def _load(self, survey_window: timedelta) -> StoredState:
         alerts = [_alert(doc) async for doc in self._alerts.find({})]
         values = [
             RememberedValue(doc["entity"], doc["kpi"], doc["period"], _decimal(doc["value"]))
@@ -85,6 +92,16 @@ class MongoAlertStore:
         return StoredState(alerts, values, surveys)
 
     async def save(
+        self,
+        alerts: Sequence[Alert],
+        values: Sequence[RememberedValue],
+        surveys: Sequence[KpiEvent],
+    ) -> None:
+        what = f"cannot save {len(alerts)} alerts, {len(values)} values, {len(surveys)} surveys"
+        with store_errors(what):
+            await self._save(alerts, values, surveys)
+
+    async def _save(
         self,
         alerts: Sequence[Alert],
         values: Sequence[RememberedValue],
@@ -137,7 +154,8 @@ class MongoAlertStore:
     async def list_alerts(self, state: AlertState | None = None) -> list[Alert]:
         query: dict[str, Any] = {} if state is None else {"state": state.value}
         cursor = self._alerts.find(query).sort([("started_at", DESCENDING), ("_id", ASCENDING)])
-        return [_alert(doc) async for doc in cursor]
+        with store_errors("cannot list the alerts"):
+            return [_alert(doc) async for doc in cursor]
 
 
 def _document(alert: Alert) -> dict[str, Any]:

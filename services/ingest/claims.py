@@ -4,7 +4,9 @@ A claim is an insert of `{_id: key}`; the first insert wins and a duplicate-key 
 key was seen before. Each claim records the topic, partition and offset of its claimant, so a
 message re-delivered after a crash (claimed, but maybe not published) is recognised as itself
 and published again rather than mistaken for a duplicate; downstream de-duplicates by `key`.
-Inserts of new keys are cheap; the claimant is looked up only on a conflict.
+Inserts of new keys are cheap; the claimant is looked up only on a conflict. PyMongo's errors
+are translated at this boundary (`shared/transient.py`): `StoreUnavailable` is retried by the
+pipeline, a permanent `StoreError` is not.
 """
 
 from collections.abc import Sequence
@@ -14,7 +16,9 @@ from typing import Any, Protocol
 
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, PyMongoError
+
+from shared.transient import store_failure
 
 DUPLICATE_KEY = 11000
 
@@ -51,9 +55,12 @@ class MongoClaimStore:
 
     async def ensure_indexes(self) -> None:
         """Expire claims after the horizon (where the server honours TTL indexes)."""
-        await self._collection.create_index(
-            [("expires_at", ASCENDING)], expireAfterSeconds=0, name="claims_ttl"
-        )
+        try:
+            await self._collection.create_index(
+                [("expires_at", ASCENDING)], expireAfterSeconds=0, name="claims_ttl"
+            )
+        except PyMongoError as exc:
+            raise store_failure(exc, "cannot create the claims expiry index") from exc
 
     async def claim(self, claims: Sequence[Claim], now: datetime) -> set[str]:
         if not claims:
@@ -69,15 +76,22 @@ class MongoClaimStore:
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(error.get("code") != DUPLICATE_KEY for error in errors):
-                raise
+                raise store_failure(exc, f"cannot claim {len(claims)} event keys") from exc
             conflicts = [int(error["index"]) for error in errors]
+        except PyMongoError as exc:
+            raise store_failure(exc, f"cannot claim {len(claims)} event keys") from exc
         if not conflicts:
             return set()
         contested = {claims[i].key for i in conflicts}
-        owners = {
-            doc["_id"]: doc.get("claimant")
-            async for doc in self._collection.find({"_id": {"$in": sorted(contested)}})
-        }
+        try:
+            owners = {
+                doc["_id"]: doc.get("claimant")
+                async for doc in self._collection.find({"_id": {"$in": sorted(contested)}})
+            }
+        except PyMongoError as exc:
+            raise store_failure(
+                exc, f"cannot read the claimants of {len(contested)} contested keys"
+            ) from exc
         # A conflict whose stored claimant is this very message is a re-delivery after a crash:
         # not a duplicate. Within one batch, a later copy of a key conflicts with the earlier.
         return {
@@ -86,5 +100,8 @@ class MongoClaimStore:
 
     async def purge_expired(self, now: datetime) -> int:
         """Delete expired claims (for servers without TTL support); return how many."""
-        result = await self._collection.delete_many({"expires_at": {"$lt": now}})
+        try:
+            result = await self._collection.delete_many({"expires_at": {"$lt": now}})
+        except PyMongoError as exc:
+            raise store_failure(exc, "cannot purge expired claims") from exc
         return int(result.deleted_count)

@@ -61,6 +61,12 @@ class IngestMetrics:
             "Batches retried after a broker or database failure.",
             registry=registry,
         )
+        self.processing_errors = Counter(
+            "kpi_ingest_processing_errors",
+            "Batches and records whose processing raised an error a retry would not fix; "
+            "each record that still fails on its own is dead-lettered as processing_error.",
+            registry=registry,
+        )
         self.org_changes = Counter(
             "kpi_ingest_org_changes",
             "kpi.org.v1 records applied or refused.",

@@ -3,16 +3,24 @@
 For every record exactly one of: a canonical event on `kpi.events.v1`, a dead letter on
 `kpi.deadletter.v1`, or a counted duplicate. The caller commits the batch's offsets only after
 `handle` returns, i.e. after the broker acknowledged every output.
+
+A lost broker or database (`TransientError`) stalls the batch with backoff until it comes back.
+Any other error is a record ingest cannot process (a bug, an output the broker or the claims
+refuse): the batch is then claimed and published record by record, and each record that still
+fails is dead-lettered as `processing_error`, so one poisoned record never blocks its partition.
 """
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared import retry, topics
+from shared.batch_span import BatchSpan
+from shared.events import ContractViolation, RejectReason
 from shared.kafka_output import Outbound, OutputPort, dead_letter_outbound
 from shared.watermarks import InputClocks
 
@@ -24,6 +32,7 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 PartitionKey = tuple[str, int]
+DETAIL_CHARS = 500  # an error's message in a dead letter's detail, cut to stay readable
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,19 @@ def _outbound(outcome: Outcome) -> Outbound:
             outcome.event.model_dump_json().encode(),
         )
     return dead_letter_outbound(outcome.dead_letter)
+
+
+def _span(what: str, outcomes: Iterable[Outcome]) -> BatchSpan:
+    listed = list(outcomes)
+    return BatchSpan.of(
+        what,
+        ((o.record.topic, o.record.partition, o.record.offset) for o in listed),
+        [o.event.event.event_id for o in listed if isinstance(o, Accepted)],
+    )
+
+
+def _event_type(outcome: Outcome) -> str:
+    return outcome.event.event.event_type if isinstance(outcome, Accepted) else outcome.event_type
 
 
 class IngestPipeline:
@@ -110,7 +132,7 @@ class IngestPipeline:
             self._watermarks.keep_only(backlog, now)
             self._watermarks.set_backlog(backlog)
         stamp = self._watermarks.low(now)
-        outcomes = [_stamped(self._triage(record, now), stamp) for record in records]
+        outcomes: Sequence[Outcome] = [_stamped(self._triaged(r, now), stamp) for r in records]
         self._watermarks.observe(_progress(outcomes), now)
         for outcome in outcomes:
             if isinstance(outcome, Rejected):
@@ -125,7 +147,7 @@ class IngestPipeline:
                         "detail": outcome.dead_letter.detail,
                     },
                 )
-        duplicates = await self._with_retries(outcomes, now)
+        outcomes, duplicates = await self._publish(outcomes, now)
         self._record(records, outcomes, duplicates, started)
         return BatchSummary(
             accepted=sum(isinstance(o, Accepted) for o in outcomes) - len(duplicates),
@@ -146,12 +168,81 @@ class IngestPipeline:
         await self._output.send_all(outputs)
         return duplicates
 
-    async def _with_retries(self, outcomes: Sequence[Outcome], now: datetime) -> set[str]:
+    def _triaged(self, record: Record, now: datetime) -> Outcome:
+        try:
+            return self._triage(record, now)
+        except Exception as exc:  # triage raises nothing for bad data: this is a bug
+            self._metrics.processing_errors.inc()
+            logger.exception(
+                "triage failed on a record",
+                extra={
+                    "topic": record.topic,
+                    "partition": record.partition,
+                    "offset": record.offset,
+                },
+            )
+            return self._poisoned(record, "unknown", exc, now)
+
+    def _poisoned(
+        self, record: Record, event_type: str, error: Exception, now: datetime
+    ) -> Rejected:
+        """The record's dead letter with reason `processing_error`, naming the error."""
+        detail = f"ingest could not process the record: {type(error).__name__}: {error}"
+        violation = ContractViolation(RejectReason.PROCESSING_ERROR, detail[:DETAIL_CHARS])
+        return self._triage.reject(record, violation, now, event_type)
+
+    async def _publish(
+        self, outcomes: Sequence[Outcome], now: datetime
+    ) -> tuple[Sequence[Outcome], set[str]]:
+        """Claim and publish the batch; on an error a retry would not fix, record by record."""
+        try:
+            duplicates = await self._until_done(
+                functools.partial(self._claim_and_send, outcomes, now),
+                _span("ingest batch", outcomes),
+            )
+        except Exception:  # noqa: BLE001 - not transient: until_done logged and counted it
+            return await self._isolate(outcomes, now)
+        return outcomes, duplicates
+
+    async def _isolate(
+        self, outcomes: Sequence[Outcome], now: datetime
+    ) -> tuple[list[Outcome], set[str]]:
+        """Each record on its own; one that still fails is dead-lettered as processing_error.
+
+        Claims are idempotent for their claimant and consumers drop a repeated event by its
+        key, so what the failed batch attempt claimed or published is harmless here."""
+        settled: list[Outcome] = []
+        duplicates: set[str] = set()
+        for outcome in outcomes:
+            span = _span("ingest record", [outcome])
+            try:
+                duplicates |= await self._until_done(
+                    functools.partial(self._claim_and_send, [outcome], now), span
+                )
+            except Exception as exc:  # noqa: BLE001 - not transient: this record is the poison
+                poisoned = self._poisoned(outcome.record, _event_type(outcome), exc, now)
+                logger.warning(
+                    "dead-lettered: processing_error",
+                    extra=span.log_fields() | {"reason": RejectReason.PROCESSING_ERROR.value},
+                )
+                # A dead letter the broker refuses too fails loudly: nothing else is left.
+                await self._until_done(
+                    functools.partial(self._claim_and_send, [poisoned], now), span
+                )
+                outcome = poisoned  # noqa: PLW2901 - it is now the record's outcome
+            settled.append(outcome)
+        return settled, duplicates
+
+    async def _until_done(
+        self, step: Callable[[], Awaitable[set[str]]], span: BatchSpan
+    ) -> set[str]:
         return await retry.until_done(
-            lambda: self._claim_and_send(outcomes, now),
+            step,
+            where=span,
             max_backoff_s=self._max_backoff_s,
             sleep=self._sleep,
             on_retry=self._metrics.retries.inc,
+            on_failure=self._metrics.processing_errors.inc,
         )
 
     def _record(

@@ -93,16 +93,26 @@ class Triage:
             self._check_topic(event_type, record.topic)
             accepted = self._canonical(event, record, received_at)
         except ContractViolation as violation:
-            dead = DeadLetter.from_violation(
-                redact_phones(record.value, self._hasher),
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                violation=violation,
-                received_at=received_at,
-            )
-            return Rejected(record, dead, event_type)
+            return self.reject(record, violation, received_at, event_type)
         return accepted
+
+    def reject(
+        self,
+        record: Record,
+        violation: ContractViolation,
+        received_at: datetime,
+        event_type: str = "unknown",
+    ) -> Rejected:
+        """The dead letter of a record: its bytes with phone numbers hashed, and the reason."""
+        dead = DeadLetter.from_violation(
+            redact_phones(record.value, self._hasher),
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            violation=violation,
+            received_at=received_at,
+        )
+        return Rejected(record, dead, event_type)
 
     @staticmethod
     def _check_topic(event_type: str, topic: str) -> None:

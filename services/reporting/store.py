@@ -3,7 +3,8 @@
 `ScorecardStore` is the port; `MongoScorecardStore` keeps every revision in the `scorecards`
 collection (one document per `scorecard_id`, so a revision written twice is one document) and
 the close state in `reporting_state`: the fiscal year reporting started from and which periods
-are final.
+are final. PyMongo's errors are translated at this boundary (`StoreUnavailable` when a retry
+may help, `StoreError` when not).
 """
 
 from collections.abc import Iterable, Sequence
@@ -12,6 +13,7 @@ from typing import Any, Protocol
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReplaceOne
 
 from shared.messages.scorecard import Scorecard
+from shared.transient import store_errors
 
 SCORECARDS = "scorecards"
 STATE = "reporting_state"
@@ -50,14 +52,19 @@ class MongoScorecardStore:
         self._state = db[STATE]
 
     async def ensure_schema(self) -> None:
-        await self._cards.create_index(
-            [("period", ASCENDING), ("entity", ASCENDING), ("revision", DESCENDING)]
-        )
-        await self._cards.create_index([("entity", ASCENDING), ("period", ASCENDING)])
+        with store_errors("cannot create the scorecard indexes"):
+            await self._cards.create_index(
+                [("period", ASCENDING), ("entity", ASCENDING), ("revision", DESCENDING)]
+            )
+            await self._cards.create_index([("entity", ASCENDING), ("period", ASCENDING)])
 
     async def save(self, cards: Sequence[Scorecard]) -> None:
         if not cards:
             return
+        with store_errors(f"cannot save {len(cards)} scorecards"):
+            await self._save(cards)
+
+    async def _save(self, cards: Sequence[Scorecard]) -> None:
         await self._cards.bulk_write(
             [
                 ReplaceOne(
@@ -80,29 +87,35 @@ class MongoScorecardStore:
     async def latest_of_period(self, period: str) -> dict[str, Scorecard]:
         newest: dict[str, Scorecard] = {}
         cursor = self._cards.find({"period": period}, {"card": 1, "entity": 1, "revision": 1})
-        async for doc in cursor.sort([("revision", ASCENDING)]):
-            newest[doc["entity"]] = Scorecard.model_validate_json(doc["card"])
+        with store_errors(f"cannot read the scorecards of {period}"):
+            async for doc in cursor.sort([("revision", ASCENDING)]):
+                newest[doc["entity"]] = Scorecard.model_validate_json(doc["card"])
         return newest
 
     async def latest(self, entity: str, periods: Iterable[str]) -> dict[str, Scorecard]:
         newest: dict[str, Scorecard] = {}
         cursor = self._cards.find({"entity": entity, "period": {"$in": list(periods)}})
-        async for doc in cursor.sort([("revision", ASCENDING)]):
-            newest[doc["period"]] = Scorecard.model_validate_json(doc["card"])
+        with store_errors(f"cannot read the scorecards of {entity}"):
+            async for doc in cursor.sort([("revision", ASCENDING)]):
+                newest[doc["period"]] = Scorecard.model_validate_json(doc["card"])
         return newest
 
     async def horizon(self) -> str | None:
-        doc = await self._state.find_one({"_id": "horizon"})
+        with store_errors("cannot read reporting's horizon"):
+            doc = await self._state.find_one({"_id": "horizon"})
         return None if doc is None else str(doc["month"])
 
     async def set_horizon(self, month: str) -> None:
-        await self._state.replace_one({"_id": "horizon"}, {"month": month}, upsert=True)
+        with store_errors(f"cannot set reporting's horizon to {month}"):
+            await self._state.replace_one({"_id": "horizon"}, {"month": month}, upsert=True)
 
     async def final_periods(self) -> set[str]:
-        doc = await self._state.find_one({"_id": "final"})
+        with store_errors("cannot read the final periods"):
+            doc = await self._state.find_one({"_id": "final"})
         return set() if doc is None else set(doc["periods"])
 
     async def mark_final(self, period: str) -> None:
-        await self._state.update_one(
-            {"_id": "final"}, {"$addToSet": {"periods": period}}, upsert=True
-        )
+        with store_errors(f"cannot mark {period} final"):
+            await self._state.update_one(
+                {"_id": "final"}, {"$addToSet": {"periods": period}}, upsert=True
+            )

@@ -28,8 +28,9 @@ class ScoringMetrics:
         )
         self.rejected = Counter(
             "kpi_scoring_rejected",
-            "Events dead-lettered: too_late (period closed beyond the allowed lateness) or "
-            "schema_violation (not a canonical event).",
+            "Events dead-lettered: too_late (period closed beyond the allowed lateness), "
+            "schema_violation (not a canonical event) or processing_error (an error a retry "
+            "would not fix).",
             ["reason"],
             registry=registry,
         )
@@ -56,6 +57,12 @@ class ScoringMetrics:
         )
         self.retries = Counter(
             "kpi_scoring_retries", "Batches retried after a failure.", registry=registry
+        )
+        self.processing_errors = Counter(
+            "kpi_scoring_processing_errors",
+            "Batches and records whose processing raised an error a retry would not fix; the "
+            "batch is bisected and each record that fails alone is dead-lettered.",
+            registry=registry,
         )
         self.fenced = Counter(
             "kpi_scoring_fenced",

@@ -37,6 +37,7 @@ from pymongo.errors import CollectionInvalid, DuplicateKeyError, OperationFailur
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
+from shared.transient import mongo_transient
 from shared.watermarks import PartitionClock
 
 from .domain.model import Fact
@@ -49,6 +50,7 @@ from .ports import (
     PartitionCommit,
     StaleOffsets,
     StateStoreError,
+    StateStoreUnavailable,
     StoredPosition,
     group_low,
 )
@@ -93,7 +95,7 @@ class MongoStateStore:
                 [("fiscal_year", ASCENDING), ("entity", ASCENDING)], name="counters_year_entity"
             )
         except PyMongoError as exc:
-            raise StateStoreError(f"cannot create the scoring state schema: {exc}") from exc
+            raise _failure(exc, f"cannot create the scoring state schema: {exc}") from exc
 
     async def positions(
         self, group: str, partitions: Collection[tuple[str, int]]
@@ -114,7 +116,7 @@ class MongoStateStore:
                     low=_aware(doc.get("low")),
                 )
         except PyMongoError as exc:
-            raise StateStoreError(f"cannot read the positions of group {group}: {exc}") from exc
+            raise _failure(exc, f"cannot read the positions of group {group}: {exc}") from exc
         return found
 
     async def stream_time(self, group: str) -> datetime | None:
@@ -125,7 +127,7 @@ class MongoStateStore:
         try:
             doc = await self._groups.find_one({"_id": group})
         except PyMongoError as exc:
-            raise StateStoreError(f"cannot read the stream time of group {group}: {exc}") from exc
+            raise _failure(exc, f"cannot read the stream time of group {group}: {exc}") from exc
         if doc is None:
             return None
         return GroupClock(
@@ -144,14 +146,14 @@ class MongoStateStore:
                     record["id"]: list(record["facts"]) for record in doc.get("r", {}).values()
                 }
         except PyMongoError as exc:
-            raise StateStoreError(f"cannot read {len(bucket_ids)} record buckets: {exc}") from exc
+            raise _failure(exc, f"cannot read {len(bucket_ids)} record buckets: {exc}") from exc
         return found
 
     async def counter_documents(self, doc_ids: Collection[str]) -> dict[str, Document]:
         try:
             return await _read_counters(self._counters, doc_ids)
         except PyMongoError as exc:
-            raise StateStoreError(f"cannot read {len(doc_ids)} counter documents: {exc}") from exc
+            raise _failure(exc, f"cannot read {len(doc_ids)} counter documents: {exc}") from exc
 
     async def commit(self, write: BatchWrite, before_commit: BeforeCommit) -> None:
         counter_ops = counter_updates(write.counters)
@@ -176,8 +178,8 @@ class MongoStateStore:
                 await before_commit(documents)
         except PyMongoError as exc:
             partitions = ", ".join(f"{c.topic}:{c.partition}" for c in write.partitions)
-            raise StateStoreError(
-                f"batch of group {write.group} ({partitions}) not committed: {exc}"
+            raise _failure(
+                exc, f"batch of group {write.group} ({partitions}) not committed: {exc}"
             ) from exc
 
     async def _advance_group(self, write: BatchWrite, session: AsyncClientSession) -> None:
@@ -306,6 +308,12 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
+
+
+def _failure(exc: PyMongoError, message: str) -> StateStoreError:
+    """Transient (`StateStoreUnavailable`) when PyMongo says a retry may succeed."""
+    kind = StateStoreUnavailable if mongo_transient(exc) else StateStoreError
+    return kind(message)
 
 
 def _stale(group: str, commit: PartitionCommit) -> StaleOffsets:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from shared.errors import KpiError
+from shared.errors import KpiError, StoreError, StoreUnavailable
 from shared.watermarks import PartitionClock, product_low
 
 from .domain.model import Fact
@@ -24,10 +24,15 @@ class StaleOffsets(KpiError):
     """Another instance committed this partition since we read its offset; nothing was written."""
 
 
-class StateStoreError(KpiError):
-    """The store failed (unreachable, timed out, a write conflict): the batch was not applied,
-    or, if the commit itself failed, maybe it was. Retry the same batch: the fence makes a
-    retry safe, and one that finds its own earlier commit raises `StaleOffsets`."""
+class StateStoreError(StoreError):
+    """The store refused an operation for good (a document it cannot store, a bug): retrying
+    the batch would fail the same way, so the service isolates the poisoned record."""
+
+
+class StateStoreUnavailable(StateStoreError, StoreUnavailable):
+    """The store failed for now (unreachable, timed out, a write conflict): the batch was not
+    applied, or, if the commit itself failed, maybe it was. Retry the same batch: the fence
+    makes a retry safe, and one that finds its own earlier commit raises `StaleOffsets`."""
 
 
 @dataclass(frozen=True)

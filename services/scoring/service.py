@@ -3,9 +3,17 @@
 Positions live in MongoDB with the state, never in Kafka: on assignment the service seeks to the
 stored offsets, and a batch whose first offset is not where the state stands is dropped and the
 partition re-read from there (after a failure, a rebalance, or a zombie's commit).
+
+A `TransientError` (a lost database or broker, an aborted transaction) retries the batch with
+backoff. Any other error means a record the service cannot process: the batch is bisected,
+each half applied in its own transaction, down to the records that fail alone; each of those is
+committed as a batch of its own that applies nothing, moves its partition's position past it
+and publishes its dead letter (`processing_error`) before the commit, as `too_late` rejects are.
+So positions still move exactly once, and one poisoned record never blocks its partition.
 """
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
@@ -14,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from shared import retry
+from shared.batch_span import BatchSpan
 from shared.events import ContractViolation, RejectReason
 from shared.kafka_output import Outbound, OutputPort, dead_letter_outbound
 from shared.kpi.fiscal_calendar import FiscalCalendar
@@ -21,6 +30,7 @@ from shared.messages import DeadLetter
 from shared.watermarks import InputClocks
 
 from .domain.batch import BatchOutcome, InputRecord, Position, apply_batch, needed_buckets
+from .domain.model import Deltas
 from .metrics import ScoringMetrics
 from .ports import (
     BatchWrite,
@@ -36,6 +46,7 @@ PartitionKey = tuple[str, int]
 Sleep = Callable[[float], Awaitable[None]]
 WallClock = Callable[[], datetime]
 IDLE_AFTER = timedelta(seconds=30)
+DETAIL_CHARS = 500  # an error's message in a dead letter's detail, cut to stay readable
 
 
 def _utc_now() -> datetime:
@@ -98,6 +109,30 @@ def _stamps(batch: Sequence[InputRecord]) -> dict[PartitionKey, datetime | None]
             stamp if current is None or (stamp is not None and stamp > current) else current
         )
     return stamps
+
+
+def _span(what: str, batch: Sequence[InputRecord]) -> BatchSpan:
+    return BatchSpan.of(
+        what,
+        ((r.topic, r.partition, r.offset) for r in batch),
+        [r.event.event.event_id for r in batch if r.event is not None],
+    )
+
+
+def _poisoned(record: InputRecord, position: Position, error: Exception) -> BatchOutcome:
+    """A batch of one poisoned record: nothing applied, the position moved past it (its
+    channels' marks and watermarks kept, so a re-drive of it is applied), its dead letter."""
+    detail = f"scoring could not process the record: {type(error).__name__}: {error}"
+    return BatchOutcome(
+        deltas=Deltas(),
+        records={},
+        positions={
+            (record.topic, record.partition): Position(
+                record.offset + 1, dict(position.source_marks), dict(position.watermarks)
+            )
+        },
+        rejected=[(record, RejectReason.PROCESSING_ERROR, detail[:DETAIL_CHARS])],
+    )
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -205,13 +240,7 @@ class ScoringService:
         if not batch:
             return result
         try:
-            result.applied = await retry.until_done(
-                lambda: self._apply(batch),
-                max_backoff_s=self._max_backoff_s,
-                sleep=self._sleep,
-                on_retry=self._metrics.retries.inc,
-                give_up_on=(StaleOffsets,),
-            )
+            result.applied = await self._settle(batch)
         except StaleOffsets:
             logger.warning("another instance committed these partitions; re-reading")
             keys = {(r.topic, r.partition) for r in batch} & set(self._positions)
@@ -219,7 +248,36 @@ class ScoringService:
             self._metrics.fenced.inc()
         return result
 
-    async def _apply(self, batch: Sequence[InputRecord]) -> int:
+    async def _settle(self, batch: Sequence[InputRecord]) -> int:
+        """Apply the batch, retrying transient errors; on any other error, bisect it and
+        dead-letter the records that fail alone. Returns the events applied."""
+        try:
+            return await self._until_done(
+                functools.partial(self._apply, batch), _span("scoring batch", batch)
+            )
+        except StaleOffsets:
+            raise
+        except Exception as exc:  # noqa: BLE001 - not transient: until_done logged and counted it
+            if len(batch) > 1:
+                middle = len(batch) // 2
+                return await self._settle(batch[:middle]) + await self._settle(batch[middle:])
+            return await self._until_done(
+                functools.partial(self._apply, batch, poison=exc), _span("scoring record", batch)
+            )
+
+    async def _until_done(self, step: Callable[[], Awaitable[int]], span: BatchSpan) -> int:
+        return await retry.until_done(
+            step,
+            where=span,
+            max_backoff_s=self._max_backoff_s,
+            sleep=self._sleep,
+            on_retry=self._metrics.retries.inc,
+            on_failure=self._metrics.processing_errors.inc,
+            give_up_on=(StaleOffsets,),
+        )
+
+    async def _apply(self, batch: Sequence[InputRecord], poison: Exception | None = None) -> int:
+        """Apply `batch` in one transaction; with `poison`, dead-letter its one record instead."""
         started = time.perf_counter()
         self.in_flight = True
         try:
@@ -227,17 +285,26 @@ class ScoringService:
             if not keys <= set(self._positions):
                 # Revoked while the batch waited for a retry: another instance owns it now.
                 raise StaleOffsets("partitions were revoked while the batch waited")
-            state = await self._store.records(needed_buckets(batch, self._calendar))
-            outcome = apply_batch(
-                batch,
-                positions={key: self._positions[key] for key in keys},
-                record_state=state,
-                calendar=self._calendar,
-            )
+            if poison is None:
+                state = await self._store.records(needed_buckets(batch, self._calendar))
+                outcome = apply_batch(
+                    batch,
+                    positions={key: self._positions[key] for key in keys},
+                    record_state=state,
+                    calendar=self._calendar,
+                )
+                applied = batch
+            else:
+                [record] = batch
+                outcome = _poisoned(
+                    record, self._positions[(record.topic, record.partition)], poison
+                )
+                applied = []
+                self._log_poisoned(record, poison)
             now = self._wall()
             clocks = self._clocks
             clocks.observe(_stamps(batch), now)
-            latest = _later(self._latest, _latest(batch))
+            latest = _later(self._latest, _latest(applied))
             write = BatchWrite(
                 counters=counter_documents(outcome, self._calendar),
                 records=outcome.records,
@@ -259,11 +326,15 @@ class ScoringService:
                 idle_after=clocks.idle_after,
                 low=clocks.low(now),
                 latest=latest,
-                earliest=min((r.event.event.occurred_at for r in batch if r.event), default=None),
+                earliest=min((r.event.event.occurred_at for r in applied if r.event), default=None),
             )
 
             async def publish(documents: Mapping[str, Document]) -> None:
-                messages = await self._scorer.messages(outcome, documents, latest)
+                messages = (
+                    await self._scorer.messages(outcome, documents, latest)
+                    if poison is None
+                    else []
+                )
                 scores = len(messages)
                 messages += [_dead_letter(*rejected) for rejected in outcome.rejected]
                 await self._output.send_all(messages)
@@ -283,3 +354,14 @@ class ScoringService:
         self._latest = latest
         self._metrics.observe(outcome, write, time.perf_counter() - started, write.low)
         return outcome.applied
+
+    def _log_poisoned(self, record: InputRecord, error: Exception) -> None:
+        logger.error(
+            "dead-lettered %s[%d]@%d: processing_error",
+            record.topic,
+            record.partition,
+            record.offset,
+            exc_info=error,
+            extra=_span("scoring record", [record]).log_fields()
+            | {"reason": RejectReason.PROCESSING_ERROR.value},
+        )

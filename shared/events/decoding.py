@@ -31,6 +31,9 @@ class RejectReason(StrEnum):
     TOO_LARGE = "too_large"
     TOO_LATE = "too_late"
     EMPTY_VALUE = "empty_value"
+    # Not the publisher's fault: processing the record raised an error a retry would not fix
+    # (a bug, or an output the broker or database refuses); re-drive it once that is fixed.
+    PROCESSING_ERROR = "processing_error"
 
 
 class ContractViolation(KpiError):

@@ -8,7 +8,8 @@
   transactions; reads meanwhile see the state before the pending commit.
 - Stream time keeps BSON's precision (milliseconds, UTC), so a test cannot rely on more than
   the database keeps.
-- `fail_next(calls)` makes the next commits raise `StateStoreError`, as a lost database would.
+- `fail_next(calls)` makes the next commits raise `StateStoreUnavailable` (transient), as a
+  lost database would.
 """
 
 import asyncio
@@ -25,7 +26,7 @@ from services.scoring.ports import (
     Document,
     GroupClock,
     StaleOffsets,
-    StateStoreError,
+    StateStoreUnavailable,
     StoredPosition,
     group_low,
 )
@@ -58,7 +59,7 @@ class MemoryStateStore:
         self.schema_ensured = False
 
     def fail_next(self, calls: int) -> None:
-        """Raise `StateStoreError` from the next `calls` commits, writing nothing."""
+        """Raise `StateStoreUnavailable` from the next `calls` commits, writing nothing."""
         self._fail_remaining = calls
 
     async def ensure_schema(self) -> None:
@@ -104,7 +105,7 @@ class MemoryStateStore:
         async with self._lock:
             if self._fail_remaining > 0:
                 self._fail_remaining -= 1
-                raise StateStoreError("state store unavailable")
+                raise StateStoreUnavailable("state store unavailable")
             state = copy.deepcopy(self._state)
             for commit in write.partitions:
                 where = (write.group, commit.topic, commit.partition)

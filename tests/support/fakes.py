@@ -14,11 +14,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from services.ingest.claims import Claim
+from shared import errors
 from shared.kafka_output import Outbound
 
 
-class StoreUnavailable(ConnectionError):
-    """What a `MemoryClaimStore` raises while told to fail (a database that went away)."""
+class StoreUnavailable(errors.StoreUnavailable, ConnectionError):
+    """What a `MemoryClaimStore` raises while told to fail (a database that went away): the
+    transient error `MongoClaimStore` translates a lost connection into."""
 
 
 class MemoryClaimStore:
@@ -46,8 +48,9 @@ class MemoryClaimStore:
         return duplicates
 
 
-class OutputUnavailable(ConnectionError):
-    """What a `RecordingOutput` raises while told to fail (a broker that went away)."""
+class OutputUnavailable(errors.OutputUnavailable, ConnectionError):
+    """What a `RecordingOutput` raises while told to fail (a broker that went away): the
+    transient error `KafkaOutput` translates a lost connection into."""
 
 
 class RecordingOutput:

@@ -118,24 +118,32 @@ class AlertEngine:
         The same phone found again in a later month is a new alert (its period differs)."""
         alerts: list[Alert] = []
         for event in events:
-            self._staleness.seen(event.event.source, received_at)
-            occurred = event.event.occurred_at
-            if self._stream_time is None or occurred > self._stream_time:
-                self._stream_time = occurred
-            for finding in self._fraud.observe(event):
-                alert = self._book.observe(
-                    finding.rule,
-                    finding.entity,
-                    kpi=None,
-                    period=finding.period,
-                    breach=finding.breach,
-                    now=event.event.occurred_at,
-                )
-                if alert is not None:
-                    alerts.append(alert)
-        return alerts + self._expire_fraud()
+            alerts += self.on_event(event, received_at)
+        return alerts + self.expire_fraud()
 
-    def _expire_fraud(self) -> list[Alert]:
+    def on_event(self, event: KpiEvent, received_at: datetime) -> list[Alert]:
+        """One event of `on_events`, without the expiry of fraud findings that ends a batch
+        (`expire_fraud`): the alerts this event raised."""
+        alerts: list[Alert] = []
+        self._staleness.seen(event.event.source, received_at)
+        occurred = event.event.occurred_at
+        if self._stream_time is None or occurred > self._stream_time:
+            self._stream_time = occurred
+        for finding in self._fraud.observe(event):
+            alert = self._book.observe(
+                finding.rule,
+                finding.entity,
+                kpi=None,
+                period=finding.period,
+                breach=finding.breach,
+                now=event.event.occurred_at,
+            )
+            if alert is not None:
+                alerts.append(alert)
+        return alerts
+
+    def expire_fraud(self) -> list[Alert]:
+        """Resolve the fraud findings one rule window of stream time old."""
         now = self._stream_time
         if now is None:
             return []
