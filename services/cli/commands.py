@@ -3,11 +3,9 @@
 import asyncio
 import json
 import sys
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from shared.json_logging import configure_logging
 from shared.localstack import LocalStack
@@ -60,22 +58,13 @@ def run_local(settings: Settings, *, rate: float, demo: bool) -> int:
     return LocalRun(settings, rate=rate, demo=demo).run()
 
 
-def _demo_documents(settings: Settings, start: str, days: int, seed: int) -> Iterator[Any]:
-    from services.demo.generator import generate_events  # noqa: PLC0415
-    from shared.config.loading import load_calendar, load_org  # noqa: PLC0415
-
-    org = load_org(settings.config_dir / "org.yaml")
-    calendar = load_calendar(settings.config_dir / "calendar.yaml")
-    zone = ZoneInfo(calendar.timezone)
-    first = datetime.combine(date.fromisoformat(start), time(), zone)
-    return generate_events(org, start=first, end=first + timedelta(days=days), seed=seed)
-
-
 async def demo(
     settings: Settings, *, out: str, publish: bool, start: str, days: int, seed: int
 ) -> int:
     """`kpi demo`: write the demo stream as JSONL, or publish it."""
-    documents = _demo_documents(settings, start, days, seed)
+    from .demo_feed import demo_documents  # noqa: PLC0415 - keeps `kpi stack` light
+
+    documents = demo_documents(settings, start, days, seed)
     if publish:
         totals = PublishTotals()
         async with producer(settings) as client:

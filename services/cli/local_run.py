@@ -17,6 +17,7 @@ from shared.errors import StackError
 from shared.localstack import Component, LocalStack
 from shared.settings import SERVICE_NAMES, Settings
 
+from .demo_feed import demo_documents
 from .publishing import PublishTotals, producer, publish_documents
 
 READY_TIMEOUT_S = 60.0
@@ -94,9 +95,7 @@ class LocalRun:
         print("\nCtrl-C stops everything.\n", flush=True)
 
     async def _feed(self) -> None:
-        from services.cli.commands import _demo_documents  # noqa: PLC0415
-
-        documents = _demo_documents(self.settings, "2024-04-01", 365, seed=7)
+        documents = demo_documents(self.settings, "2024-04-01", 365, seed=7)
         totals = PublishTotals()
         batch = max(1, int(self.rate))
         async with producer(self.settings) as client:
