@@ -9,13 +9,8 @@ from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
-from pydantic import SecretStr
 
 from .settings import Settings
-
-
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
 
 
 def _security(settings: Settings) -> BaseSecurity | None:

@@ -13,7 +13,7 @@ reordering it within the allowed lateness gives the same state:
 
 import calendar as _calendar
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -322,14 +322,3 @@ def merge_facts(existing: Iterable[Fact], new: Iterable[Fact]) -> list[Fact]:
 def record_kind(bucket: str) -> str:
     """The kind of the records in a bucket (`policy|agent:A1|2024-05` → `policy`)."""
     return bucket.split("|", 1)[0]
-
-
-def contributions_of_records(
-    records: Mapping[str, Mapping[str, Sequence[Fact]]], calendar: FiscalCalendar
-) -> Deltas:
-    """Everything a set of record buckets contributes (for reference recomputation)."""
-    deltas = Deltas()
-    for bucket, by_id in records.items():
-        for facts in by_id.values():
-            deltas.add(record_contribution(record_kind(bucket), facts, calendar))
-    return deltas
