@@ -8,14 +8,13 @@ from faststream.middlewares import AckPolicy
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
-from services.scoring.app import build_scorer
-from services.scoring.mongo_store import MongoStateStore
-from services.scoring.queries import current_scores
-from services.scoring.scores import ScoreBuilder
+from services.scoring.read_model import ScoreQueries, mongo_score_queries
 from shared import mongo, topics
+from shared.config import OrgChart
 from shared.config.org import Level
 from shared.kafka import RawBatch, create_broker, headerless_batch, raw_body
 from shared.kafka_output import KafkaOutput, OutputPort
+from shared.kpi.config import load_kpi_config
 from shared.messages.score import Score
 from shared.metrics import create_registry, faststream_middleware
 from shared.service import ServiceApp, build_service
@@ -32,8 +31,6 @@ NAME = "alerts"
 GROUP_ID = topics.ALERTS_GROUP
 MAX_BATCH = 5_000
 ROLLING_WINDOW = "R30D"
-# Day buckets, which rolling windows are summed from, are kept from branch level up.
-_WINDOW_LEVELS = frozenset({"company", "region", "branch"})
 
 
 def raw_records(batch: RawBatch) -> list[RawRecord]:
@@ -41,18 +38,13 @@ def raw_records(batch: RawBatch) -> list[RawRecord]:
     return [RawRecord(r.topic, r.partition, r.offset, r.value or b"") for r in batch]
 
 
-def window_reader(
-    state: MongoStateStore, scorer: ScoreBuilder, levels: frozenset[str]
-) -> WindowReader:
-    """R30D values of the exported entities, read from scoring's state (a read-only view)."""
-    kept = levels & _WINDOW_LEVELS
-    entities = [e for level in Level if level.value in kept for e in scorer.org.entities(level)]
+def window_reader(scores: ScoreQueries, org: OrgChart, levels: frozenset[str]) -> WindowReader:
+    """R30D values of the exported entities scoring keeps windows for, from its read model."""
+    entities = [e for level in Level if level.value in levels for e in org.entities(level)]
 
     async def read() -> list[Score]:
-        scores: list[Score] = []
-        for entity in entities:
-            scores += await current_scores(state, scorer, entity=entity, period=ROLLING_WINDOW)
-        return scores
+        found = await scores.window_scores(entities, ROLLING_WINDOW)
+        return [score for entity in entities for score in found.get(entity, [])]
 
     return read
 
@@ -65,13 +57,15 @@ def create_app(
     registry: CollectorRegistry | None = None,
     store: AlertStore | None = None,
     output: OutputPort | None = None,
+    scores: ScoreQueries | None = None,
 ) -> ServiceApp:
-    """Build the alerts service; a bad alerts.yaml stops it here, naming the file and rule."""
+    """Build the alerts service; a bad alerts.yaml stops it here, naming the file and rule.
+    `scores` is scoring's read model (default: on its MongoDB state)."""
     client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{NAME}")
-    state = MongoStateStore(client, settings.mongodb_database)
-    scorer = build_scorer(settings, state)  # reads and checks calendar, KPIs, org and targets
+    config = load_kpi_config(settings.config_dir)  # calendar, KPIs, org and targets, checked
+    scores = scores or mongo_score_queries(client, settings.mongodb_database, config)
     rules = load_rules(
-        settings.config_dir / "alerts.yaml", kpi_ids={k.id for k in scorer.catalogue}
+        settings.config_dir / "alerts.yaml", kpi_ids={k.id for k in config.catalogue}
     )
 
     registry = registry or create_registry()
@@ -83,13 +77,13 @@ def create_app(
     alert_store = store or MongoAlertStore(client, settings.mongodb_database)
     kafka_output = KafkaOutput(settings, client_id=f"kpi-{NAME}-out") if output is None else None
     service = AlertsService(
-        engine=AlertEngine(rules, scorer.calendar, started_at=datetime.now(UTC)),
+        engine=AlertEngine(rules, config.calendar, started_at=datetime.now(UTC)),
         store=alert_store,
         output=output or kafka_output,  # type: ignore[arg-type]
         metrics=metrics,
         kpi_gauges=KpiGauges(registry, levels),
-        alert_gauges=AlertGauges(registry, levels, scorer.org.branch_of),
-        window_reader=window_reader(state, scorer, levels) if store is None else None,
+        alert_gauges=AlertGauges(registry, levels, config.org.branch_of),
+        window_reader=window_reader(scores, config.org, levels),
     )
 
     subscriber = broker.subscriber(

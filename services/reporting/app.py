@@ -1,6 +1,5 @@
 """Composition root of the reporting service: the one place its pieces are built and wired."""
 
-from collections.abc import Sequence
 from datetime import timedelta
 from urllib.parse import parse_qs, unquote
 
@@ -8,16 +7,12 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
-from services.scoring.app import build_scorer
-from services.scoring.mongo_store import MongoStateStore
-from services.scoring.ports import GroupClock
-from services.scoring.queries import period_scores
-from services.scoring.scores import ScoreBuilder
-from shared import mongo, topics
+from services.scoring.read_model import ScoreQueries, mongo_score_queries
+from shared import mongo
 from shared.kafka_output import KafkaOutput, OutputPort
 from shared.kpi.catalogue import KpiCatalogue
+from shared.kpi.config import load_kpi_config
 from shared.kpi.fiscal_calendar import FiscalCalendar
-from shared.messages.score import Score
 from shared.metrics import create_registry
 from shared.service import ServiceApp, build_service
 from shared.service.http import Response, Route, Scope
@@ -32,20 +27,6 @@ from .store import MongoScorecardStore, ScorecardStore
 
 NAME = "reporting"
 PREFIX = "/scorecards/"
-
-
-class StateReader:
-    """`ScoresReader` on scoring's MongoDB state (read-only)."""
-
-    def __init__(self, state: MongoStateStore, scorer: ScoreBuilder) -> None:
-        self._state = state
-        self._scorer = scorer
-
-    async def clock(self) -> GroupClock | None:
-        return await self._state.group_clock(topics.SCORING_GROUP)
-
-    async def period_scores(self, entities: Sequence[str], period: str) -> dict[str, list[Score]]:
-        return await period_scores(self._state, self._scorer, entities=entities, period=period)
 
 
 def scorecard_route(
@@ -95,12 +76,13 @@ def create_app(
     registry: CollectorRegistry | None = None,
     store: ScorecardStore | None = None,
     output: OutputPort | None = None,
+    scores: ScoreQueries | None = None,
 ) -> ServiceApp:
-    """Build the reporting service; a bad scorecards.yaml stops it here, naming the profile."""
+    """Build the reporting service; a bad scorecards.yaml stops it here, naming the profile.
+    `scores` is scoring's read model (default: on its MongoDB state)."""
     client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{NAME}")
-    state = MongoStateStore(client, settings.mongodb_database)
-    scorer = build_scorer(settings, state)  # reads and checks calendar, KPIs, org and targets
-    calendar, catalogue, org = scorer.calendar, scorer.catalogue, scorer.org
+    config = load_kpi_config(settings.config_dir)  # calendar, KPIs, org and targets, checked
+    calendar, catalogue, org = config.calendar, config.catalogue, config.org
     profiles = load_profiles(settings.config_dir, catalogue, org=org)
 
     registry = registry or create_registry()
@@ -111,7 +93,7 @@ def create_app(
         catalogue=catalogue,
         calendar=calendar,
         org=org,
-        reader=StateReader(state, scorer),
+        reader=scores or mongo_score_queries(client, settings.mongodb_database, config),
         store=card_store,
         output=output or kafka_output,  # type: ignore[arg-type]
         metrics=ReportingMetrics(registry),

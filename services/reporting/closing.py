@@ -12,7 +12,7 @@ that is still delivering has passed its end. It never moves back.
 
 from datetime import datetime, timedelta
 
-from services.scoring.ports import GroupClock
+from services.scoring.read_model import GroupClock
 from shared.kpi.fiscal_calendar import FiscalCalendar, PeriodKind, parse_period
 
 # A month closes before the quarter, half and fiscal year it ends.

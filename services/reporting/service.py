@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from services.scoring.ports import GroupClock
+from services.scoring.read_model import GroupClock
 from shared import topics
 from shared.config import OrgChart
 from shared.config.org import Level, parse_entity
@@ -47,7 +47,8 @@ _VOLATILE = frozenset({"scorecard_id", "revision", "status", "as_of", "rank", "p
 
 
 class ScoresReader(Protocol):
-    """Scoring's state, read-only."""
+    """What reporting reads of scoring's read model (`services/scoring/read_model.py`:
+    `ScoreQueries`)."""
 
     async def clock(self) -> GroupClock | None:
         """Scoring's low watermark and the time of its last commit."""

@@ -2,7 +2,7 @@
 close by the clock (quiet entities included), late changes give revision 2 with the changed
 figures and nothing for the unchanged, and the allowed lateness ends in a final revision."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from services.reporting.closing import CloseClock, closed_periods, horizon_of
 from services.reporting.domain import load_profiles
 from services.reporting.service import ReportingMetrics, ReportingService
-from services.scoring.ports import GroupClock
+from services.scoring.read_model import GroupClock
 from shared import topics
 from shared.config import OrgChart
 from shared.config.loading import load_calendar
@@ -21,11 +21,13 @@ from shared.kpi.catalogue import load_catalogue
 from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.messages.score import Score
 from shared.messages.scorecard import Scorecard, ScorecardStatus
+from tests.support.fake_scorecard_store import MemoryScorecardStore
 from tests.support.fakes import FakeClock, RecordingOutput
 
 CONFIG: Final = Path("config")
 CALENDAR: Final = FiscalCalendar(load_calendar(CONFIG / "calendar.yaml"))
 CATALOGUE: Final = load_catalogue(CONFIG / "kpis.yaml")
+WALL_TIME: Final = datetime(2030, 1, 1, tzinfo=UTC)  # long after every period here
 ORG: Final = OrgChart.from_document(
     {
         "company": "ACME",
@@ -80,52 +82,12 @@ class FakeReader:
         return out
 
 
-class MemoryStore:
-    def __init__(self) -> None:
-        self.cards: dict[str, Scorecard] = {}
-        self.horizon_month: str | None = None
-        self.final: set[str] = set()
-
-    async def ensure_schema(self) -> None:
-        return None
-
-    async def save(self, cards: Sequence[Scorecard]) -> None:
-        self.cards |= {c.scorecard_id: c for c in cards}
-
-    def _newest(self, cards: Iterable[Scorecard], key: str) -> dict[str, Scorecard]:
-        newest: dict[str, Scorecard] = {}
-        for card in sorted(cards, key=lambda c: c.revision):
-            newest[getattr(card, key)] = card
-        return newest
-
-    async def latest_of_period(self, period: str) -> dict[str, Scorecard]:
-        return self._newest((c for c in self.cards.values() if c.period == period), "entity")
-
-    async def latest(self, entity: str, periods: Iterable[str]) -> dict[str, Scorecard]:
-        wanted = set(periods)
-        return self._newest(
-            (c for c in self.cards.values() if c.entity == entity and c.period in wanted), "period"
-        )
-
-    async def horizon(self) -> str | None:
-        return self.horizon_month
-
-    async def set_horizon(self, month: str) -> None:
-        self.horizon_month = month
-
-    async def final_periods(self) -> set[str]:
-        return set(self.final)
-
-    async def mark_final(self, period: str) -> None:
-        self.final.add(period)
-
-
 def jst(year: int, month: int, day: int, hour: int = 0) -> datetime:
     return datetime(year, month, day, hour, tzinfo=UTC) - timedelta(hours=9)
 
 
 def build(
-    reader: FakeReader, store: MemoryStore, wall: FakeClock
+    reader: FakeReader, store: MemoryScorecardStore, wall: FakeClock
 ) -> tuple[ReportingService, RecordingOutput]:
     output = RecordingOutput()
     service = ReportingService(
@@ -150,7 +112,7 @@ GOOD: Final = {"renewal_rate": Decimal("0.95"), "satisfaction_mean": Decimal(90)
 
 
 async def test_a_month_closes_by_the_clock_for_every_entity_quiet_ones_included() -> None:
-    reader, store, wall = FakeReader(), MemoryStore(), FakeClock(datetime(2030, 1, 1, tzinfo=UTC))
+    reader, store, wall = FakeReader(), MemoryScorecardStore(), FakeClock(WALL_TIME)
     service, output = build(reader, store, wall)
     reader.values = {"branch:B01": GOOD, "agent:A1": GOOD}
     reader.time = jst(2024, 4, 30, 18)
@@ -174,7 +136,7 @@ async def test_a_month_closes_by_the_clock_for_every_entity_quiet_ones_included(
 async def test_a_backfill_first_seen_at_its_end_closes_every_month_it_brought() -> None:
     # The first reading of the clock is already March 2025 (a short backfill, read whole
     # before the first tick): closing starts from the fiscal year of the earliest event.
-    reader, store, wall = FakeReader(), MemoryStore(), FakeClock(datetime(2030, 1, 1, tzinfo=UTC))
+    reader, store, wall = FakeReader(), MemoryScorecardStore(), FakeClock(WALL_TIME)
     service, _ = build(reader, store, wall)
     reader.values = {"branch:B01": GOOD}
     reader.time, reader.earliest = jst(2025, 4, 2), jst(2024, 4, 1, 9)
@@ -184,7 +146,7 @@ async def test_a_backfill_first_seen_at_its_end_closes_every_month_it_brought() 
 
 
 async def test_a_late_change_is_revision_2_and_the_unchanged_are_not_republished() -> None:
-    reader, store, wall = FakeReader(), MemoryStore(), FakeClock(datetime(2030, 1, 1, tzinfo=UTC))
+    reader, store, wall = FakeReader(), MemoryScorecardStore(), FakeClock(WALL_TIME)
     service, _ = build(reader, store, wall)
     reader.values = {"branch:B01": GOOD}
     reader.time = jst(2024, 5, 2)
@@ -207,7 +169,7 @@ async def test_a_late_change_is_revision_2_and_the_unchanged_are_not_republished
 
 
 async def test_after_the_allowed_lateness_every_scorecard_is_final_and_never_revised() -> None:
-    reader, store, wall = FakeReader(), MemoryStore(), FakeClock(datetime(2030, 1, 1, tzinfo=UTC))
+    reader, store, wall = FakeReader(), MemoryScorecardStore(), FakeClock(WALL_TIME)
     service, _ = build(reader, store, wall)
     reader.values = {"branch:B01": GOOD}
     reader.time = jst(2024, 5, 2)
@@ -226,7 +188,7 @@ async def test_after_the_allowed_lateness_every_scorecard_is_final_and_never_rev
 
 
 async def test_a_replayed_year_starts_at_its_fiscal_year_and_closes_in_order() -> None:
-    reader, store, wall = FakeReader(), MemoryStore(), FakeClock(datetime(2030, 1, 1, tzinfo=UTC))
+    reader, store, wall = FakeReader(), MemoryScorecardStore(), FakeClock(WALL_TIME)
     service, _ = build(reader, store, wall)
     reader.time = jst(2024, 7, 15)
     published = await service.tick()
