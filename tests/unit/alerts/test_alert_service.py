@@ -2,7 +2,6 @@
 published and stored, restart without re-sending, drop rules across periods, fraud findings
 that expire, staleness on the clock, dead letters, retries, and bounded gauges."""
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -12,11 +11,10 @@ import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from services.alerts.domain.engine import AlertEngine, RememberedValue
+from services.alerts.domain.engine import AlertEngine
 from services.alerts.domain.rules import load_rules
 from services.alerts.metrics import AlertGauges, AlertsMetrics, KpiGauges
 from services.alerts.service import AlertsService, RawRecord
-from services.alerts.store import StoredState
 from shared import topics
 from shared.config.loading import load_calendar
 from shared.events.canonical import KpiEvent
@@ -24,43 +22,12 @@ from shared.kpi.catalogue import load_catalogue
 from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.messages import Alert, AlertState, DeadLetter, Score
 from shared.settings import Settings
+from tests.support.fake_alert_store import MemoryAlertStore
 from tests.support.fakes import FakeClock, RecordingOutput
 from tests.support.scoring_events import survey
 
 CONFIG: Final = Path("config")
 T0: Final = datetime(2024, 5, 20, 9, 0, tzinfo=UTC)
-
-
-class MemoryAlertStore:
-    """`AlertStore` in memory: the latest message per alert id, values and surveys."""
-
-    def __init__(self) -> None:
-        self.alerts: dict[str, Alert] = {}
-        self.values: dict[tuple[str, str, str], RememberedValue] = {}
-        self.surveys: dict[str, KpiEvent] = {}
-        self.saves = 0
-
-    async def ensure_schema(self) -> None:
-        return None
-
-    async def load(self, survey_window: timedelta) -> StoredState:
-        return StoredState(
-            list(self.alerts.values()), list(self.values.values()), list(self.surveys.values())
-        )
-
-    async def save(
-        self,
-        alerts: Sequence[Alert],
-        values: Sequence[RememberedValue],
-        surveys: Sequence[KpiEvent],
-    ) -> None:
-        self.saves += 1
-        self.alerts |= {a.alert_id: a for a in alerts}
-        self.values |= {(v.entity, v.kpi, v.period): v for v in values}
-        self.surveys |= {e.key: e for e in surveys}
-
-    async def list_alerts(self, state: AlertState | None = None) -> list[Alert]:
-        return [a for a in self.alerts.values() if state is None or a.state is state]
 
 
 def calendar() -> FiscalCalendar:
