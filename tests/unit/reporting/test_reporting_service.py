@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from services.reporting.closing import CloseClock, closed_periods, horizon_of
 from services.reporting.domain import load_profiles
 from services.reporting.service import ReportingMetrics, ReportingService
-from services.scoring.ports import GroupClock
+from services.scoring.read_model import GroupClock
 from shared import topics
 from shared.config import OrgChart
 from shared.config.loading import load_calendar
