@@ -7,18 +7,8 @@ with one line per problem: ``file: field.path: what is wrong and the fix``.
 from .calendar import DEFAULT_TIMEZONE, CalendarConfig
 from .issues import ConfigIssue, InvalidConfig
 from .loading import CALENDAR_FILE, ORG_FILE, load_calendar, load_org, read_yaml
-from .org import (
-    AgentAssignment,
-    Branch,
-    Level,
-    OrgChart,
-    OrgDocument,
-    OrgPath,
-    Region,
-    Team,
-    entity_key,
-    parse_entity,
-)
+from .org import Level, OrgChart, OrgPath, entity_key, parse_entity
+from .org_document import AgentAssignment, Branch, OrgDocument, Region, Team
 
 __all__ = [
     "CALENDAR_FILE",
