@@ -23,7 +23,7 @@ from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.messages import Alert, AlertState, DeadLetter, Score
 from shared.settings import Settings
 from tests.support.fake_alert_store import MemoryAlertStore
-from tests.support.fakes import FakeClock, RecordingOutput
+from tests.support.fakes import FakeClock, RecordingOutput, RecordingSleep
 from tests.support.scoring_events import survey
 
 CONFIG: Final = Path("config")
@@ -54,6 +54,7 @@ def service(
         alert_gauges=AlertGauges(registry, levels, lambda e: "branch:B01"),
         clock=clock or FakeClock(T0),
         max_backoff_s=0.01,
+        sleep=RecordingSleep(),  # retries wait on nothing real
     )
     return svc, registry
 

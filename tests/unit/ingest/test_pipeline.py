@@ -383,7 +383,7 @@ async def test_cancellation_is_not_retried(harness: Harness) -> None:
 
 
 async def test_retries_wait_with_the_real_sleep_by_default(org: OrgDirectory) -> None:
-    harness = build(org, max_backoff_s=0.001, real_sleep=True)
+    harness = build(org, max_backoff_s=0, real_sleep=True)  # asyncio.sleep(0): no real wait
     harness.output.fail_next(2)
 
     summary = await harness.pipeline.handle([policy("pol-1", 1)])
