@@ -17,6 +17,7 @@ from shared import topics
 from shared.config.loading import load_org
 from shared.events import EventOrg, KpiEvent, validate_document
 from shared.kafka import aiokafka_options
+from shared.localstack import LocalStack
 from shared.settings import Settings
 from tests.support.bad_corpus import good_messages
 from tests.support.running import running
@@ -137,8 +138,10 @@ def _canonical(number: int, unique: str, org: EventOrg, at: datetime) -> bytes:
 
 
 async def test_scoring_gives_every_record_one_outcome_and_the_partition_keeps_flowing(
-    settings: Settings, unique: str
+    private_stack: LocalStack, unique: str
 ) -> None:
+    # A stack of its own: the garbage it puts on kpi.events.v1 must not reach other tests.
+    settings = private_stack.settings
     # A database of its own: this scoring instance starts at the beginning of kpi.events.v1
     # and leaves the session's state as it found it.
     own = settings.model_copy(update={"mongodb_database": f"hostile_{unique}"[:60]})
