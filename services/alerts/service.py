@@ -131,6 +131,7 @@ class AlertsService:
                     alerts, values = self.engine.on_scores([score])
                     self._kpi_gauges.observe([score])
                 except Exception as exc:  # noqa: BLE001 - the engine raised: a poisoned record
+                    self._metrics.processing_errors.inc()
                     rejected.append(self._poisoned(record, exc))
                     continue
                 effects.append(Effects(record, alerts, values))
@@ -147,6 +148,7 @@ class AlertsService:
                 try:
                     alerts = self.engine.on_event(event, now)
                 except Exception as exc:  # noqa: BLE001 - the engine raised: a poisoned record
+                    self._metrics.processing_errors.inc()
                     rejected.append(self._poisoned(record, exc))
                     continue
                 survey = isinstance(event.event, SurveyEvent) and event.callback_phone_hash
@@ -235,7 +237,6 @@ class AlertsService:
 
     def _poisoned(self, record: RawRecord, error: Exception) -> Outbound:
         """The record's dead letter with reason `processing_error`, naming the error."""
-        self._metrics.processing_errors.inc()
         detail = f"alerts could not process the record: {type(error).__name__}: {error}"
         logger.error(
             "dead-lettered %s[%d]@%d: processing_error",
