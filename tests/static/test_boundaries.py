@@ -208,12 +208,6 @@ def test_domain_module_loads_no_io_library(name: str) -> None:
     )
 
 
-# Strict while the read model is missing, so the check takes effect the moment it lands.
-@pytest.mark.xfail(
-    not (ROOT / "services" / "scoring" / "read_model.py").exists(),
-    strict=True,
-    reason="until services/scoring/read_model.py lands",
-)
 def test_alerts_and_reporting_read_scoring_only_through_its_read_model() -> None:
     reaching = [
         f"{module.path.relative_to(ROOT)}:{i.line} imports {i.target}"
@@ -227,11 +221,6 @@ def test_alerts_and_reporting_read_scoring_only_through_its_read_model() -> None
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="until services/demo/generator.py (1,007 lines, being split) and shared/config/org.py "
-    "(502 lines) are split",
-)
 def test_no_module_is_longer_than_500_lines() -> None:
     long = {
         str(module.path.relative_to(ROOT)): _line_count(module)
