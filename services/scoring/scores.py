@@ -17,7 +17,7 @@ from shared.config import OrgChart
 from shared.kafka_output import Outbound
 from shared.kpi.catalogue import KpiCatalogue
 from shared.kpi.components import PREFIX_SUMMED, C
-from shared.kpi.fiscal_calendar import FiscalCalendar
+from shared.kpi.fiscal_calendar import FiscalCalendar, is_window
 from shared.kpi.kpi_definition import DenominatorSource, KpiDefinition
 from shared.kpi.kpi_values import attainment, compute
 from shared.kpi.targets import Targets
@@ -243,8 +243,12 @@ class ScoreBuilder:
             if (entity, period) not in self._plans:
                 self._plans[(entity, period)] = self._targets.plan(entity, period, calendar)
             denominator_target = self._plans[(entity, period)]
-        if period not in self._working_days:
-            self._working_days[period] = calendar.working_days(period)
+        if is_window(period):  # ends at as_of: not cached
+            working_days = calendar.window_working_days(period, as_of)
+        else:
+            if period not in self._working_days:
+                self._working_days[period] = calendar.working_days(period)
+            working_days = self._working_days[period]
         if entity not in self._headcounts:
             self._headcounts[entity] = self._targets.headcount(entity)
         value = compute(
@@ -253,7 +257,7 @@ class ScoreBuilder:
             totals.prefix,
             target=denominator_target,
             headcount=self._headcounts[entity],
-            working_days=self._working_days[period],
+            working_days=working_days,
         )
         return Score(
             score_id=Score.make_id(

@@ -91,6 +91,11 @@ def parse_period(name: str) -> Period:
     raise ValueError(f"period {name!r} is not {_PERIOD_FORMS}")
 
 
+def is_window(name: str) -> bool:
+    """Whether a period name is a rolling window such as ``R30D``."""
+    return _WINDOW_RE.fullmatch(name) is not None
+
+
 def parse_window(name: str) -> int:
     """The length in days of a rolling window name such as ``R30D`` (1–999 days)."""
     match = _WINDOW_RE.fullmatch(name)
@@ -259,6 +264,12 @@ class FiscalCalendar:
         return (
             self._config.local_midnight(first),
             self._config.local_midnight(last + timedelta(days=1)),
+        )
+
+    def window_working_days(self, name: str, as_of: datetime) -> int:
+        """Monday–Friday dates in a rolling window ending on `as_of`'s local date."""
+        return sum(
+            1 for day in self.days_of_window(name, as_of) if date.fromisoformat(day).weekday() < 5
         )
 
     def days_of_window(self, name: str, as_of: datetime) -> tuple[str, ...]:

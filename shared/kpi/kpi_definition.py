@@ -174,7 +174,19 @@ class KpiDefinition(_Frozen):
         """
         if self.default_target is None or self.target_per is None:
             return self.default_target
-        share = self.default_target * kind.months / self.target_per.months
-        # Six places, like KPI values (a month's share of 100 a year is 8.333333); normalize()
-        # drops trailing zeros and + 0 undoes its exponent notation (1E+2 → 100).
-        return share.quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN).normalize() + 0
+        return _six_places(self.default_target * kind.months / self.target_per.months)
+
+    def target_for_days(self, days: int) -> Decimal | None:
+        """The default target for a rolling window of `days` days: a target stated for a longer
+        period (`target_per`) is spread over its days (a fiscal year has 365.25 on average);
+        other targets (rates, means, thresholds) hold as they are."""
+        if self.default_target is None or self.target_per is None:
+            return self.default_target
+        per_days = Decimal("365.25") * self.target_per.months / 12
+        return _six_places(self.default_target * days / per_days)
+
+
+def _six_places(value: Decimal) -> Decimal:
+    # Six places, like KPI values (a month's share of 100 a year is 8.333333); normalize()
+    # drops trailing zeros and + 0 undoes its exponent notation (1E+2 → 100).
+    return value.quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN).normalize() + 0

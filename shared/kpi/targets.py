@@ -29,7 +29,7 @@ from shared.config.org import Level, parse_entity
 from shared.errors import ConfigError
 
 from .catalogue import KpiCatalogue
-from .fiscal_calendar import FiscalCalendar, parse_period
+from .fiscal_calendar import FiscalCalendar, is_window, parse_period, parse_window
 from .kpi_definition import KpiDefinition
 
 CENT = Decimal("0.01")
@@ -125,7 +125,10 @@ class Targets:
         return plan * members / headcount
 
     def plan(self, entity: str, period: str, calendar: FiscalCalendar) -> Decimal | None:
-        """The premium plan of a period: the year's plan × its months / 12."""
+        """The premium plan of a period: the year's plan × its months / 12; a rolling window has
+        none (plans are set for fiscal periods)."""
+        if is_window(period):
+            return None
         months = calendar.months_of(period)
         yearly = self.yearly_plan(entity, calendar.fiscal_year_of_month(months[0]))
         if yearly is None:
@@ -135,12 +138,14 @@ class Targets:
     def target(
         self, kpi: KpiDefinition, entity: str, period: str, calendar: FiscalCalendar
     ) -> Decimal | None:
-        """The KPI's target for the entity and period."""
+        """The KPI's target for the entity and period (or rolling window, e.g. ``R30D``)."""
         overrides = self.document.kpis.get(kpi.id, {})
         level, _ = parse_entity(entity)
         chosen = overrides.get(entity, overrides.get(level.value))
         if chosen is not None:
             return chosen
+        if is_window(period):
+            return kpi.target_for_days(parse_window(period))
         return kpi.target_for(parse_period(period).kind)
 
 

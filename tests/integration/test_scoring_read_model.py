@@ -14,7 +14,6 @@ from services.scoring.mongo_store import MongoStateStore
 from services.scoring.read_model import ScoreQueries, mongo_score_queries
 from shared.kpi.config import load_kpi_config
 from tests.support.score_queries_contract import (
-    WINDOW_TARGETS_BUG,
     ScoreQueriesContract,
     apply_scenario,
 )
@@ -48,7 +47,3 @@ class TestMongoScoreQueries(ScoreQueriesContract):
         await apply_scenario(state, CONFIG)
         yield mongo_score_queries(mongo_client, name, CONFIG)
         await mongo_client.drop_database(name)
-
-    @pytest.mark.xfail(raises=ValueError, strict=True, reason=WINDOW_TARGETS_BUG)
-    async def test_a_rolling_window_ends_at_the_latest_event(self, filled: ScoreQueries) -> None:
-        await super().test_a_rolling_window_ends_at_the_latest_event(filled)

@@ -56,12 +56,6 @@ SCENARIO_CLOCK: Final = GroupClock(
 # The scenario's satisfaction_mean of every entity on the agent's path, by period.
 MEANS: Final = {"2024-04": Decimal(50), "2024-05": Decimal(80), "FY2024-Q1": Decimal(70)}
 WINDOW_MEAN: Final = Decimal(80)
-# Why the adapters on scoring's state fail the rolling-window case: a known bug, kept as it is by
-# a change that promised no behaviour change; `xfail(strict=True)` says when it is fixed.
-WINDOW_TARGETS_BUG: Final = (
-    "scoring's score builder asks the targets of a rolling window as of a calendar period "
-    "(parse_period('R30D') raises ValueError), so no rolling-window score can be read yet"
-)
 
 
 async def apply_scenario(state: StateStore, config: KpiConfig) -> None:

@@ -14,7 +14,6 @@ from shared.kpi.config import load_kpi_config
 from tests.support.fake_state_store import MemoryStateStore
 from tests.support.score_queries_contract import (
     SCENARIO_CLOCK,
-    WINDOW_TARGETS_BUG,
     ScoreQueriesContract,
     apply_scenario,
     scenario_scores,
@@ -60,7 +59,3 @@ class TestStateScoreQueries(ScoreQueriesContract):
         state = MemoryStateStore()
         await apply_scenario(state, CONFIG)
         return StateScoreQueries(state, CONFIG)
-
-    @pytest.mark.xfail(raises=ValueError, strict=True, reason=WINDOW_TARGETS_BUG)
-    async def test_a_rolling_window_ends_at_the_latest_event(self, filled: ScoreQueries) -> None:
-        await super().test_a_rolling_window_ends_at_the_latest_event(filled)
