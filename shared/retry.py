@@ -9,6 +9,7 @@ was read, and raised for the caller to isolate the poisoned record and dead-lett
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from .batch_span import BatchSpan
@@ -58,3 +59,27 @@ async def until_done(
                 "%s failed, and retrying would not help", where, extra=where.log_fields()
             )
             raise
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a service retries its batches: the backoff cap, how it waits, what it counts, and
+    which errors end the attempt at once (see `until_done`)."""
+
+    max_backoff_s: float
+    sleep: Sleep = asyncio.sleep
+    on_retry: Callable[[], None] = _nothing
+    on_failure: Callable[[], None] = _nothing
+    give_up_on: tuple[type[BaseException], ...] = ()
+
+    async def run(self, step: Callable[[], Awaitable[T]], where: BatchSpan) -> T:
+        """`until_done` under this policy."""
+        return await until_done(
+            step,
+            where=where,
+            max_backoff_s=self.max_backoff_s,
+            sleep=self.sleep,
+            on_retry=self.on_retry,
+            on_failure=self.on_failure,
+            give_up_on=self.give_up_on,
+        )

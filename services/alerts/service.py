@@ -100,12 +100,16 @@ class AlertsService:
         self._store = store
         self._output = output
         self._metrics = metrics
+        self._retry = retry.RetryPolicy(
+            max_backoff_s,
+            sleep,
+            on_retry=metrics.retries.inc,
+            on_failure=metrics.processing_errors.inc,
+        )
         self._kpi_gauges = kpi_gauges
         self._alert_gauges = alert_gauges
         self._window_reader = window_reader
         self._clock = clock
-        self._max_backoff_s = max_backoff_s
-        self._sleep = sleep
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
@@ -172,7 +176,7 @@ class AlertsService:
         """Publish and store the batch's effects; return the dead letters of the records that
         had to be isolated (an error a retry would not fix)."""
         try:
-            await self._until_done(functools.partial(self._send, effects, rejected), span)
+            await self._retry.run(functools.partial(self._send, effects, rejected), span)
         except Exception:  # noqa: BLE001 - not transient: until_done logged and counted it
             published, poisoned = await self._isolate(effects, rejected)
         else:
@@ -193,7 +197,7 @@ class AlertsService:
         """Each record's effects on their own; a record whose effects still fail is
         dead-lettered. The batch's own dead letters, and effects of no record (expiry, a
         tick), are sent as they are: if those fail for good, the error propagates."""
-        await self._until_done(
+        await self._retry.run(
             functools.partial(self._send, [], rejected), _span("dead letters", [])
         )
         published: list[Effects] = []
@@ -202,12 +206,12 @@ class AlertsService:
             record = effect.record
             span = _span("alerts record", [record]) if record else BatchSpan("alerts batch end")
             try:
-                await self._until_done(functools.partial(self._send, [effect], []), span)
+                await self._retry.run(functools.partial(self._send, [effect], []), span)
             except Exception as exc:  # not transient: this record is the poison
                 if record is None:
                     raise
                 letter = self._poisoned(record, exc)
-                await self._until_done(functools.partial(self._send, [], [letter]), span)
+                await self._retry.run(functools.partial(self._send, [], [letter]), span)
                 poisoned.append(letter)
             else:
                 published.append(effect)
@@ -224,16 +228,6 @@ class AlertsService:
             await self._output.send_all(messages)
         if alerts or values or surveys:
             await self._store.save(alerts, values, surveys)
-
-    async def _until_done(self, step: Callable[[], Awaitable[None]], span: BatchSpan) -> None:
-        await retry.until_done(
-            step,
-            where=span,
-            max_backoff_s=self._max_backoff_s,
-            sleep=self._sleep,
-            on_retry=self._metrics.retries.inc,
-            on_failure=self._metrics.processing_errors.inc,
-        )
 
     def _poisoned(self, record: RawRecord, error: Exception) -> Outbound:
         """The record's dead letter with reason `processing_error`, naming the error."""

@@ -109,9 +109,13 @@ class IngestPipeline:
         self._claims = claims
         self._output = output
         self._metrics = metrics
+        self._retry = retry.RetryPolicy(
+            max_backoff_s,
+            sleep,
+            on_retry=metrics.retries.inc,
+            on_failure=metrics.processing_errors.inc,
+        )
         self._clock = clock
-        self._max_backoff_s = max_backoff_s
-        self._sleep = sleep
 
     @property
     def watermarks(self) -> InputClocks[PartitionKey]:
@@ -196,7 +200,7 @@ class IngestPipeline:
     ) -> tuple[Sequence[Outcome], set[str]]:
         """Claim and publish the batch; on an error a retry would not fix, record by record."""
         try:
-            duplicates = await self._until_done(
+            duplicates = await self._retry.run(
                 functools.partial(self._claim_and_send, outcomes, now),
                 _span("ingest batch", outcomes),
             )
@@ -216,7 +220,7 @@ class IngestPipeline:
         for outcome in outcomes:
             span = _span("ingest record", [outcome])
             try:
-                duplicates |= await self._until_done(
+                duplicates |= await self._retry.run(
                     functools.partial(self._claim_and_send, [outcome], now), span
                 )
             except Exception as exc:  # noqa: BLE001 - not transient: this record is the poison
@@ -226,24 +230,12 @@ class IngestPipeline:
                     extra=span.log_fields() | {"reason": RejectReason.PROCESSING_ERROR.value},
                 )
                 # A dead letter the broker refuses too fails loudly: nothing else is left.
-                await self._until_done(
+                await self._retry.run(
                     functools.partial(self._claim_and_send, [poisoned], now), span
                 )
                 outcome = poisoned  # noqa: PLW2901 - it is now the record's outcome
             settled.append(outcome)
         return settled, duplicates
-
-    async def _until_done(
-        self, step: Callable[[], Awaitable[set[str]]], span: BatchSpan
-    ) -> set[str]:
-        return await retry.until_done(
-            step,
-            where=span,
-            max_backoff_s=self._max_backoff_s,
-            sleep=self._sleep,
-            on_retry=self._metrics.retries.inc,
-            on_failure=self._metrics.processing_errors.inc,
-        )
 
     def _record(
         self,

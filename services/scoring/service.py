@@ -166,9 +166,14 @@ class ScoringService:
         self._calendar = calendar
         self._scorer = scorer
         self._metrics = metrics
+        self._retry = retry.RetryPolicy(
+            max_backoff_s,
+            sleep,
+            on_retry=metrics.retries.inc,
+            on_failure=metrics.processing_errors.inc,
+            give_up_on=(StaleOffsets,),
+        )
         self._group = group
-        self._sleep = sleep
-        self._max_backoff_s = max_backoff_s
         self._positions: dict[PartitionKey, Position] = {}
         self._clocks: InputClocks[PartitionKey] = InputClocks(idle_after)
         self._wall = wall
@@ -252,7 +257,7 @@ class ScoringService:
         """Apply the batch, retrying transient errors; on any other error, bisect it and
         dead-letter the records that fail alone. Returns the events applied."""
         try:
-            return await self._until_done(
+            return await self._retry.run(
                 functools.partial(self._apply, batch), _span("scoring batch", batch)
             )
         except StaleOffsets:
@@ -261,20 +266,9 @@ class ScoringService:
             if len(batch) > 1:
                 middle = len(batch) // 2
                 return await self._settle(batch[:middle]) + await self._settle(batch[middle:])
-            return await self._until_done(
+            return await self._retry.run(
                 functools.partial(self._apply, batch, poison=exc), _span("scoring record", batch)
             )
-
-    async def _until_done(self, step: Callable[[], Awaitable[int]], span: BatchSpan) -> int:
-        return await retry.until_done(
-            step,
-            where=span,
-            max_backoff_s=self._max_backoff_s,
-            sleep=self._sleep,
-            on_retry=self._metrics.retries.inc,
-            on_failure=self._metrics.processing_errors.inc,
-            give_up_on=(StaleOffsets,),
-        )
 
     async def _apply(self, batch: Sequence[InputRecord], poison: Exception | None = None) -> int:
         """Apply `batch` in one transaction; with `poison`, dead-letter its one record instead."""
