@@ -22,11 +22,10 @@ from .metrics import ScoringMetrics
 from .mongo_store import MongoStateStore
 from .ports import StateStore
 from .scores import ScoreBuilder
-from .service import ScoringService
+from .service import MAX_BATCH, ScoringService
 
 NAME = "scoring"
 GROUP_ID = topics.SCORING_GROUP
-MAX_BATCH = 20_000
 
 
 def build_scorer(settings: Settings, store: StateStore) -> ScoreBuilder:

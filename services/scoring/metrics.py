@@ -64,6 +64,12 @@ class ScoringMetrics:
             "batch is bisected and each record that fails alone is dead-lettered.",
             registry=registry,
         )
+        self.splits = Counter(
+            "kpi_scoring_batch_splits",
+            "Batches split in two because their commit was too long or too large for the "
+            "database (a transaction lifetime reached); later batches are cut smaller.",
+            registry=registry,
+        )
         self.fenced = Counter(
             "kpi_scoring_fenced",
             "Batches dropped because another instance had committed the partition.",

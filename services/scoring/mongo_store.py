@@ -26,9 +26,10 @@ unordered bulk per collection, a write per document, never per event.
 
 import hashlib
 import re
+import time
 from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from pymongo import ASCENDING, AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -44,6 +45,7 @@ from .domain.model import Fact
 from .ports import (
     BatchWrite,
     BeforeCommit,
+    CommitTooLong,
     CounterDocument,
     Document,
     GroupClock,
@@ -61,6 +63,9 @@ POSITIONS = "scoring_positions"
 GROUPS = "scoring_groups"
 
 ID_CHUNK = 100
+# A commit that failed after this long is taken for one the database aborted for its length
+# (MongoDB's transaction lifetime is 60 s by default): it is split, not retried as it is.
+LONG_COMMIT_S = 20.0
 NAMESPACE_EXISTS = 48
 
 # Bucket and component names become field-path segments: nothing but these characters.
@@ -71,8 +76,15 @@ _COUNTER_FIELDS = {"entity": 1, "fiscal_year": 1, "buckets": 1}
 class MongoStateStore:
     """`StateStore` in one MongoDB database (a replica set, or the local SecantusDB)."""
 
-    def __init__(self, client: AsyncMongoClient[dict[str, Any]], database: str) -> None:
+    def __init__(
+        self,
+        client: AsyncMongoClient[dict[str, Any]],
+        database: str,
+        *,
+        long_commit_s: float = LONG_COMMIT_S,
+    ) -> None:
         self._client = client
+        self._long_commit_s = long_commit_s
         db = client[database]
         self._counters: AsyncCollection[Document] = db[COUNTERS]
         self._records: AsyncCollection[Document] = db[RECORDS]
@@ -158,6 +170,7 @@ class MongoStateStore:
     async def commit(self, write: BatchWrite, before_commit: BeforeCommit) -> None:
         counter_ops = counter_updates(write.counters)
         record_ops = record_updates(write.records)
+        started = time.monotonic()
         try:
             async with (
                 self._client.start_session() as session,
@@ -178,9 +191,13 @@ class MongoStateStore:
                 await before_commit(documents)
         except PyMongoError as exc:
             partitions = ", ".join(f"{c.topic}:{c.partition}" for c in write.partitions)
-            raise _failure(
-                exc, f"batch of group {write.group} ({partitions}) not committed: {exc}"
-            ) from exc
+            message = f"batch of group {write.group} ({partitions}) not committed: {exc}"
+            if too_long(exc, time.monotonic() - started, self._long_commit_s):
+                raise CommitTooLong(
+                    f"{message} (after {time.monotonic() - started:.1f} s, "
+                    f"{len(counter_ops)} counter and {len(record_ops)} record documents)"
+                ) from exc
+            raise _failure(exc, message) from exc
 
     async def _advance_group(self, write: BatchWrite, session: AsyncClientSession) -> None:
         """The group's low watermark from every partition's last commit (this batch's included:
@@ -308,6 +325,23 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
+
+
+# Server codes that say a transaction was too big or too long for the server, however often it
+# is retried: TransactionTooLarge, TransactionExceededLifetimeLimitSeconds, BSONObjectTooLarge.
+_TOO_BIG: Final = frozenset({257, 290, 10334})
+# Codes of an aborted or timed-out transaction: too long when the attempt itself was long.
+_ABORTED: Final = frozenset({50, 251, 262})
+
+
+def too_long(exc: PyMongoError, seconds: float, long_commit_s: float) -> bool:
+    """Whether a failed commit was too big or too long for the database, rather than unlucky:
+    a retry of the same batch would be aborted again (the livelock of a large backlog)."""
+    code = exc.code if isinstance(exc, OperationFailure) else None
+    if code in _TOO_BIG:
+        return True
+    aborted = code in _ABORTED or exc.has_error_label("TransientTransactionError")
+    return aborted and seconds >= long_commit_s
 
 
 def _failure(exc: PyMongoError, message: str) -> StateStoreError:

@@ -35,6 +35,12 @@ class StateStoreUnavailable(StateStoreError, StoreUnavailable):
     makes a retry safe, and one that finds its own earlier commit raises `StaleOffsets`."""
 
 
+class CommitTooLong(StateStoreError):
+    """The batch's transaction outlived the database's transaction lifetime (MongoDB aborts
+    one after `transactionLifetimeLimitSeconds`, 60 s by default) or grew too large: the same
+    batch would fail the same way, so the service splits it instead of retrying it."""
+
+
 @dataclass(frozen=True)
 class StoredPosition:
     """Where a partition of the input stands in the state."""

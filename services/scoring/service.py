@@ -34,6 +34,7 @@ from .domain.model import Deltas
 from .metrics import ScoringMetrics
 from .ports import (
     BatchWrite,
+    CommitTooLong,
     CounterDocument,
     Document,
     PartitionCommit,
@@ -46,6 +47,7 @@ PartitionKey = tuple[str, int]
 Sleep = Callable[[float], Awaitable[None]]
 WallClock = Callable[[], datetime]
 IDLE_AFTER = timedelta(seconds=30)
+MAX_BATCH = 20_000
 DETAIL_CHARS = 500  # an error's message in a dead letter's detail, cut to stay readable
 
 
@@ -160,6 +162,7 @@ class ScoringService:
         max_backoff_s: float = 10.0,
         idle_after: timedelta = IDLE_AFTER,
         wall: WallClock = _utc_now,
+        max_batch: int = MAX_BATCH,
     ) -> None:
         self._store = store
         self._output = output
@@ -176,6 +179,10 @@ class ScoringService:
         self._group = group
         self._positions: dict[PartitionKey, Position] = {}
         self._clocks: InputClocks[PartitionKey] = InputClocks(idle_after)
+        # Records per commit: the largest batch, halved whenever a commit is too long for the
+        # database, grown back by a quarter after each commit that goes through.
+        self._max_chunk = max_batch
+        self._chunk = max_batch
         self._wall = wall
         self._latest: datetime | None = None  # the latest event time applied
         self.in_flight = False
@@ -245,7 +252,11 @@ class ScoringService:
         if not batch:
             return result
         try:
-            result.applied = await self._settle(batch)
+            start = 0
+            while start < len(batch):  # each cut is a prefix of what is left of every partition
+                cut = batch[start : start + self._chunk]
+                result.applied += await self._settle(cut)
+                start += len(cut)
         except StaleOffsets:
             logger.warning("another instance committed these partitions; re-reading")
             keys = {(r.topic, r.partition) for r in batch} & set(self._positions)
@@ -254,14 +265,28 @@ class ScoringService:
         return result
 
     async def _settle(self, batch: Sequence[InputRecord]) -> int:
-        """Apply the batch, retrying transient errors; on any other error, bisect it and
+        """Apply the batch, retrying transient errors; a commit too long for the database is
+        split in two, and later batches are cut smaller; on any other error, bisect it and
         dead-letter the records that fail alone. Returns the events applied."""
         try:
-            return await self._retry.run(
+            applied = await self._retry.run(
                 functools.partial(self._apply, batch), _span("scoring batch", batch)
             )
         except StaleOffsets:
             raise
+        except CommitTooLong:
+            if len(batch) == 1:
+                raise  # one record is the least a commit can hold: let it be a poison
+            middle = len(batch) // 2
+            self._chunk = max(1, middle)
+            self._metrics.splits.inc()
+            logger.warning(
+                "a commit of %d records was too long for the database; splitting it, and "
+                "cutting batches to %d records",
+                len(batch),
+                self._chunk,
+            )
+            return await self._settle(batch[:middle]) + await self._settle(batch[middle:])
         except Exception as exc:  # noqa: BLE001 - not transient: until_done logged and counted it
             if len(batch) > 1:
                 middle = len(batch) // 2
@@ -269,6 +294,9 @@ class ScoringService:
             return await self._retry.run(
                 functools.partial(self._apply, batch, poison=exc), _span("scoring record", batch)
             )
+        # Grow back by a quarter after each commit that went through, up to the largest batch.
+        self._chunk = min(self._max_chunk, self._chunk + max(1, self._chunk // 4))
+        return applied
 
     async def _apply(self, batch: Sequence[InputRecord], poison: Exception | None = None) -> int:
         """Apply `batch` in one transaction; with `poison`, dead-letter its one record instead."""
