@@ -106,10 +106,7 @@ def _stamps(batch: Sequence[InputRecord]) -> dict[PartitionKey, datetime | None]
     for record in batch:
         key = (record.topic, record.partition)
         stamp = record.event.watermark if record.event is not None else None
-        current = stamps.get(key)
-        stamps[key] = (
-            stamp if current is None or (stamp is not None and stamp > current) else current
-        )
+        stamps[key] = _later(stamps.get(key), stamp)
     return stamps
 
 
@@ -191,10 +188,6 @@ class ScoringService:
     def stream_time(self) -> datetime | None:
         """The latest event time applied: what scores are `as_of`."""
         return self._latest
-
-    def low_watermark(self) -> datetime | None:
-        """This instance's low watermark over its partitions (shared/watermarks.py)."""
-        return self._clocks.low(self._wall())
 
     async def assign(self, partitions: Collection[PartitionKey]) -> dict[PartitionKey, int | None]:
         """Load the stored positions of newly assigned partitions; return where to seek
