@@ -52,7 +52,7 @@ class IngestMetrics:
         self.batch_records = Histogram(
             "kpi_ingest_batch_records",
             "Records per batch.",
-            buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000),
+            buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000),
             registry=registry,
         )
         self.consumer_lag = ConsumerLag(registry, "ingest")

@@ -25,6 +25,7 @@ from shared.kafka_output import Outbound, OutputPort, dead_letter_outbound
 from shared.watermarks import InputClocks
 
 from .claims import Claim, ClaimStore
+from .deadletter_log import DeadLetterLog
 from .metrics import IngestMetrics, bounded_event_type
 from .triage import Accepted, Outcome, Record, Rejected, Triage
 
@@ -33,6 +34,8 @@ Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 PartitionKey = tuple[str, int]
 DETAIL_CHARS = 500  # an error's message in a dead letter's detail, cut to stay readable
+# Records triaged before their claims are sent, so the database works while triage goes on.
+CLAIM_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ class IngestPipeline:
             on_failure=metrics.processing_errors.inc,
         )
         self._clock = clock
+        self._dead_letters = DeadLetterLog(logger)
 
     @property
     def watermarks(self) -> InputClocks[PartitionKey]:
@@ -136,34 +140,77 @@ class IngestPipeline:
             self._watermarks.keep_only(backlog, now)
             self._watermarks.set_backlog(backlog)
         stamp = self._watermarks.low(now)
-        outcomes: Sequence[Outcome] = [_stamped(self._triaged(r, now), stamp) for r in records]
+        outcomes: list[Outcome] = []
+        # The claims of each chunk go to the database while the next chunk is triaged, one
+        # after the other in record order (so the first copy of a key still wins).
+        claiming: list[asyncio.Future[set[str]]] = []
+        try:
+            for start in range(0, len(records), CLAIM_CHUNK):
+                chunk = [
+                    _stamped(self._triaged(r, now), stamp)
+                    for r in records[start : start + CLAIM_CHUNK]
+                ]
+                outcomes.extend(chunk)
+                previous = claiming[-1] if claiming else None
+                claiming.append(asyncio.ensure_future(self._claim_after(previous, chunk, now)))
+                await asyncio.sleep(0)  # let the claim go out before the next chunk
+        except BaseException:
+            for future in claiming:
+                future.cancel()
+            raise
         self._watermarks.observe(_progress(outcomes), now)
+        self._dead_letters.roll(now)
         for outcome in outcomes:
             if isinstance(outcome, Rejected):
-                logger.warning(
-                    "dead-lettered: %s",
-                    outcome.dead_letter.reason.value,
-                    extra={
-                        "topic": outcome.record.topic,
-                        "partition": outcome.record.partition,
-                        "offset": outcome.record.offset,
-                        "reason": outcome.dead_letter.reason.value,
-                        "detail": outcome.dead_letter.detail,
-                    },
-                )
-        outcomes, duplicates = await self._publish(outcomes, now)
-        self._record(records, outcomes, duplicates, started)
+                self._dead_letters.log(outcome, now)
+        settled, duplicates = await self._publish(outcomes, now, claiming)
+        self._record(records, settled, duplicates, started)
         return BatchSummary(
-            accepted=sum(isinstance(o, Accepted) for o in outcomes) - len(duplicates),
-            rejected=sum(isinstance(o, Rejected) for o in outcomes),
+            accepted=sum(isinstance(o, Accepted) for o in settled) - len(duplicates),
+            rejected=sum(isinstance(o, Rejected) for o in settled),
             duplicates=len(duplicates),
         )
 
-    async def _claim_and_send(self, outcomes: Sequence[Outcome], now: datetime) -> set[str]:
+    async def _claim_after(
+        self,
+        previous: "asyncio.Future[set[str]] | None",
+        outcomes: Sequence[Outcome],
+        now: datetime,
+    ) -> set[str]:
+        """Claim the accepted outcomes' keys once the previous chunk's claim is settled."""
+        if previous is not None:
+            await asyncio.wait([previous])
+        return await self._claim(outcomes, now)
+
+    async def _claim(self, outcomes: Sequence[Outcome], now: datetime) -> set[str]:
         accepted = [o for o in outcomes if isinstance(o, Accepted)]
-        duplicates = await self._claims.claim(
+        return await self._claims.claim(
             [Claim(o.event.key, o.record.position) for o in accepted], now
         )
+
+    async def _claim_and_send(
+        self,
+        outcomes: Sequence[Outcome],
+        now: datetime,
+        claimed: "list[asyncio.Future[set[str]]] | None" = None,
+    ) -> set[str]:
+        """Claim (or take the claims made while triaging) and publish; every output acked.
+
+        `claimed` is the first attempt's claims, made chunk by chunk while the batch was triaged;
+        a chunk's error is this attempt's error. A retry claims the whole batch again: a claim
+        is idempotent for its claimant, so the keys a chunk did claim come back as its own, and
+        a later copy of a key still loses to the first."""
+        if claimed:
+            futures = list(claimed)
+            claimed.clear()
+            results = await asyncio.gather(*futures, return_exceptions=True)
+            duplicates: set[str] = set()
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+                duplicates |= result
+        else:
+            duplicates = await self._claim(outcomes, now)
         outputs = [
             _outbound(o)
             for o in outcomes
@@ -196,12 +243,15 @@ class IngestPipeline:
         return self._triage.reject(record, violation, now, event_type)
 
     async def _publish(
-        self, outcomes: Sequence[Outcome], now: datetime
+        self,
+        outcomes: Sequence[Outcome],
+        now: datetime,
+        claimed: "list[asyncio.Future[set[str]]] | None" = None,
     ) -> tuple[Sequence[Outcome], set[str]]:
         """Claim and publish the batch; on an error a retry would not fix, record by record."""
         try:
             duplicates = await self._retry.run(
-                functools.partial(self._claim_and_send, outcomes, now),
+                functools.partial(self._claim_and_send, outcomes, now, claimed),
                 _span("ingest batch", outcomes),
             )
         except Exception:  # noqa: BLE001 - not transient: until_done logged and counted it

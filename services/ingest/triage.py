@@ -4,11 +4,13 @@ Pure: the code book, the org directory, the phone hasher and the future gate are
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Final
 
-from shared.config import CalendarConfig, OrgPath
+from shared.config import CalendarConfig, OrgChart
 from shared.events import (
     ContractViolation,
+    EventOrg,
     KpiEvent,
     RejectReason,
     UpstreamEvent,
@@ -18,7 +20,7 @@ from shared.events import (
 from shared.messages import DeadLetter
 from shared.topics import EVENT_TYPE_BY_UPSTREAM
 
-from .canonicalise import canonicalise
+from .canonicalise import canonicalise_resolved
 from .future import FutureGate
 from .normalise import CodeBook
 from .org_directory import OrgDirectory
@@ -81,6 +83,8 @@ class Triage:
         self._calendar = calendar
         self._gate = gate
         self._max_bytes = max_bytes
+        self._owners: dict[tuple[str, date | None], _Owner] = {}
+        self._owners_chart: OrgChart | None = None
 
     def __call__(self, record: Record, received_at: datetime) -> Outcome:
         """Triage one record; exactly one outcome, never an exception for bad data."""
@@ -125,55 +129,80 @@ class Triage:
             )
 
     def _canonical(self, event: UpstreamEvent, record: Record, received_at: datetime) -> Accepted:
-        day = self._calendar.local_date(event.occurred_at)
-        if event.agent_id is not None:
-            path = self._org.resolve_agent(event.agent_id, day)
-            if self._org.knows_agent(event.agent_id):
-                unknown = (
-                    f"agent_id: '{event.agent_id}' has no team assignment on {day.isoformat()}"
-                )
-            else:
-                unknown = f"agent_id: '{event.agent_id}' is not an agent of the organisation"
-        else:
-            assert event.branch_id is not None
-            path = self._org.resolve_branch(event.branch_id)
-            unknown = f"branch_id: '{event.branch_id}' is not a branch of the organisation"
-        if path is None:
-            raise ContractViolation(
-                RejectReason.UNKNOWN_ENTITY,
-                f"{unknown} (org.yaml and kpi.org.v1)",
-            )
+        owner = self._owner(event)
+        if owner.org is None:
+            raise ContractViolation(RejectReason.UNKNOWN_ENTITY, owner.unknown)
         problem = self._gate.problem(event.occurred_at, received_at)
         if problem is not None:
             reason, detail = problem
             raise ContractViolation(RejectReason(reason), detail)
         try:
-            canonical = self._canonicalise(event, path, record, received_at)
+            canonical = canonicalise_resolved(
+                event,
+                org=owner.org,
+                hasher=self._hasher,
+                received_at=received_at,
+                source_topic=record.topic,
+                source_partition=record.partition,
+                source_offset=record.offset,
+                default_currency=self._org.chart.currency,
+                source_timestamp=(
+                    datetime.fromtimestamp(record.timestamp_ms / 1000, UTC)
+                    if record.timestamp_ms is not None
+                    else None
+                ),
+                roster_phone=owner.roster_phone,
+            )
         except ValueError as exc:
             raise ContractViolation(RejectReason.SCHEMA_VIOLATION, str(exc)) from exc
         return Accepted(record, canonical)
 
-    def _canonicalise(
-        self, event: UpstreamEvent, path: OrgPath, record: Record, received_at: datetime
-    ) -> KpiEvent:
-        roster_phone = None
+    def _owner(self, event: UpstreamEvent) -> "_Owner":
+        """The event's owner on its local date, remembered per (agent, date) for the chart in
+        force: a backlog asks for the same few thousand agents and days again and again."""
+        chart = self._org.chart
+        if chart is not self._owners_chart or len(self._owners) >= _MAX_OWNERS:
+            self._owners_chart = chart
+            self._owners = {}
+        key: tuple[str, date | None]
         if event.agent_id is not None:
-            day = self._calendar.local_date(event.occurred_at)
-            assignment = self._org.chart.assignment_at(event.agent_id, day)
+            key = (event.agent_id, self._calendar.local_date(event.occurred_at))
+        else:
+            assert event.branch_id is not None
+            key = (event.branch_id, None)
+        owner = self._owners.get(key)
+        if owner is None:
+            owner = self._owners[key] = self._resolve(*key)
+        return owner
+
+    def _resolve(self, entity: str, day: date | None) -> "_Owner":
+        if day is not None:
+            path = self._org.resolve_agent(entity, day)
+            if self._org.knows_agent(entity):
+                unknown = f"agent_id: '{entity}' has no team assignment on {day.isoformat()}"
+            else:
+                unknown = f"agent_id: '{entity}' is not an agent of the organisation"
+            assignment = self._org.chart.assignment_at(entity, day)
             roster_phone = assignment.phone if assignment is not None else None
-        return canonicalise(
-            event,
-            org=path,
-            hasher=self._hasher,
-            received_at=received_at,
-            source_topic=record.topic,
-            source_partition=record.partition,
-            source_offset=record.offset,
-            default_currency=self._org.chart.currency,
-            source_timestamp=(
-                datetime.fromtimestamp(record.timestamp_ms / 1000, UTC)
-                if record.timestamp_ms is not None
-                else None
-            ),
-            roster_phone=roster_phone,
+        else:
+            path = self._org.resolve_branch(entity)
+            unknown = f"branch_id: '{entity}' is not a branch of the organisation"
+            roster_phone = None
+        return _Owner(
+            EventOrg.model_validate(path, from_attributes=True) if path is not None else None,
+            roster_phone,
+            f"{unknown} (org.yaml and kpi.org.v1)",
         )
+
+
+_MAX_OWNERS: Final = 100_000  # (agent, date) pairs remembered; more starts afresh
+
+
+@dataclass(frozen=True, slots=True)
+class _Owner:
+    """An event owner's path on a date (None: unknown then), roster phone, and what to say
+    when it is unknown."""
+
+    org: EventOrg | None
+    roster_phone: str | None
+    unknown: str
