@@ -95,8 +95,16 @@ docs: install ## Regenerate docs/asyncapi.yaml and docs/schemas/*.json from the 
 docs-check: install ## Fail when the generated contract docs are stale (part of test-static)
 	@$(BIN)/python -m shared.contract_docs --check
 
-bench: install ## Measure throughput beside the raw broker and database; writes docs/benchmarks.md
-	@$(BIN)/python -m benchmarks.run
+# The Quix Streams peer cannot share .venv (quixstreams 3.28 needs pydantic < 2.14): it gets
+# .venv-quix from its own lock file, benchmarks/quix/uv.lock.
+QUIX_VENV := $(CURDIR)/.venv-quix
+
+$(QUIX_VENV)/.synced: benchmarks/quix/pyproject.toml benchmarks/quix/uv.lock | $(UV)
+	@UV_PROJECT_ENVIRONMENT=$(QUIX_VENV) $(UV) sync --frozen --quiet --project benchmarks/quix
+	@touch $@
+
+bench: install $(QUIX_VENV)/.synced ## Measure throughput beside the raw broker and database and a Quix Streams peer; writes docs/benchmarks.md
+	@KPI_BENCH_QUIX_PYTHON=$(QUIX_VENV)/bin/python $(BIN)/python -m benchmarks.run
 
 clean: ## Remove the environment, tools and local state
-	rm -rf $(VENV) .tools .kpi .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-quix .tools .kpi .pytest_cache .mypy_cache .ruff_cache

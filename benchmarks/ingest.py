@@ -4,23 +4,22 @@ consuming them, measured between its first and last output on kpi.events.v1."""
 import asyncio
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.demo.generator import generate_events
 from services.idle import ingest_backlog
-from services.ingest.app import create_app
 from shared import topics
 from shared.config.loading import load_org
 from shared.idle import wait_idle
 from shared.kafka import aiokafka_options
-from shared.localstack.probes import free_port
-from shared.service import make_server
 from shared.settings import Settings
 
+from .processes import CpuUsage, metric, services
 from .raw import Measurement
 
 
@@ -72,28 +71,26 @@ async def _output_span(settings: Settings, expected: int) -> tuple[int, float]:
     return seen, (last - first) / 1000
 
 
-async def ingest_throughput(settings: Settings, count: int) -> Measurement:
-    """Events/s of one ingest process over `count` demo events."""
+async def ingest_throughput(
+    settings: Settings, count: int, log: Path, stack: Mapping[str, int]
+) -> Measurement:
+    """Events/s of one ingest process over `count` demo events already published."""
     documents = demo_documents(count)
     await publish(settings, documents)
-    app = create_app(settings)
-    server = make_server(app, port=free_port())
-    task = asyncio.create_task(server.serve())
     started = time.perf_counter()
-    try:
-        source = ingest_backlog(settings)
-        backlog = await wait_idle(settings, [source], timeout_s=600)
+    async with services(settings, ["ingest"], log) as running:
+        usage = CpuUsage({**stack, "ingest": running.pids["ingest"]}).start()
+        backlog = await wait_idle(settings, [ingest_backlog(settings)], timeout_s=600)
+        cpu = usage.stop()
         if any(backlog.values()):
             raise RuntimeError(f"ingest did not finish: {backlog}")
-    finally:
-        server.should_exit = True
-        await task
+        batches = metric(settings, "ingest", "kpi_ingest_batch_seconds_count")
+        busy = metric(settings, "ingest", "kpi_ingest_batch_seconds_sum")
+        rss = running.peaks()
     wall = time.perf_counter() - started
     seen, span = await _output_span(settings, count)
-    batches = app.registry.get_sample_value("kpi_ingest_batch_seconds_count") or 0
-    busy = app.registry.get_sample_value("kpi_ingest_batch_seconds_sum") or 0
     name = (
-        f"ingest service, first to last output ({wall:.0f}s with start-up; "
+        f"ingest alone: first to last output on kpi.events.v1 ({wall:.0f}s with start-up; "
         f"{batches:.0f} batches, {busy:.1f}s inside them)"
     )
-    return Measurement(name, seen, span)
+    return Measurement(name, seen, span, cpu=cpu, rss_mib=rss)

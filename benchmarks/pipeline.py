@@ -3,26 +3,32 @@ event-to-score latency at a steady input rate. The services run as real processe
 
 import asyncio
 import os
+import re
+import shutil
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from services.idle import ingest_backlog
 from services.scoring.backlog import StateBacklog
-from shared.idle import BacklogSource, wait_idle
+from shared import topics
+from shared.idle import BacklogSource, end_offsets, wait_idle
 from shared.localstack.probes import free_port
 from shared.settings import Settings
 
 from .ingest import demo_documents, publish
+from .processes import CpuUsage, metrics_text, services
 from .raw import Measurement
 
 LATENCY_RATE = 2_000
-LATENCY_SECONDS = 30
+# KPI_BENCH_SCALE (run.py) shortens these too, for a quick check of the harness.
+LATENCY_SECONDS = max(5, int(30 * float(os.environ.get("KPI_BENCH_SCALE", "1"))))
+PROFILE_SECONDS = LATENCY_SECONDS
+RESCORE_DATABASE = "kpi_rescore"
 
 
 @dataclass(frozen=True)
@@ -33,50 +39,7 @@ class Latency:
     events: int
     p50: float
     p99: float
-
-
-def _env(settings: Settings, **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "MONGODB_URI": settings.mongodb_uri.get_secret_value(),
-        "MONGODB_DATABASE": settings.mongodb_database,
-        "KPI_STATE_DIR": str(settings.state_dir),
-        "KPI_HTTP_PORT_BASE": str(settings.http_port_base),
-        "KPI_LOG_LEVEL": "WARNING",
-        **extra,
-    }
-
-
-@asynccontextmanager
-async def services(settings: Settings, names: Sequence[str], log: Path) -> AsyncIterator[None]:
-    """Run services as processes until the block ends; ready on entry."""
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-m", "services.cli.main", "serve", name],
-            env=_env(settings),
-            stdout=log.open("ab"),
-            stderr=subprocess.STDOUT,
-        )
-        for name in names
-    ]
-    try:
-        for name in names:
-            url = f"http://127.0.0.1:{settings.http_port_for(name)}/readyz"
-            for _ in range(600):
-                try:
-                    with urllib.request.urlopen(url, timeout=1) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                await asyncio.sleep(0.1)
-        yield
-    finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            child.wait(timeout=20)
+    rss_mib: Mapping[str, float]
 
 
 async def _steady(settings: Settings, documents: Sequence[dict[str, object]], rate: int) -> None:
@@ -89,11 +52,8 @@ async def _steady(settings: Settings, documents: Sequence[dict[str, object]], ra
 
 
 def _histogram(settings: Settings, name: str) -> dict[float, float]:
-    url = f"http://127.0.0.1:{settings.http_port_for('scoring')}/metrics"
-    with urllib.request.urlopen(url, timeout=5) as response:
-        text = response.read().decode()
     buckets: dict[float, float] = {}
-    for line in text.splitlines():
+    for line in metrics_text(settings, "scoring").splitlines():
         if line.startswith(f"{name}_bucket"):
             bound = line.split('le="', 1)[1].split('"', 1)[0]
             buckets[float("inf") if bound == "+Inf" else float(bound)] = float(line.split()[-1])
@@ -117,7 +77,92 @@ def _quantile(buckets: dict[float, float], q: float) -> float:
     return bounds[-2]
 
 
-async def pipeline(settings: Settings, count: int, log: Path) -> tuple[list[Measurement], Latency]:
+def _profile(pid: int, seconds: int, output: Path) -> subprocess.Popen[bytes] | None:
+    """py-spy on a process for `seconds`, without pausing it; None when py-spy is missing."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        return None
+    argv = [spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "50"]
+    return subprocess.Popen(
+        [*argv, "--nonblocking", "--format", "raw", "--output", str(output)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+_FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^:()]*)(?::\d+)?\)$")
+
+
+def _frame_name(frame: str) -> str:
+    match = _FRAME.match(frame.strip())
+    if match is None:
+        return frame.strip()
+    path = match["file"]
+    for marker in ("/site-packages/", "/work/main/", "/lib/python3.11/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+    return f"{match['function']} ({path})"
+
+
+def top_costs(
+    raw: str, limit: int = 8, *, within: tuple[str, ...] = (), below: float = 1.0
+) -> list[tuple[str, float, float]]:
+    """From py-spy's raw output: the functions with the most samples on the CPU, as (function,
+    self share, inclusive share). With `within` (parts of file paths), the frames of those
+    files by inclusive share, leaving out wrappers at or above `below`; else by self share."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        frames = [_frame_name(f) for f in stack.split(";") if f]
+        if not frames:
+            continue
+        own[frames[-1]] += count
+        for name in set(frames):
+            inclusive[name] += count
+    if not total:
+        return []
+    if within:
+        names = [
+            n
+            for n, c in inclusive.most_common()
+            if any(w in n for w in within) and "<module>" not in n and c / total < below
+        ]
+    else:
+        names = [n for n, _ in own.most_common(limit)]
+    return [(n, own[n] / total, inclusive[n] / total) for n in names[:limit]]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Where scoring and the database spent their CPU during the scoring-alone run."""
+
+    seconds: int
+    scoring_raw: str
+    database_raw: str
+
+    def scoring_stages(self) -> list[tuple[str, float, float]]:
+        """Scoring's own functions by inclusive share, below the per-batch wrappers."""
+        return top_costs(self.scoring_raw, 10, within=("services/scoring/", "shared/"), below=0.6)
+
+    def scoring_leaves(self) -> list[tuple[str, float, float]]:
+        return top_costs(self.scoring_raw)
+
+    def database_stages(self) -> list[tuple[str, float, float]]:
+        return top_costs(self.database_raw, 8, within=("secantus/",), below=0.6)
+
+    def database_leaves(self) -> list[tuple[str, float, float]]:
+        return top_costs(self.database_raw)
+
+
+async def pipeline(
+    settings: Settings, count: int, log: Path, stack: Mapping[str, int]
+) -> tuple[list[Measurement], Latency, Profile | None]:
     """Throughput end to end and of scoring alone, then latency at a steady 2,000 events/s."""
     documents = demo_documents(count + LATENCY_RATE * LATENCY_SECONDS + 1, seed=17)
     both: list[BacklogSource] = [
@@ -125,43 +170,78 @@ async def pipeline(settings: Settings, count: int, log: Path) -> tuple[list[Meas
         StateBacklog(settings),
     ]
     results: list[Measurement] = []
-    async with services(settings, ["ingest", "scoring"], log):
+    async with services(settings, ["ingest", "scoring"], log) as running:
+        # Scoring first catches up with what ingest alone published; not timed.
         await publish(settings, documents[:1])
-        await wait_idle(settings, both, timeout_s=300)
+        await wait_idle(settings, both, timeout_s=600)
+        usage = CpuUsage({**stack, **running.pids}).start()
         started = time.perf_counter()
         await publish(settings, documents[1 : count + 1])
         await wait_idle(settings, both, timeout_s=900)
+        elapsed = time.perf_counter() - started
         results.append(
             Measurement(
-                "end to end: publish → ingest → scoring committed (one process each)",
+                "end to end: a backlog of demo events published → ingest → scoring committed "
+                "(one process each)",
                 count,
-                time.perf_counter() - started,
+                elapsed,
+                cpu=usage.stop(),
+                rss_mib=running.peaks(),
             )
         )
         before = _histogram(settings, "kpi_scoring_event_to_score_seconds")
         await _steady(settings, documents[count + 1 :], LATENCY_RATE)
-        await wait_idle(settings, both, timeout_s=300)
+        await wait_idle(settings, both, timeout_s=600)
         after = _histogram(settings, "kpi_scoring_event_to_score_seconds")
+        latency_rss = running.peaks()
     delta = {bound: after[bound] - before.get(bound, 0.0) for bound in after}
     latency = Latency(
         LATENCY_RATE,
         int(delta[float("inf")]),
         _quantile(delta, 0.5),
         _quantile(delta, 0.99),
+        latency_rss,
     )
 
     # Scoring alone: a fresh state (another database) re-reads every canonical event.
+    events = sum((await end_offsets(settings, [topics.EVENTS])).values())
     fresh = settings.model_copy(
-        update={"mongodb_database": "kpi_rescore", "http_port_base": free_port()}
+        update={"mongodb_database": RESCORE_DATABASE, "http_port_base": free_port()}
     )
-    async with services(fresh, ["scoring"], log):
+    profile: Profile | None = None
+    async with services(fresh, ["scoring"], log) as running:
+        scoring = running.pids["scoring"]
+        usage = CpuUsage({**stack, **running.pids}).start()
         started = time.perf_counter()
+        raw_scoring, raw_database = log.with_name("scoring.pyspy"), log.with_name("db.pyspy")
+        spies = [
+            _profile(scoring, PROFILE_SECONDS, raw_scoring),
+            _profile(stack["database"], PROFILE_SECONDS, raw_database),
+        ]
         await wait_idle(fresh, [StateBacklog(fresh)], timeout_s=900)
         elapsed = time.perf_counter() - started
-    events = count + LATENCY_RATE * LATENCY_SECONDS + 1
+        cpu = usage.stop()
+        rss = running.peaks()
+        for spy in spies:
+            if spy is not None:
+                try:
+                    spy.wait(timeout=PROFILE_SECONDS + 30)
+                except subprocess.TimeoutExpired:
+                    spy.kill()
+        if all(spy is not None for spy in spies):
+            profile = Profile(
+                PROFILE_SECONDS,
+                raw_scoring.read_text() if raw_scoring.exists() else "",
+                raw_database.read_text() if raw_database.exists() else "",
+            )
     results.append(
         Measurement(
-            "scoring alone: a fresh state re-reads kpi.events.v1 (with start-up)", events, elapsed
+            "scoring alone: a fresh state re-reads kpi.events.v1 (with start-up; py-spy "
+            f"samples it and the database for its first {PROFILE_SECONDS}s)",
+            events,
+            elapsed,
+            cpu=cpu,
+            rss_mib=rss,
         )
     )
-    return results, latency
+    return results, latency, profile

@@ -4,7 +4,8 @@ against in the same run."""
 import asyncio
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -15,14 +16,20 @@ from shared.events import decode_upstream
 from shared.kafka import aiokafka_options
 from shared.settings import Settings
 
+from .processes import CpuUsage
+
 
 @dataclass(frozen=True)
 class Measurement:
-    """One figure: what was measured, how many items, how long."""
+    """One figure: what was measured, how many items, how long; what each process used while
+    it ran (share of a core), the peak RSS of the processes it started, and what limits it."""
 
     name: str
     items: int
     seconds: float
+    cpu: Mapping[str, float] = field(default_factory=dict)
+    rss_mib: Mapping[str, float] = field(default_factory=dict)
+    limit: str = ""
 
     @property
     def rate(self) -> float:
@@ -53,8 +60,11 @@ def sample_event(index: int) -> bytes:
     ).encode()
 
 
-async def broker_produce_consume(settings: Settings, topic: str, count: int) -> list[Measurement]:
-    """Produce `count` messages with a batching producer, then consume them all."""
+async def broker_produce_consume(
+    settings: Settings, topic: str, count: int, pids: Mapping[str, int]
+) -> list[Measurement]:
+    """Produce `count` messages with a batching producer, then consume them all; the CPU of
+    the `pids` is measured over each."""
     options = aiokafka_options(settings)
     admin = AIOKafkaAdminClient(**options)
     await admin.start()
@@ -66,6 +76,7 @@ async def broker_produce_consume(settings: Settings, topic: str, count: int) -> 
     payloads = [sample_event(i) for i in range(count)]
     producer = AIOKafkaProducer(**options, acks="all", linger_ms=20, max_batch_size=512 * 1024)
     await producer.start()
+    usage = CpuUsage(pids).start()
     started = time.perf_counter()
     try:
         futures = [await producer.send(topic, p, key=p[-8:]) for p in payloads]
@@ -73,7 +84,10 @@ async def broker_produce_consume(settings: Settings, topic: str, count: int) -> 
     finally:
         await producer.stop()
     produced = Measurement(
-        "broker produce (batching producer, acks=all)", count, time.perf_counter() - started
+        "broker produce (batching producer, acks=all)",
+        count,
+        time.perf_counter() - started,
+        cpu=usage.stop(),
     )
 
     consumer = AIOKafkaConsumer(
@@ -87,6 +101,7 @@ async def broker_produce_consume(settings: Settings, topic: str, count: int) -> 
     )
     await consumer.start()
     seen = 0
+    usage.start()
     started = time.perf_counter()
     try:
         while seen < count:
@@ -94,7 +109,8 @@ async def broker_produce_consume(settings: Settings, topic: str, count: int) -> 
             seen += sum(len(records) for records in batches.values())
     finally:
         await consumer.stop()
-    consumed = Measurement("broker consume (getmany)", seen, time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    consumed = Measurement("broker consume (getmany)", seen, elapsed, cpu=usage.stop())
     return [produced, consumed]
 
 
