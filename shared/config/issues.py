@@ -30,6 +30,22 @@ class ConfigIssue:
         return f"{source}: {self.message}"
 
 
+@dataclass(frozen=True, slots=True)
+class ListEntry:
+    """Where an entry of a configuration list sits, to name it in messages:
+    ``kpis[3] (renewal_rate)``, ``rules[0] (renewal_rate_low)``."""
+
+    list_name: str
+    index: int
+    entry_id: str | None
+
+    def issue(self, path: str, message: str) -> ConfigIssue:
+        where = f"{self.list_name}[{self.index}]"
+        if self.entry_id:
+            where += f" ({self.entry_id})"
+        return ConfigIssue(f"{where}.{path}" if path else where, message)
+
+
 class InvalidConfig(ConfigError):
     """A configuration document breaks its rules; the message has one line per issue."""
 

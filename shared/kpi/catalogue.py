@@ -19,6 +19,7 @@ from shared.config.issues import (
     ConfigIssue,
     FieldHelp,
     InvalidConfig,
+    ListEntry,
     describe_error,
     did_you_mean,
     path_of,
@@ -77,21 +78,7 @@ def _storage(component: str) -> tuple[str, int] | None:
     return next((v for suffix, v in _STORAGE.items() if component.endswith(suffix)), None)
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """Where an entry sits, to name it in messages: ``kpis[3] (renewal_rate)``."""
-
-    index: int
-    kpi_id: str | None
-
-    def issue(self, path: str, message: str) -> ConfigIssue:
-        where = f"kpis[{self.index}]"
-        if self.kpi_id:
-            where += f" ({self.kpi_id})"
-        return ConfigIssue(f"{where}.{path}" if path else where, message)
-
-
-def _entry_error(entry: _Entry, error: Mapping[str, Any]) -> ConfigIssue:
+def _entry_error(entry: ListEntry, error: Mapping[str, Any]) -> ConfigIssue:
     """One pydantic error of an entry, with messages specific to the catalogue's fields."""
     loc = tuple(error["loc"])
     name = str(loc[-1]) if loc else ""
@@ -126,7 +113,7 @@ def _unknown_component(name: str) -> str:
     )
 
 
-def _operand_issues(entry: _Entry, kpi: KpiDefinition) -> list[ConfigIssue]:
+def _operand_issues(entry: ListEntry, kpi: KpiDefinition) -> list[ConfigIssue]:
     """The numerator, subtract and denominator a KPI's kind needs, and nothing else."""
     rule = KIND_RULES[kpi.kind]
     kind = f"kind {kpi.kind.value}"
@@ -170,7 +157,7 @@ def _operand_issues(entry: _Entry, kpi: KpiDefinition) -> list[ConfigIssue]:
     return issues
 
 
-def _scale_issue(entry: _Entry, kpi: KpiDefinition) -> ConfigIssue | None:
+def _scale_issue(entry: ListEntry, kpi: KpiDefinition) -> ConfigIssue | None:
     """A scale that would misread a scaled numerator (money 10,000 times too large)."""
     if kpi.numerator is None:
         return None
@@ -198,7 +185,7 @@ def _scale_issue(entry: _Entry, kpi: KpiDefinition) -> ConfigIssue | None:
     return None
 
 
-def _check(entry: _Entry, kpi: KpiDefinition) -> list[ConfigIssue]:
+def _check(entry: ListEntry, kpi: KpiDefinition) -> list[ConfigIssue]:
     issues = _operand_issues(entry, kpi)
     scale = _scale_issue(entry, kpi)
     if scale is not None:
@@ -252,7 +239,7 @@ class KpiCatalogue:
         first: dict[str, int] = {}
         for index, raw in enumerate(raw_entries):
             raw_id = raw.get("id") if isinstance(raw, dict) else None
-            entry = _Entry(index, raw_id if isinstance(raw_id, str) else None)
+            entry = ListEntry("kpis", index, raw_id if isinstance(raw_id, str) else None)
             try:
                 kpi = KpiDefinition.model_validate(raw)
             except ValidationError as exc:

@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from shared.config.issues import ConfigIssue, InvalidConfig, unknown_kpi
+from shared.config.issues import ConfigIssue, InvalidConfig, ListEntry, unknown_kpi
 from shared.config.loading import read_yaml
 from shared.config.org import Level
 from shared.kpi.fiscal_calendar import PeriodKind
@@ -35,7 +35,6 @@ from shared.messages.alert import AlertMessages, AlertSeverity
 from .rule_kinds import FraudPattern, Measure, RuleType, ThresholdDirection
 from .rules_config import (
     LANGUAGES,
-    RuleEntry,
     document_entries,
     duplicate_id,
     entry_error,
@@ -249,7 +248,7 @@ _MODELS: Final[Mapping[RuleType, type[AlertRule]]] = {
 }
 
 
-def _rule(entry: RuleEntry, raw: object) -> tuple[AlertRule | None, list[ConfigIssue]]:
+def _rule(entry: ListEntry, raw: object) -> tuple[AlertRule | None, list[ConfigIssue]]:
     problem = rule_type_issue(entry, raw)
     if problem is not None:
         return None, [problem]
@@ -279,7 +278,7 @@ class RuleSet:
         first: dict[str, int] = {}
         for index, raw in enumerate(raw_entries):
             raw_id = raw.get("id") if isinstance(raw, dict) else None
-            entry = RuleEntry(index, raw_id if isinstance(raw_id, str) else None)
+            entry = ListEntry("rules", index, raw_id if isinstance(raw_id, str) else None)
             rule, problems = _rule(entry, raw)
             issues += problems
             if rule is None:

@@ -5,13 +5,19 @@ Used by `rules`, which holds the rule model; this module holds only the messages
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
 from pydantic import BaseModel
 
-from shared.config.issues import ConfigIssue, FieldHelp, describe_error, did_you_mean, path_of
+from shared.config.issues import (
+    ConfigIssue,
+    FieldHelp,
+    ListEntry,
+    describe_error,
+    did_you_mean,
+    path_of,
+)
 from shared.config.org import Level
 from shared.kpi.fiscal_calendar import PeriodKind
 from shared.messages.alert import AlertSeverity
@@ -45,21 +51,7 @@ _ENUMS: Final[Mapping[str, tuple[str, str, type[StrEnum]]]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class RuleEntry:
-    """Where a rule sits, to name it in messages: ``rules[3] (renewal_rate_low)``."""
-
-    index: int
-    rule_id: str | None
-
-    def issue(self, path: str, message: str) -> ConfigIssue:
-        where = f"rules[{self.index}]"
-        if self.rule_id:
-            where += f" ({self.rule_id})"
-        return ConfigIssue(f"{where}.{path}" if path else where, message)
-
-
-def entry_error(entry: RuleEntry, error: Mapping[str, Any], model: type[BaseModel]) -> ConfigIssue:
+def entry_error(entry: ListEntry, error: Mapping[str, Any], model: type[BaseModel]) -> ConfigIssue:
     """One pydantic error of validating a rule as `model`, said for the operator."""
     loc = tuple(error["loc"])
     name = next((str(part) for part in reversed(loc) if isinstance(part, str)), "")
@@ -96,7 +88,7 @@ def entry_error(entry: RuleEntry, error: Mapping[str, Any], model: type[BaseMode
     return entry.issue(issue.path, issue.message)
 
 
-def rule_type_issue(entry: RuleEntry, raw: object) -> ConfigIssue | None:
+def rule_type_issue(entry: ListEntry, raw: object) -> ConfigIssue | None:
     """What is wrong with a rule's shape or `type` before its fields can be read, if anything."""
     if not isinstance(raw, dict):
         return entry.issue("", "expected a mapping of fields, one rule")
@@ -135,7 +127,7 @@ def document_entries(document: object) -> tuple[list[object], str | None, list[C
     return rules, base, issues
 
 
-def duplicate_id(entry: RuleEntry, rule_id: str, first: int) -> ConfigIssue:
+def duplicate_id(entry: ListEntry, rule_id: str, first: int) -> ConfigIssue:
     """A rule id used a second time."""
     return entry.issue(
         "id",
