@@ -1,5 +1,8 @@
 """Composition root of the scoring service: the one place its pieces are built and wired."""
 
+import asyncio
+import functools
+import logging
 from datetime import timedelta
 
 from faststream.kafka import KafkaBroker
@@ -10,11 +13,13 @@ from pymongo import AsyncMongoClient
 
 from shared import mongo, topics
 from shared.consumer_state import backlog_of
+from shared.errors import KpiError
 from shared.kafka import create_broker, headerless_batch, raw_body
 from shared.kafka_output import KafkaOutput, OutputPort
 from shared.kpi.config import load_kpi_config
 from shared.metrics import create_registry, faststream_middleware
 from shared.service import ServiceApp, build_service
+from shared.service.periodic import Periodic
 from shared.settings import Settings
 
 from .consumer import StateRebalanceListener, after_batch, decode_records
@@ -24,11 +29,16 @@ from .ports import StateStore
 from .scores import ScoreBuilder
 from .service import MAX_BATCH, ScoringService
 
+logger = logging.getLogger(__name__)
 NAME = "scoring"
+PUBLISH_EVERY_S = 5.0
+SHUTDOWN_PUBLISH_S = 10.0
 GROUP_ID = topics.SCORING_GROUP
 
 
-def build_scorer(settings: Settings, store: StateStore) -> ScoreBuilder:
+def build_scorer(
+    settings: Settings, store: StateStore, metrics: ScoringMetrics | None = None
+) -> ScoreBuilder:
     """The score builder from the configuration files (errors name the file and field)."""
     config = load_kpi_config(settings.config_dir)
     return ScoreBuilder(
@@ -37,6 +47,7 @@ def build_scorer(settings: Settings, store: StateStore) -> ScoreBuilder:
         org=config.org,
         targets=config.targets,
         store=store,
+        on_failure=(lambda: None) if metrics is None else metrics.score_failures.inc,
     )
 
 
@@ -58,7 +69,7 @@ def create_app(
     client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{NAME}")
     state = store or MongoStateStore(client, settings.mongodb_database)
     kafka_output = KafkaOutput(settings, client_id=f"kpi-{NAME}-out") if output is None else None
-    scorer = build_scorer(settings, state)
+    scorer = build_scorer(settings, state, metrics)
     service = ScoringService(
         store=state,
         output=output or kafka_output,  # type: ignore[arg-type]
@@ -94,12 +105,25 @@ def create_app(
         await after_batch(consumer, result)
         metrics.consumer_lag.observe(consumer, {(r.topic, r.partition): r.offset for r in records})
 
+    # Updates recovered after a crash go out even when no batch comes.
+    publisher = Periodic(
+        "score publication", functools.partial(service.publish, caught_up=False), PUBLISH_EVERY_S
+    )
+
     async def start_dependencies() -> None:
         await state.ensure_schema()
         if kafka_output is not None:
             await kafka_output.start()
+        publisher.start()
 
     async def stop_dependencies() -> None:
+        await publisher.stop()
+        try:  # what is committed and not yet published goes out now, or from the next owner
+            await asyncio.wait_for(service.publish(), timeout=SHUTDOWN_PUBLISH_S)
+        except (TimeoutError, KpiError) as exc:
+            logger.warning(
+                "%d score updates left to the next start: %s", service.pending_scores, exc
+            )
         if kafka_output is not None:
             await kafka_output.stop()
 

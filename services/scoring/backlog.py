@@ -1,4 +1,5 @@
-"""Scoring's backlog for `kpi wait-idle`: its positions live in MongoDB, not in Kafka."""
+"""Scoring's backlog for `kpi wait-idle`: its positions live in MongoDB, not in Kafka, and
+records applied whose score updates are not published yet count as left to do."""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,9 @@ class StateBacklog:
                 position = stored.get((tp.topic, tp.partition))
                 at = position.next_offset if position is not None else starts[tp]
                 total += max(0, ends[tp] - at)
+            if total == 0:  # every record applied: are their score updates published too?
+                unscored = await store.unscored(topics.SCORING_GROUP, set(stored))
+                total = len(unscored.touched) or (1 if unscored.through is not None else 0)
             return total
         finally:
             await consumer.stop()

@@ -80,6 +80,24 @@ class ScoringMetrics:
             "The low watermark (minimum over active channels), as a Unix time.",
             registry=registry,
         )
+        self.score_flush_seconds = Histogram(
+            "kpi_scoring_score_flush_seconds",
+            "Publishing the pending score updates: computing them from the committed counters "
+            "and sending them (after every batch once caught up; less often in a backlog).",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=registry,
+        )
+        self.scores_pending = Gauge(
+            "kpi_scoring_scores_pending",
+            "(entity, period) pairs whose score updates wait to be published.",
+            registry=registry,
+        )
+        self.score_failures = Counter(
+            "kpi_scoring_score_failures",
+            "Score updates that could not be computed (logged with their entity, KPI and "
+            "period); the others are published.",
+            registry=registry,
+        )
         self.event_to_score = Histogram(
             "kpi_scoring_event_to_score_seconds",
             "From an upstream record's broker timestamp to its score updates being acknowledged.",

@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequen
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from pymongo import ASCENDING, AsyncMongoClient, UpdateOne
+from pymongo import ASCENDING, AsyncMongoClient, ReplaceOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import CollectionInvalid, DuplicateKeyError, OperationFailure, PyMongoError
@@ -54,6 +54,7 @@ from .ports import (
     StateStoreError,
     StateStoreUnavailable,
     StoredPosition,
+    Unscored,
     group_low,
 )
 
@@ -67,6 +68,8 @@ ID_CHUNK = 100
 # (MongoDB's transaction lifetime is 60 s by default): it is split, not retried as it is.
 LONG_COMMIT_S = 20.0
 NAMESPACE_EXISTS = 48
+DAY_LENGTH = len("2024-05-17")  # day buckets feed rolling windows; their changes are not kept
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Bucket and component names become field-path segments: nothing but these characters.
 _PATH_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
@@ -168,8 +171,8 @@ class MongoStateStore:
             raise _failure(exc, f"cannot read {len(doc_ids)} counter documents: {exc}") from exc
 
     async def commit(self, write: BatchWrite, before_commit: BeforeCommit) -> None:
-        counter_ops = counter_updates(write.counters)
         record_ops = record_updates(write.records)
+        counter_ops: list[ReplaceOne[Document]] = []
         started = time.monotonic()
         try:
             async with (
@@ -180,15 +183,24 @@ class MongoStateStore:
             ):
                 for commit in write.partitions:
                     await self._fence(write.group, commit, session, write.committed_at)
-                if counter_ops:
+                if write.counters:
+                    # Read, add up and replace whole documents: an update's cost grows with
+                    # the square of the paths it names on SecantusDB (a branch's year holds
+                    # hundreds of day/component paths), a replacement's does not. The snapshot
+                    # makes a concurrent writer of the same document a write conflict, which
+                    # aborts this transaction to be retried (transient).
+                    ids = {counter.doc_id for counter in write.counters}
+                    current = {
+                        doc["_id"]: doc
+                        async for doc in _find_by_ids(self._counters, ids, session=session)
+                    }
+                    counter_ops = counter_replacements(write.counters, current, write.committed_at)
                     await self._counters.bulk_write(counter_ops, ordered=False, session=session)
                 if record_ops:
                     await self._records.bulk_write(record_ops, ordered=False, session=session)
                 await self._advance_group(write, session)
-                touched = {counter.doc_id for counter in write.counters}
-                documents = await _read_counters(self._counters, touched, session)
                 # Nothing is visible to others yet: leaving the block commits, a raise aborts.
-                await before_commit(documents)
+                await before_commit()
         except PyMongoError as exc:
             partitions = ", ".join(f"{c.topic}:{c.partition}" for c in write.partitions)
             message = f"batch of group {write.group} ({partitions}) not committed: {exc}"
@@ -198,6 +210,45 @@ class MongoStateStore:
                     f"{len(counter_ops)} counter and {len(record_ops)} record documents)"
                 ) from exc
             raise _failure(exc, message) from exc
+
+    async def mark_scored(
+        self, group: str, partitions: Collection[tuple[str, int]], through: datetime
+    ) -> None:
+        ids = [position_id(group, topic, partition) for topic, partition in partitions]
+        try:
+            await self._positions.update_many(
+                {"_id": {"$in": ids}}, {"$max": {"scored_at": through}}
+            )
+        except PyMongoError as exc:
+            message = f"cannot mark the scores of group {group} published: {exc}"
+            raise _failure(exc, message) from exc
+
+    async def unscored(self, group: str, partitions: Collection[tuple[str, int]]) -> Unscored:
+        ids = [position_id(group, topic, partition) for topic, partition in partitions]
+        since: datetime | None = None
+        through: datetime | None = None
+        try:
+            async for doc in _find_by_ids(self._positions, ids):
+                committed, scored = _aware(doc.get("committed_at")), _aware(doc.get("scored_at"))
+                if committed is None or (scored is not None and scored >= committed):
+                    continue
+                start = scored or _EPOCH
+                since = start if since is None else min(since, start)
+                through = committed if through is None else max(through, committed)
+            if since is None:
+                return Unscored()
+            touched = {
+                (doc["entity"], bucket)
+                async for doc in self._counters.find(
+                    {"touched": {"$exists": True}}, {"entity": 1, "touched": 1}
+                )
+                for bucket, at in doc["touched"].items()
+                if _later_than(at, since)
+            }
+        except PyMongoError as exc:
+            message = f"cannot read what group {group} left unpublished: {exc}"
+            raise _failure(exc, message) from exc
+        return Unscored(frozenset(touched), through)
 
     async def _advance_group(self, write: BatchWrite, session: AsyncClientSession) -> None:
         """The group's low watermark from every partition's last commit (this batch's included:
@@ -268,31 +319,42 @@ def record_key(record_id: str) -> str:
     return hashlib.sha1(record_id.encode(), usedforsecurity=False).hexdigest()
 
 
-def counter_updates(counters: Iterable[CounterDocument]) -> list[UpdateOne]:
-    """One upsert per counter document (several entries for one document are summed)."""
-    merged: dict[str, tuple[CounterDocument, dict[str, int]]] = {}
+def counter_replacements(
+    counters: Iterable[CounterDocument], current: Mapping[str, Document], touched_at: datetime
+) -> list[ReplaceOne[Document]]:
+    """Each counter document as it stands after the batch's increments (several entries for
+    one document are summed), with the time each bucket other than a day's last changed
+    (`touched`)."""
+    merged: dict[str, Document] = {}
     for counter in counters:
-        _, increments = merged.setdefault(counter.doc_id, (counter, {}))
+        doc = merged.get(counter.doc_id)
+        if doc is None:
+            before = current.get(counter.doc_id) or {}
+            doc = {
+                "_id": counter.doc_id,
+                "entity": counter.entity,
+                "fiscal_year": counter.fiscal_year,
+                "buckets": {b: dict(c) for b, c in before.get("buckets", {}).items()},
+                "touched": dict(before.get("touched", {})),
+            }
+            merged[counter.doc_id] = doc
+        buckets, touched = doc["buckets"], doc["touched"]
         for key, delta in counter.increments.items():
-            path = increment_path(key)
-            increments[path] = increments.get(path, 0) + delta
-    updates = []
-    for doc_id, (counter, increments) in merged.items():
-        update: Document = {
-            "$setOnInsert": {"entity": counter.entity, "fiscal_year": counter.fiscal_year}
-        }
-        if increments:
-            update["$inc"] = increments
-        updates.append(UpdateOne({"_id": doc_id}, update, upsert=True))
-    return updates
+            bucket, component = _increment_key(key)
+            components = buckets.setdefault(bucket, {})
+            components[component] = components.get(component, 0) + delta
+            if len(bucket) != DAY_LENGTH:
+                last = _aware(touched.get(bucket))
+                touched[bucket] = touched_at if last is None else max(last, touched_at)
+    return [ReplaceOne({"_id": doc_id}, doc, upsert=True) for doc_id, doc in merged.items()]
 
 
-def increment_path(key: str) -> str:
-    """`"2024-05/renewal_due"` -> `"buckets.2024-05.renewal_due"`; anything else is refused."""
+def _increment_key(key: str) -> tuple[str, str]:
+    """`"2024-05/renewal_due"` -> `("2024-05", "renewal_due")`; anything else is refused."""
     bucket, _, component = key.partition("/")
     if not (_PATH_SEGMENT.fullmatch(bucket) and _PATH_SEGMENT.fullmatch(component)):
         raise ValueError(f"counter increment key {key!r} is not 'bucket/component'")
-    return f"buckets.{bucket}.{component}"
+    return bucket, component
 
 
 def record_updates(records: Mapping[str, Mapping[str, Sequence[Fact]]]) -> list[UpdateOne]:
@@ -318,6 +380,11 @@ def _marks(source_marks: Mapping[str, int], watermarks: Mapping[str, datetime]) 
         }
         for source, offset in sorted(source_marks.items())
     ]
+
+
+def _later_than(value: datetime | None, since: datetime) -> bool:
+    aware = _aware(value)
+    return aware is not None and aware > since
 
 
 def _aware(value: datetime | None) -> datetime | None:

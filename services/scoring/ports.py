@@ -135,10 +135,20 @@ def group_low(partitions: Sequence[PartitionClock], write: "BatchWrite") -> date
     return min(from_commits, write.low)
 
 
-# Called inside the transaction with the counter documents after the increments, before the
-# commit: the service publishes its score updates here, so a crash before the commit replays
-# the batch and publishes the same (deterministic) messages again, and none is ever lost.
-BeforeCommit = Callable[[Mapping[str, Document]], Awaitable[None]]
+# Called inside the transaction, before the commit: the service publishes the batch's dead
+# letters here, so a crash before the commit replays the batch and publishes the same
+# (deterministic) letters again, and none is ever lost. Score updates go out after the commit
+# (see publication.py).
+BeforeCommit = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Unscored:
+    """What partitions committed and never published: (entity, bucket) pairs whose counters
+    changed after the earliest of their `scored_at`, and the latest of their commits."""
+
+    touched: frozenset[tuple[str, str]] = frozenset()
+    through: datetime | None = None
 
 
 class StateStore(Protocol):
@@ -172,5 +182,19 @@ class StateStore(Protocol):
         ...
 
     async def commit(self, write: BatchWrite, before_commit: BeforeCommit) -> None:
-        """Apply a batch atomically; raise `StaleOffsets` (and write nothing) if fenced out."""
+        """Apply a batch atomically; raise `StaleOffsets` (and write nothing) if fenced out.
+        Each counter document records when each of its buckets other than days last changed
+        (`touched`, the batch's `committed_at`), for `unscored`."""
+        ...
+
+    async def mark_scored(
+        self, group: str, partitions: Collection[tuple[str, int]], through: datetime
+    ) -> None:
+        """Every change these partitions committed up to `through` has been published (the
+        stored mark only moves forward)."""
+        ...
+
+    async def unscored(self, group: str, partitions: Collection[tuple[str, int]]) -> Unscored:
+        """What these partitions committed after their last `mark_scored` (nothing when every
+        commit is marked)."""
         ...

@@ -5,8 +5,9 @@ Values are computed from the counter documents as they stand after the batch's i
 the same team, branch or company documents.
 """
 
+import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -24,8 +25,9 @@ from shared.kpi.targets import Targets
 from shared.messages import Score
 
 from .domain.batch import BatchOutcome
-from .ports import Document, StateStore
+from .ports import StateStore
 
+logger = logging.getLogger(__name__)
 HISTORY_YEARS = 5  # prefix sums (in force, existing customers) look this far back
 
 
@@ -98,6 +100,7 @@ class ScoreBuilder:
         org: OrgChart,
         targets: Targets,
         store: StateStore,
+        on_failure: Callable[[], None] = lambda: None,
     ) -> None:
         self._catalogue = catalogue
         self._calendar = calendar
@@ -118,6 +121,7 @@ class ScoreBuilder:
         self._plans: dict[tuple[str, str], Decimal | None] = {}
         self._targets_cache: dict[tuple[str, str, str], Decimal | None] = {}
         self._headcounts: dict[str, int | None] = {}
+        self._on_failure = on_failure  # a score that could not be computed
 
     @property
     def calendar(self) -> FiscalCalendar:
@@ -136,6 +140,10 @@ class ScoreBuilder:
 
     def changed(self, outcome: BatchOutcome) -> dict[tuple[str, str], set[str]]:
         """(entity, period) → the KPIs whose components the batch changed there."""
+        for entity, bucket in outcome.touched:
+            # Lateness is judged per channel, so a year past its deadline by the low
+            # watermark can still take an event from a channel that is behind.
+            self._closed_openings.pop((entity, self._calendar.bucket_fiscal_year(bucket)), None)
         changed: dict[tuple[str, str], set[str]] = defaultdict(set)
         for entity, bucket, component in outcome.deltas:
             if is_day(bucket) or component == C.REVISIONS:
@@ -146,6 +154,20 @@ class ScoreBuilder:
             periods = self._calendar.periods_of_month(bucket) if is_month(bucket) else (bucket,)
             for period in periods:
                 changed[(entity, period)].update(kpi.id for kpi in kpis)
+        return changed
+
+    def changed_buckets(
+        self, touched: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], set[str]]:
+        """Every KPI of every period of the given (entity, bucket) pairs: what to publish again
+        when it is not known which components changed (after a crash)."""
+        every = {kpi.id for kpi in self._catalogue}
+        changed: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for entity, bucket in touched:
+            self._closed_openings.pop((entity, self._calendar.bucket_fiscal_year(bucket)), None)
+            periods = self._calendar.periods_of_month(bucket) if is_month(bucket) else (bucket,)
+            for period in periods:
+                changed[(entity, period)].update(every)
         return changed
 
     async def openings(
@@ -189,25 +211,22 @@ class ScoreBuilder:
         return self._calendar.fiscal_year_of_month(self._calendar.months_of(period)[0])
 
     async def messages(
-        self,
-        outcome: BatchOutcome,
-        documents: Mapping[str, Document],
-        stream_time: datetime | None,
+        self, changed: Mapping[tuple[str, str], set[str]], stream_time: datetime | None
     ) -> list[Outbound]:
-        """One score message per changed (entity, KPI, period)."""
-        if stream_time is None:
+        """One score message per changed (entity, KPI, period), from the committed counters.
+        A score that cannot be computed (a bug, or a configuration the catalogue did not
+        catch) is logged with its key and counted, and the others go out."""
+        if stream_time is None or not changed:
             return []
-        for entity, bucket in outcome.touched:
-            # Lateness is judged per channel, so a year past its deadline by the low
-            # watermark can still take an event from a channel that is behind.
-            self._closed_openings.pop((entity, self._calendar.bucket_fiscal_year(bucket)), None)
-        changed = self.changed(outcome)
         needs_opening = {
             (entity, self._fiscal_year(period))
             for (entity, period), kpis in changed.items()
             if kpis & self._uses_prefix
         }
         openings = await self.openings(needs_opening, stream_time)
+        documents = await self._store.counter_documents(
+            {f"{entity}|{self._fiscal_year(period)}" for entity, period in changed}
+        )
         messages: list[Outbound] = []
         for (entity, period), kpi_ids in sorted(changed.items()):
             fiscal_year = self._fiscal_year(period)
@@ -218,7 +237,12 @@ class ScoreBuilder:
                 self._calendar,
             )
             for kpi_id in sorted(kpi_ids):
-                score = self.score(self._catalogue[kpi_id], entity, period, totals, stream_time)
+                try:
+                    score = self.score(self._catalogue[kpi_id], entity, period, totals, stream_time)
+                except Exception:
+                    self._on_failure()
+                    logger.exception("cannot compute %s of %s for %s", kpi_id, entity, period)
+                    continue
                 messages.append(
                     Outbound(topics.SCORES, entity.encode(), score.model_dump_json().encode())
                 )

@@ -19,7 +19,6 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from shared import retry
 from shared.batch_span import BatchSpan
@@ -36,36 +35,23 @@ from .ports import (
     BatchWrite,
     CommitTooLong,
     CounterDocument,
-    Document,
     PartitionCommit,
     StaleOffsets,
     StateStore,
 )
+from .publication import FLUSH_INTERVAL, MAX_PENDING, Changed, ScorePublication, Scorer
 
 logger = logging.getLogger(__name__)
 PartitionKey = tuple[str, int]
 Sleep = Callable[[float], Awaitable[None]]
 WallClock = Callable[[], datetime]
 IDLE_AFTER = timedelta(seconds=30)
-MAX_BATCH = 20_000
+MAX_BATCH = 50_000
 DETAIL_CHARS = 500  # an error's message in a dead letter's detail, cut to stay readable
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class Scorer(Protocol):
-    """Turns a committed-to-be batch into score messages."""
-
-    async def messages(
-        self,
-        outcome: BatchOutcome,
-        documents: Mapping[str, Document],
-        stream_time: datetime | None,
-    ) -> list[Outbound]:
-        """One message per changed (entity, KPI, period), coalesced within the batch."""
-        ...
 
 
 @dataclass
@@ -160,11 +146,12 @@ class ScoringService:
         idle_after: timedelta = IDLE_AFTER,
         wall: WallClock = _utc_now,
         max_batch: int = MAX_BATCH,
+        flush_interval: timedelta = FLUSH_INTERVAL,
+        max_pending: int = MAX_PENDING,
     ) -> None:
         self._store = store
         self._output = output
         self._calendar = calendar
-        self._scorer = scorer
         self._metrics = metrics
         self._retry = retry.RetryPolicy(
             max_backoff_s,
@@ -183,6 +170,18 @@ class ScoringService:
         self._wall = wall
         self._latest: datetime | None = None  # the latest event time applied
         self.in_flight = False
+        self._publication = ScorePublication(
+            scorer=scorer,
+            store=store,
+            output=output,
+            metrics=metrics,
+            group=group,
+            retry_policy=self._retry,
+            flush_interval=flush_interval,
+            max_pending=max_pending,
+            wall=wall,
+            stream_time=lambda: self._latest,
+        )
 
     @property
     def stream_time(self) -> datetime | None:
@@ -207,6 +206,7 @@ class ScoringService:
                 else Position(None, {})
             )
             self._clocks.assign(key, None if position is None else position.low, now)
+        await self._publication.recover(partitions)
         return {key: self._positions[key].next_offset for key in partitions}
 
     def revoke(self, partitions: Collection[PartitionKey]) -> None:
@@ -255,7 +255,23 @@ class ScoringService:
             keys = {(r.topic, r.partition) for r in batch} & set(self._positions)
             result.seek.update(await self.assign(keys))
             self._metrics.fenced.inc()
+        caught_up = not any(self._clocks.has_backlog(key) for key in self._positions)
+        await self.publish(caught_up=caught_up)
         return result
+
+    async def publish(self, *, caught_up: bool = True) -> int:
+        """Publish the pending score updates when they are due (always once caught up);
+        returns the messages sent. The service calls it after each batch; a timer calls it
+        too (`caught_up=False`), so that updates recovered after a crash go out when no batch
+        comes, and the service on its way down."""
+        if not self._publication.due(caught_up):
+            return 0
+        return await self._publication.flush(set(self._positions))
+
+    @property
+    def pending_scores(self) -> int:
+        """(entity, period) pairs whose score updates wait to be published."""
+        return self._publication.pending
 
     async def _settle(self, batch: Sequence[InputRecord]) -> int:
         """Apply the batch, retrying transient errors; a commit too long for the database is
@@ -344,26 +360,17 @@ class ScoringService:
                 earliest=min((r.event.event.occurred_at for r in applied if r.event), default=None),
             )
 
-            async def publish(documents: Mapping[str, Document]) -> None:
-                messages = (
-                    await self._scorer.messages(outcome, documents, latest)
-                    if poison is None
-                    else []
-                )
-                scores = len(messages)
-                messages += [_dead_letter(*rejected) for rejected in outcome.rejected]
-                await self._output.send_all(messages)
-                self._metrics.scores_published.inc(scores)
-                acknowledged = datetime.now(UTC)
-                for record in batch:
-                    sent = record.event.source_timestamp if record.event is not None else None
-                    if sent is not None:
-                        seconds = (acknowledged - sent).total_seconds()
-                        self._metrics.event_to_score.observe(max(0.0, seconds))
+            changed: Changed = self._publication.changed(outcome) if poison is None else {}
 
-            await self._store.commit(write, publish)
+            async def dead_letters() -> None:
+                await self._output.send_all(
+                    [_dead_letter(*rejected) for rejected in outcome.rejected]
+                )
+
+            await self._store.commit(write, dead_letters)
         finally:
             self.in_flight = False
+        self._publication.add(changed, applied, now)
         for key in keys:
             self._positions[key] = outcome.positions[key]
         self._latest = latest

@@ -2,8 +2,8 @@
 
 - A commit is fenced per partition: it applies only if every stored offset is the expected
   one (absent when `expected_next_offset` is None), else `StaleOffsets` and nothing changes.
-- It works on a copy of the state, hands `before_commit` the counter documents it touched
-  (after the increments), and installs the copy only if `before_commit` returns: an exception
+- It works on a copy of the state, calls `before_commit`, and installs the copy only if
+  `before_commit` returns: an exception
   anywhere leaves the state as it was. Commits run one at a time, like conflicting
   transactions; reads meanwhile see the state before the pending commit.
 - Stream time keeps BSON's precision (milliseconds, UTC), so a test cannot rely on more than
@@ -28,6 +28,7 @@ from services.scoring.ports import (
     StaleOffsets,
     StateStoreUnavailable,
     StoredPosition,
+    Unscored,
     group_low,
 )
 from shared.watermarks import PartitionClock
@@ -46,6 +47,8 @@ class _State:
     backlog: dict[str, bool] = field(default_factory=dict)
     earliest: dict[str, datetime] = field(default_factory=dict)
     partition_clocks: dict[tuple[str, str, int], PartitionClock] = field(default_factory=dict)
+    touched: dict[str, dict[str, datetime]] = field(default_factory=dict)  # doc -> bucket -> at
+    scored_at: dict[tuple[str, str, int], datetime] = field(default_factory=dict)
 
 
 class MemoryStateStore:
@@ -132,10 +135,14 @@ class MemoryStateStore:
                     counter.doc_id,
                     {"entity": counter.entity, "fiscal_year": counter.fiscal_year, "buckets": {}},
                 )
+                touched = state.touched.setdefault(counter.doc_id, {})
                 for key, delta in counter.increments.items():
                     bucket, _, component = key.partition("/")
                     components = doc["buckets"].setdefault(bucket, {})
                     components[component] = components.get(component, 0) + delta
+                    if len(bucket) != 10:  # days are not recorded
+                        at = _as_stored(write.committed_at)
+                        touched[bucket] = max(touched.get(bucket, at), at)
             for bucket_id, by_record in write.records.items():
                 if by_record:
                     stored_bucket = state.records.setdefault(bucket_id, {})
@@ -153,12 +160,40 @@ class MemoryStateStore:
             if write.earliest is not None:
                 first, this = state.earliest.get(write.group), _as_stored(write.earliest)
                 state.earliest[write.group] = this if first is None else min(first, this)
-            touched = {counter.doc_id for counter in write.counters}
-            await before_commit(
-                {doc_id: copy.deepcopy(state.counters[doc_id]) for doc_id in touched}
-            )
+            await before_commit()
             self._state = state
             self.commits += 1
+
+    async def mark_scored(
+        self, group: str, partitions: Collection[tuple[str, int]], through: datetime
+    ) -> None:
+        stored, at = self._state.scored_at, _as_stored(through)
+        for topic, partition in partitions:
+            where = (group, topic, partition)
+            if where in self._state.positions:
+                stored[where] = max(stored.get(where, at), at)
+
+    async def unscored(self, group: str, partitions: Collection[tuple[str, int]]) -> Unscored:
+        state = self._state
+        since: datetime | None = None
+        through: datetime | None = None
+        for topic, partition in partitions:
+            clock = state.partition_clocks.get((group, topic, partition))
+            scored = state.scored_at.get((group, topic, partition))
+            if clock is None or (scored is not None and scored >= clock.committed_at):
+                continue
+            start = scored or datetime(1970, 1, 1, tzinfo=UTC)
+            since = start if since is None else min(since, start)
+            through = max(through or clock.committed_at, clock.committed_at)
+        if since is None:
+            return Unscored()
+        touched = {
+            (state.counters[doc_id]["entity"], bucket)
+            for doc_id, buckets in state.touched.items()
+            for bucket, at in buckets.items()
+            if at > since
+        }
+        return Unscored(frozenset(touched), through)
 
 
 def _check_increment_key(key: str) -> None:

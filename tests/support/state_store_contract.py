@@ -21,6 +21,7 @@ from services.scoring.ports import (
     StaleOffsets,
     StateStore,
     StoredPosition,
+    Unscored,
 )
 
 GROUP = "kpi-scoring"
@@ -80,7 +81,7 @@ async def low_of(store: StateStore) -> datetime | None:
     return None if clock is None else clock.low
 
 
-async def nothing(_: Mapping[str, Document]) -> None:
+async def nothing() -> None:
     return None
 
 
@@ -224,10 +225,10 @@ class StateStoreContract:
     ) -> None:
         await seed(store)
         before = await state_of(store)
-        published: list[Mapping[str, Document]] = []
+        published: list[bool] = []
 
-        async def publish(docs: Mapping[str, Document]) -> None:
-            published.append(docs)
+        async def publish() -> None:
+            published.append(True)
 
         with pytest.raises(StaleOffsets, match=f"{TOPIC}:0"):
             await store.commit(
@@ -252,7 +253,7 @@ class StateStoreContract:
         await seed(store)
         before = await state_of(store)
 
-        async def fail(_: Mapping[str, Document]) -> None:
+        async def fail() -> None:
             raise Boom
 
         with pytest.raises(Boom):
@@ -272,58 +273,75 @@ class StateStoreContract:
         # the fence did not move: the same batch commits when retried
         await store.commit(batch(move(5, 9, partition=0)), nothing)
 
-    async def test_before_commit_sees_the_increments_before_anyone_else(
+    async def test_before_commit_runs_before_anyone_sees_the_increments(
         self, store: StateStore
     ) -> None:
         await seed(store)
-        seen: dict[str, Document] = {}
         outside: dict[str, Document] = {}
 
-        async def publish(docs: Mapping[str, Document]) -> None:
-            seen.update(docs)
-            outside.update(await store.counter_documents(list(docs)))
+        async def publish() -> None:
+            outside.update(await store.counter_documents(["agent:A001|FY2024"]))
 
         await store.commit(
             batch(
                 move(5, 6, partition=0),
-                counters=[
-                    counter("agent:A001|FY2024", {"2024-05/sales": 2}),
-                    counter("agent:A002|FY2024", {"2024-06/sales": 1}),
-                ],
+                counters=[counter("agent:A001|FY2024", {"2024-05/sales": 2})],
             ),
             publish,
         )
 
-        assert seen == {
-            "agent:A001|FY2024": {
-                "entity": "agent:A001",
-                "fiscal_year": "FY2024",
-                "buckets": {"2024-05": {"sales": 3}},
-            },
-            "agent:A002|FY2024": {
-                "entity": "agent:A002",
-                "fiscal_year": "FY2024",
-                "buckets": {"2024-06": {"sales": 1}},
-            },
-        }
         # until the commit, other readers see the state before the batch
-        assert outside == {
-            "agent:A001|FY2024": {
-                "entity": "agent:A001",
-                "fiscal_year": "FY2024",
-                "buckets": {"2024-05": {"sales": 1}},
-            }
-        }
-        assert await store.counter_documents(list(seen)) == seen
+        assert outside["agent:A001|FY2024"]["buckets"] == {"2024-05": {"sales": 1}}
+        after = await store.counter_documents(["agent:A001|FY2024"])
+        assert after["agent:A001|FY2024"]["buckets"] == {"2024-05": {"sales": 3}}
+
+    async def test_what_was_committed_and_never_published_is_told_after_a_crash(
+        self, store: StateStore
+    ) -> None:
+        partitions = [(TOPIC, 0), (TOPIC, 1)]
+        assert await store.unscored(GROUP, partitions) == Unscored()
+        first, second = WALL, WALL + timedelta(seconds=5)
+        await store.commit(
+            batch(
+                move(None, 5, partition=0),
+                move(None, 2, partition=1),
+                counters=[
+                    counter("agent:A001|FY2024", {"2024-05/sales": 1, "2024-05-17/sales": 1}),
+                    counter("branch:B01|FY2024", {"2024-04/sales": 1}),
+                ],
+                at=first,
+            ),
+            nothing,
+        )
+        # Nothing published yet: every non-day bucket the commit touched, since the start.
+        assert await store.unscored(GROUP, partitions) == Unscored(
+            frozenset({("agent:A001", "2024-05"), ("branch:B01", "2024-04")}), first
+        )
+        await store.mark_scored(GROUP, partitions, first)
+        assert await store.unscored(GROUP, partitions) == Unscored()
+        await store.commit(
+            batch(
+                move(2, 3, partition=1),
+                counters=[counter("agent:A002|FY2024", {"2024-06/sales": 1})],
+                at=second,
+            ),
+            nothing,
+        )
+        # Only what changed after the mark; the mark never moves back.
+        await store.mark_scored(GROUP, [(TOPIC, 0)], WALL - timedelta(days=1))
+        assert await store.unscored(GROUP, partitions) == Unscored(
+            frozenset({("agent:A002", "2024-06")}), second
+        )
+        assert await store.unscored(GROUP, [(TOPIC, 0)]) == Unscored()
+        assert await store.unscored("other-group", partitions) == Unscored()
+        # The touched times are not counters.
+        stored = await store.counter_documents(["agent:A001|FY2024"])
+        assert set(stored["agent:A001|FY2024"]) == {"entity", "fiscal_year", "buckets"}
 
     async def test_reads_of_250_ids_come_back_whole(self, store: StateStore) -> None:
         ids = [f"agent:A{i:04d}|FY2024" for i in range(250)]
         buckets = [f"policy|agent:A{i:04d}|2024-05" for i in range(250)]
         partitions = [(f"kpi.events.{i}.v1", i % 7) for i in range(250)]
-        seen: dict[str, Document] = {}
-
-        async def publish(docs: Mapping[str, Document]) -> None:
-            seen.update(docs)
 
         await store.commit(
             BatchWrite(
@@ -337,11 +355,11 @@ class StateStoreContract:
                 committed_at=WALL,
                 idle_after=IDLE_AFTER,
             ),
-            publish,
+            nothing,
         )
 
         counters = await store.counter_documents([*ids, "absent|FY2024"])
-        assert len(seen) == len(counters) == 250
+        assert len(counters) == 250
         assert all(counters[d]["buckets"] == {"2024-05": {"sales": i}} for i, d in enumerate(ids))
         records = await store.records(buckets)
         assert len(records) == 250

@@ -15,6 +15,7 @@ from services.scoring.ports import BatchWrite, BeforeCommit, CommitTooLong
 from services.scoring.service import ScoringService
 from shared.config import CalendarConfig
 from shared.kpi.fiscal_calendar import FiscalCalendar
+from tests.support.fake_scorer import NoScores
 from tests.support.fake_state_store import MemoryStateStore
 from tests.support.fakes import RecordingOutput, RecordingSleep
 from tests.support.scoring_events import survey
@@ -39,17 +40,12 @@ class SmallCommits(MemoryStateStore):
         await super().commit(write, before_commit)
 
 
-class NoScores:
-    async def messages(self, *_: object) -> list[object]:
-        return []
-
-
 def _service(store: MemoryStateStore, metrics: ScoringMetrics) -> ScoringService:
     return ScoringService(
         store=store,
         output=RecordingOutput(),
         calendar=FiscalCalendar(CalendarConfig()),
-        scorer=NoScores(),  # type: ignore[arg-type]
+        scorer=NoScores(),
         metrics=metrics,
         group=GROUP,
         sleep=RecordingSleep(),

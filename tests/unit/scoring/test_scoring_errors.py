@@ -4,20 +4,18 @@ the rest of the batch is applied; positions move exactly once. A transient failu
 with backoff."""
 
 import base64
-from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry
 
-from services.scoring.domain.batch import BatchOutcome, InputRecord
+from services.scoring.domain.batch import InputRecord
 from services.scoring.metrics import ScoringMetrics
-from services.scoring.ports import Document
 from services.scoring.service import ScoringService
 from shared import topics
 from shared.config import CalendarConfig
-from shared.kafka_output import Outbound
 from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.messages import DeadLetter
+from tests.support.fake_scorer import PoisonedScorer
 from tests.support.fake_state_store import MemoryStateStore
 from tests.support.fakes import RecordingOutput, RecordingSleep
 from tests.support.scoring_events import survey
@@ -25,23 +23,6 @@ from tests.support.scoring_events import survey
 GROUP = "kpi-scoring"
 P0, P1 = (topics.EVENTS, 0), (topics.EVENTS, 1)
 AT = datetime(2024, 5, 10, tzinfo=UTC)
-
-
-class PoisonedScorer:
-    """Scores nothing, and raises (as a bug would) on a batch that applied the poisoned agent."""
-
-    def __init__(self, poisoned: str) -> None:
-        self.poisoned = poisoned
-
-    async def messages(
-        self,
-        outcome: BatchOutcome,
-        documents: Mapping[str, Document],
-        stream_time: datetime | None,
-    ) -> list[Outbound]:
-        if any(entity == f"agent:{self.poisoned}" for entity, _ in outcome.touched):
-            raise ZeroDivisionError("target of zero")
-        return []
 
 
 def build(

@@ -4,13 +4,12 @@ from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry
 
-from services.scoring.domain.batch import BatchOutcome, InputRecord
+from services.scoring.domain.batch import InputRecord
 from services.scoring.metrics import ScoringMetrics
-from services.scoring.ports import Document
 from services.scoring.service import ScoringService
 from shared.config import CalendarConfig
-from shared.kafka_output import Outbound
 from shared.kpi.fiscal_calendar import FiscalCalendar
+from tests.support.fake_scorer import NoScores
 from tests.support.fake_state_store import MemoryStateStore
 from tests.support.fakes import RecordingOutput
 from tests.support.scoring_events import survey
@@ -18,19 +17,12 @@ from tests.support.scoring_events import survey
 PARTITION = ("kpi.events.v1", 0)
 
 
-class NoScores:
-    async def messages(
-        self, outcome: BatchOutcome, documents: dict[str, Document], stream_time: datetime | None
-    ) -> list[Outbound]:
-        return []
-
-
 def _service(store: MemoryStateStore, output: RecordingOutput, sleep: object) -> ScoringService:
     return ScoringService(
         store=store,
         output=output,
         calendar=FiscalCalendar(CalendarConfig()),
-        scorer=NoScores(),  # type: ignore[arg-type]
+        scorer=NoScores(),
         metrics=ScoringMetrics(CollectorRegistry()),
         group="kpi-scoring",
         sleep=sleep,  # type: ignore[arg-type]

@@ -1,0 +1,195 @@
+"""Score updates, published after their batches commit and coalesced while scoring catches up.
+
+Each committed batch adds the (entity, period) pairs whose KPIs it changed to a pending set.
+The set is published (one message per changed entity, KPI and period, computed from the
+committed counters) after every batch once scoring has caught up, that is when no assigned
+partition has records left to read. While it catches up, the set is published every
+`flush_interval` or as soon as it holds `max_pending` pairs. So a year of backlog publishes
+each pair a handful of times instead of after each of its batches, and the memory it needs is
+bounded by `max_pending`, not by the backlog.
+
+Nothing is lost across a crash. A flush records in each assigned partition's position the
+commit time it covers (`scored_at`), and every counter document records when each of its
+buckets last changed (`touched`). An instance assigned a partition whose last commit is later
+than its `scored_at` republishes every (entity, bucket) touched since then (`recover`). It may
+send a score again, with the same deterministic id, but never misses one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from array import array
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from shared import retry
+from shared.batch_span import BatchSpan
+from shared.kafka_output import Outbound, OutputPort
+
+from .domain.batch import BatchOutcome, InputRecord
+from .metrics import ScoringMetrics
+from .ports import StateStore
+
+logger = logging.getLogger(__name__)
+PartitionKey = tuple[str, int]
+Changed = dict[tuple[str, str], set[str]]  # (entity, period) -> KPI ids
+FLUSH_INTERVAL = timedelta(seconds=30)
+MAX_PENDING = 100_000  # (entity, period) pairs waiting to be published
+
+
+class Scorer(Protocol):
+    """Turns changed (entity, period) pairs into score messages."""
+
+    def changed(self, outcome: BatchOutcome) -> Changed:
+        """The (entity, period) pairs and KPIs a batch changed."""
+        ...
+
+    def changed_buckets(self, touched: Iterable[tuple[str, str]]) -> Changed:
+        """Every KPI of every period of the given (entity, bucket) pairs (after a crash)."""
+        ...
+
+    async def messages(
+        self, changed: Mapping[tuple[str, str], set[str]], stream_time: datetime | None
+    ) -> list[Outbound]:
+        """One message per (entity, KPI, period), from the committed counters, `as_of` the
+        stream time."""
+        ...
+
+
+@dataclass
+class _Pending:
+    changed: Changed = field(default_factory=dict)
+    sent_at: array[float] = field(default_factory=lambda: array("d"))  # broker timestamps
+    through: datetime | None = None  # the latest commit whose changes are in `changed`
+
+    def merge(self, other: _Pending) -> None:
+        for key, kpis in other.changed.items():
+            self.changed.setdefault(key, set()).update(kpis)
+        self.sent_at.extend(other.sent_at)
+        if other.through is not None and (self.through is None or other.through > self.through):
+            self.through = other.through
+
+
+class ScorePublication:
+    """The pending score updates of one scoring instance, and when and how they go out."""
+
+    def __init__(
+        self,
+        *,
+        scorer: Scorer,
+        store: StateStore,
+        output: OutputPort,
+        metrics: ScoringMetrics,
+        group: str,
+        retry_policy: retry.RetryPolicy,
+        flush_interval: timedelta = FLUSH_INTERVAL,
+        max_pending: int = MAX_PENDING,
+        wall: Callable[[], datetime],
+        stream_time: Callable[[], datetime | None],
+    ) -> None:
+        self._scorer = scorer
+        self._store = store
+        self._output = output
+        self._metrics = metrics
+        self._group = group
+        self._retry = retry_policy
+        self._flush_interval = flush_interval
+        self._max_pending = max_pending
+        self._wall = wall
+        self._stream_time = stream_time
+        self._pending = _Pending()
+        self._last_flush = wall()
+        self._flushing = asyncio.Lock()  # one publication at a time, in commit order
+
+    @property
+    def pending(self) -> int:
+        """(entity, period) pairs waiting to be published."""
+        return len(self._pending.changed)
+
+    def changed(self, outcome: BatchOutcome) -> Changed:
+        """What a batch changed (computed before its commit, so that a failure here is the
+        batch's own and bisected to the record that causes it)."""
+        return self._scorer.changed(outcome)
+
+    def add(self, changed: Changed, batch: Iterable[InputRecord], committed_at: datetime) -> None:
+        """A committed batch's changes join the pending set."""
+        pending = self._pending
+        for key, kpis in changed.items():
+            pending.changed.setdefault(key, set()).update(kpis)
+        for record in batch:
+            sent = record.event.source_timestamp if record.event is not None else None
+            if sent is not None:
+                pending.sent_at.append(sent.timestamp())
+        if pending.through is None or committed_at > pending.through:
+            pending.through = committed_at
+        self._metrics.scores_pending.set(len(pending.changed))
+
+    def due(self, caught_up: bool) -> bool:
+        """Whether to publish now: caught up, or the interval passed, or too much waits."""
+        pending = self._pending
+        if pending.through is None:
+            return False
+        return (
+            caught_up
+            or len(pending.changed) >= self._max_pending
+            or self._wall() - self._last_flush >= self._flush_interval
+        )
+
+    async def recover(self, partitions: Collection[PartitionKey]) -> None:
+        """Add what was committed on these partitions and never published (a crash between
+        a commit and its flush) to the pending set."""
+        unscored = await self._store.unscored(self._group, partitions)
+        if unscored.touched:
+            changed = self._scorer.changed_buckets(unscored.touched)
+            self.add(changed, (), unscored.through or self._wall())
+            logger.info(
+                "%d (entity, period) pairs changed since the last publication of %d "
+                "partitions; they will be published again",
+                len(changed),
+                len(partitions),
+            )
+
+    async def flush(self, partitions: Collection[PartitionKey]) -> int:
+        """Publish every pending update, then record in the partitions' positions the commit
+        time they cover. Transient failures are retried; the set is kept until it is out."""
+        async with self._flushing:
+            return await self._flush(partitions)
+
+    async def _flush(self, partitions: Collection[PartitionKey]) -> int:
+        taken, self._pending = self._pending, _Pending()
+        self._last_flush = self._wall()
+        if taken.through is None:
+            return 0
+        span = BatchSpan.of("score publication", (), [])
+        try:
+            started = time.perf_counter()
+            as_of = self._stream_time()
+            messages = await self._retry.run(
+                lambda: self._scorer.messages(taken.changed, as_of), span
+            )
+            await self._retry.run(lambda: self._output.send_all(messages), span)
+            acknowledged = self._wall().timestamp()
+            for sent in taken.sent_at:
+                self._metrics.event_to_score.observe(max(0.0, acknowledged - sent))
+            through = taken.through
+            await self._retry.run(
+                lambda: self._store.mark_scored(self._group, partitions, through), span
+            )
+        except BaseException:
+            taken.merge(self._pending)
+            self._pending = taken
+            raise
+        self._metrics.scores_pending.set(len(self._pending.changed))
+        self._metrics.scores_published.inc(len(messages))
+        logger.info(
+            "published %d score updates of %d (entity, period) pairs for %d events",
+            len(messages),
+            len(taken.changed),
+            len(taken.sent_at),
+        )
+        self._metrics.score_flush_seconds.observe(time.perf_counter() - started)
+        return len(messages)

@@ -1,0 +1,169 @@
+"""Score updates go out after their batches commit, coalesced while scoring catches up, and
+none is lost when an instance dies between a commit and its publication."""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Final
+
+from prometheus_client import CollectorRegistry
+
+from services.scoring.domain.batch import InputRecord
+from services.scoring.metrics import ScoringMetrics
+from services.scoring.scores import ScoreBuilder
+from services.scoring.service import ScoringService
+from shared import topics
+from shared.kpi.config import load_kpi_config
+from shared.messages.score import Score
+from tests.support.fake_state_store import MemoryStateStore
+from tests.support.fakes import FakeClock, RecordingOutput, RecordingSleep
+from tests.support.scoring_events import survey
+
+CONFIG: Final = load_kpi_config(Path("config"))
+P0, P1 = (topics.EVENTS, 0), (topics.EVENTS, 1)
+WALL: Final = datetime(2026, 11, 1, 12, tzinfo=UTC)
+MAY: Final = datetime(2024, 5, 10, tzinfo=UTC)
+
+
+def build(
+    store: MemoryStateStore, output: RecordingOutput, clock: FakeClock
+) -> tuple[ScoringService, CollectorRegistry]:
+    registry = CollectorRegistry()
+    builder = ScoreBuilder(
+        catalogue=CONFIG.catalogue,
+        calendar=CONFIG.calendar,
+        org=CONFIG.org,
+        targets=CONFIG.targets,
+        store=store,
+    )
+    service = ScoringService(
+        store=store,
+        output=output,
+        calendar=CONFIG.calendar,
+        scorer=builder,
+        metrics=ScoringMetrics(registry),
+        group=topics.SCORING_GROUP,
+        wall=clock,
+        sleep=RecordingSleep(),
+        flush_interval=timedelta(seconds=10),
+    )
+    return service, registry
+
+
+def batches() -> list[list[InputRecord]]:
+    """Three batches over two partitions: surveys of two agents in May, answered 9, 4, 10..."""
+    out: list[list[InputRecord]] = []
+    offsets = {P0: 0, P1: 0}
+    number = 0
+    for _ in range(3):
+        batch = []
+        for partition, agent in ((P0, "A1"), (P1, "A2"), (P0, "A1")):
+            number += 1
+            event = survey(number, agent, MAY + timedelta(hours=number), score=(number * 7) % 11)
+            event = event.model_copy(update={"source_timestamp": WALL})
+            batch.append(InputRecord(*partition, offsets[partition], event))
+            offsets[partition] += 1
+        out.append(batch)
+    return out
+
+
+def latest(output: RecordingOutput) -> dict[tuple[str, str, str], Score]:
+    """The last score sent for each (entity, KPI, period)."""
+    scores = [Score.model_validate_json(m.value) for m in output.on(topics.SCORES)]
+    return {(s.entity, s.kpi, s.period): s for s in scores}
+
+
+def comparable(scores: dict[tuple[str, str, str], Score]) -> dict[tuple[str, str, str], str]:
+    return {key: score.score_id for key, score in scores.items()}
+
+
+async def every_batch() -> RecordingOutput:
+    """The reference: caught up after every batch, so every batch publishes."""
+    store, output, clock = MemoryStateStore(), RecordingOutput(), FakeClock(WALL)
+    service, _ = build(store, output, clock)
+    await service.assign({P0, P1})
+    for batch in batches():
+        clock.advance(timedelta(seconds=1))
+        await service.handle(batch, {P0: False, P1: False})
+    return output
+
+
+async def test_a_backlog_publishes_once_when_caught_up_with_the_same_final_scores() -> None:
+    reference = await every_batch()
+    store, output, clock = MemoryStateStore(), RecordingOutput(), FakeClock(WALL)
+    service, registry = build(store, output, clock)
+    await service.assign({P0, P1})
+    *behind, last = batches()
+    for batch in behind:
+        clock.advance(timedelta(seconds=1))
+        await service.handle(batch, {P0: True, P1: False})
+        assert output.on(topics.SCORES) == []  # a partition has records left: wait
+    clock.advance(timedelta(seconds=1))
+    await service.handle(last, {P0: False, P1: False})
+
+    assert comparable(latest(output)) == comparable(latest(reference))
+    # each (entity, KPI, period) once, instead of once per batch that changed it
+    assert len(output.on(topics.SCORES)) == len(latest(output))
+    assert len(output.on(topics.SCORES)) < len(reference.on(topics.SCORES))
+    assert registry.get_sample_value("kpi_scoring_event_to_score_seconds_count") == 9
+    assert registry.get_sample_value("kpi_scoring_scores_pending") == 0
+
+
+async def test_while_catching_up_updates_go_out_every_interval() -> None:
+    store, output, clock = MemoryStateStore(), RecordingOutput(), FakeClock(WALL)
+    service, _ = build(store, output, clock)
+    await service.assign({P0, P1})
+    first, second, third = batches()
+    await service.handle(first, {P0: True, P1: True})
+    clock.advance(timedelta(seconds=9))
+    await service.handle(second, {P0: True, P1: True})
+    assert output.on(topics.SCORES) == []
+    clock.advance(timedelta(seconds=1))  # ten seconds since the last publication
+    await service.handle(third, {P0: True, P1: True})
+
+    reference = await every_batch()
+    assert comparable(latest(output)) == comparable(latest(reference))
+
+
+async def test_updates_committed_and_never_published_go_out_from_the_next_owner() -> None:
+    reference = await every_batch()
+    store, clock = MemoryStateStore(), FakeClock(WALL)
+    lost = RecordingOutput()
+    crashed, _ = build(store, lost, clock)
+    await crashed.assign({P0, P1})
+    for batch in batches():
+        clock.advance(timedelta(seconds=1))
+        await crashed.handle(batch, {P0: True, P1: True})
+    assert lost.on(topics.SCORES) == []  # it died before publishing anything
+
+    output = RecordingOutput()
+    successor, _ = build(store, output, clock)
+    await successor.assign({P0, P1})
+    clock.advance(timedelta(seconds=10))
+    await successor.publish(caught_up=False)  # the timer, with no batch coming
+
+    # Every period of every bucket touched is published again (more KPIs than changed),
+    # and each changed score is the reference's final one.
+    recovered = comparable(latest(output))
+    assert recovered.items() >= comparable(latest(reference)).items()
+    # Published and marked: a third owner has nothing to send again.
+    third_output = RecordingOutput()
+    third, _ = build(store, third_output, clock)
+    await third.assign({P0, P1})
+    clock.advance(timedelta(seconds=10))
+    assert await third.publish(caught_up=False) == 0
+    assert third_output.sent == []
+
+
+async def test_a_lost_broker_delays_the_publication_and_loses_nothing() -> None:
+    reference = await every_batch()
+    store, output, clock = MemoryStateStore(), RecordingOutput(), FakeClock(WALL)
+    service, registry = build(store, output, clock)
+    await service.assign({P0, P1})
+    output.fail_next(2)
+    for batch in batches():
+        clock.advance(timedelta(seconds=1))
+        await service.handle(batch, {P0: False, P1: False})
+
+    assert comparable(latest(output)) == comparable(latest(reference))
+    assert output.failures == 2
+    assert (registry.get_sample_value("kpi_scoring_retries_total") or 0) >= 2
