@@ -23,6 +23,7 @@ from shared.kpi.kpi_definition import DenominatorSource, KpiDefinition
 from shared.kpi.kpi_values import attainment, compute
 from shared.kpi.targets import Targets
 from shared.messages import Score
+from shared.messages.score import ScoreFields, encode_score
 
 from .domain.batch import BatchOutcome
 from .ports import StateStore
@@ -238,14 +239,14 @@ class ScoreBuilder:
             )
             for kpi_id in sorted(kpi_ids):
                 try:
-                    score = self.score(self._catalogue[kpi_id], entity, period, totals, stream_time)
+                    fields = self.score_fields(
+                        self._catalogue[kpi_id], entity, period, totals, stream_time
+                    )
                 except Exception:
                     self._on_failure()
                     logger.exception("cannot compute %s of %s for %s", kpi_id, entity, period)
                     continue
-                messages.append(
-                    Outbound(topics.SCORES, entity.encode(), score.model_dump_json().encode())
-                )
+                messages.append(Outbound(topics.SCORES, entity.encode(), encode_score(fields)))
         return messages
 
     def score(
@@ -257,6 +258,17 @@ class ScoreBuilder:
         as_of: datetime,
     ) -> Score:
         """The score of one KPI from an entity's period totals."""
+        return Score(**self.score_fields(kpi, entity, period, totals, as_of))
+
+    def score_fields(
+        self,
+        kpi: KpiDefinition,
+        entity: str,
+        period: str,
+        totals: PeriodTotals,
+        as_of: datetime,
+    ) -> ScoreFields:
+        """The fields of `score`, for `encode_score` on the hot path (no model built)."""
         calendar = self._calendar
         target_key = (kpi.id, entity, period)
         if target_key not in self._targets_cache:
@@ -283,7 +295,8 @@ class ScoreBuilder:
             headcount=self._headcounts[entity],
             working_days=working_days,
         )
-        return Score(
+        return ScoreFields(
+            schema_version=1,
             score_id=Score.make_id(
                 entity,
                 period,
