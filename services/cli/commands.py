@@ -211,11 +211,12 @@ async def scorecard(  # noqa: PLR0917 - mirrors the command's options
     from services.reporting.render import render  # noqa: PLC0415
     from services.reporting.store import MongoScorecardStore  # noqa: PLC0415
     from shared import mongo  # noqa: PLC0415
-    from shared.config.loading import load_calendar  # noqa: PLC0415
+    from shared.config.loading import load_calendar, load_org  # noqa: PLC0415
     from shared.kpi.catalogue import load_catalogue  # noqa: PLC0415
     from shared.kpi.fiscal_calendar import FiscalCalendar  # noqa: PLC0415
 
     catalogue = load_catalogue(settings.config_dir / "kpis.yaml")
+    org = load_org(settings.config_dir / "org.yaml")
     calendar = FiscalCalendar(load_calendar(settings.config_dir / "calendar.yaml"))
     config = load_profiles(settings.config_dir, catalogue)
     client = mongo.create_client(settings, app_name="kpi-cli")
@@ -228,6 +229,7 @@ async def scorecard(  # noqa: PLR0917 - mirrors the command's options
             entity=entity,
             period=period,
             language=language,  # type: ignore[arg-type]
+            org=org,
         )
     finally:
         await client.close()
