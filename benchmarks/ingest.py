@@ -3,6 +3,8 @@ consuming them, measured between its first and last output on kpi.events.v1."""
 
 import asyncio
 import json
+import signal
+import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -20,6 +22,7 @@ from shared.kafka import aiokafka_options
 from shared.settings import Settings
 
 from .processes import CpuUsage, metric, services
+from .profiles import ProcessProfile, record
 from .raw import Measurement
 
 
@@ -71,22 +74,49 @@ async def _output_span(settings: Settings, expected: int) -> tuple[int, float]:
     return seen, (last - first) / 1000
 
 
+def _stop(spies: list[subprocess.Popen[bytes]]) -> None:
+    """py-spy writes its samples when interrupted."""
+    for spy in spies:
+        spy.send_signal(signal.SIGINT)
+    for spy in spies:
+        try:
+            spy.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            spy.kill()
+
+
 async def ingest_throughput(
-    settings: Settings, count: int, log: Path, stack: Mapping[str, int]
+    settings: Settings,
+    count: int,
+    log: Path,
+    stack: Mapping[str, int],
+    *,
+    profiles: list[ProcessProfile] | None = None,
 ) -> Measurement:
-    """Events/s of one ingest process over `count` demo events already published."""
+    """Events/s of one ingest process over `count` demo events already published.
+
+    With `profiles` (a list to fill), py-spy samples ingest and the database from the moment
+    ingest is ready until it is idle, and their profiles are appended."""
     documents = demo_documents(count)
     await publish(settings, documents)
     started = time.perf_counter()
     async with services(settings, ["ingest"], log) as running:
-        usage = CpuUsage({**stack, "ingest": running.pids["ingest"]}).start()
+        ingest = running.pids["ingest"]
+        usage = CpuUsage({**stack, "ingest": ingest}).start()
+        targets = {"ingest": ingest, "database": stack["database"]} if profiles is not None else {}
+        spies = {name: record(pid, log.with_name(f"{name}.pyspy")) for name, pid in targets.items()}
         backlog = await wait_idle(settings, [ingest_backlog(settings)], timeout_s=600)
         cpu = usage.stop()
+        _stop([spy for spy, _ in spies.values() if spy is not None])
         if any(backlog.values()):
             raise RuntimeError(f"ingest did not finish: {backlog}")
         batches = metric(settings, "ingest", "kpi_ingest_batch_seconds_count")
         busy = metric(settings, "ingest", "kpi_ingest_batch_seconds_sum")
         rss = running.peaks()
+    if profiles is not None:
+        for name, (spy, output) in spies.items():
+            if spy is not None and output.exists():
+                profiles.append(ProcessProfile(name, output.read_text()))
     wall = time.perf_counter() - started
     seen, span = await _output_span(settings, count)
     name = (

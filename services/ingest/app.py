@@ -116,7 +116,7 @@ def create_app(
 
     async def start_dependencies() -> None:
         if claims is None:
-            await mongo_store.ensure_indexes()
+            await mongo_store.prepare(clock())
         if kafka_output is not None:
             await kafka_output.start()
         await feed.start()
