@@ -11,7 +11,6 @@ msgspec checks the JSON, the field names and types and the identifier patterns i
 (timestamps, dates, decimals, code lists, the rules between fields) is checked here.
 """
 
-import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,7 +20,13 @@ import msgspec
 from msgspec import Meta, Struct
 
 from . import fields as f
-from .fast_formats import date_or_timestamp, plain_decimal, strict_pattern, timestamp
+from .fast_formats import (
+    KnownValues,
+    date_or_timestamp,
+    plain_decimal,
+    strict_pattern,
+    timestamp,
+)
 from .upstream import (
     ACTIONS_NEEDING_ISSUE_DATE,
     MODELS_BY_EVENT_TYPE,
@@ -32,22 +37,26 @@ from .upstream import (
     RenewalAction,
 )
 
+# Fields whose values are mostly new (ids of events, policies, customers) are checked by
+# msgspec; those that repeat (owners, sources, currencies, codes) are read as text and checked
+# against the values already seen (`KnownValues`).
 Identifier = Annotated[str, Meta(pattern=strict_pattern(f.IDENTIFIER_PATTERN))]
 EventId = Annotated[str, Meta(pattern=strict_pattern(f.EVENT_ID_PATTERN))]
-Source = Annotated[str, Meta(pattern=strict_pattern(f.SOURCE_PATTERN))]
-Currency = Annotated[str, Meta(pattern=strict_pattern(f.CURRENCY_PATTERN))]
-Code = Annotated[str, Meta(pattern=strict_pattern(f.CODE_PATTERN))]
 Phone = Annotated[str, Meta(pattern=strict_pattern(f.UPSTREAM_PHONE_PATTERN))]
-PeriodName = Annotated[str, Meta(pattern=strict_pattern(f.PERIOD_PATTERN))]
+_KNOWN_IDENTIFIER: Final = KnownValues(f.IDENTIFIER_PATTERN)
+_KNOWN_SOURCE: Final = KnownValues(f.SOURCE_PATTERN)
+_KNOWN_CURRENCY: Final = KnownValues(f.CURRENCY_PATTERN)
+_KNOWN_CODE: Final = KnownValues(f.CODE_PATTERN)
+_KNOWN_PERIOD: Final = KnownValues(f.PERIOD_PATTERN)
 
 
 class _Envelope(Struct, kw_only=True, forbid_unknown_fields=True, tag_field="event_type"):
     event_id: EventId
     occurred_at: str
-    source: Source
+    source: str
     schema_version: Literal[1]
-    agent_id: Identifier | None = None
-    branch_id: Identifier | None = None
+    agent_id: str | None = None
+    branch_id: str | None = None
 
 
 class _Policy(_Envelope, kw_only=True, tag="policy"):
@@ -56,7 +65,7 @@ class _Policy(_Envelope, kw_only=True, tag="policy"):
     action: str
     product_line: str
     premium: Any
-    currency: Currency
+    currency: str
     channel: str
     new_business: bool = False
     referral: bool = False
@@ -69,7 +78,7 @@ class _Renewal(_Envelope, kw_only=True, tag="renewal"):
     action: str
     due_date: str
     premium: Any
-    currency: Currency | None = None
+    currency: str | None = None
     channel: str
 
 
@@ -94,14 +103,14 @@ class _Survey(_Envelope, kw_only=True, tag="survey"):
 
 class _Assessment(_Envelope, kw_only=True, tag="assessment"):
     assessment_id: Identifier
-    period: PeriodName
+    period: str
     score: Any
-    assessor_id: Identifier | None = None
+    assessor_id: str | None = None
 
 
 class _Training(_Envelope, kw_only=True, tag="training"):
     session_id: Identifier
-    course: Code
+    course: str
     hours: Any
 
 
@@ -109,7 +118,6 @@ UpstreamStruct = _Policy | _Renewal | _Complaint | _Survey | _Assessment | _Trai
 """msgspec's form of the six events: the models' fields, coded fields as plain text."""
 # parse_float=Decimal's twin: a JSON number with a fraction never passes through a float.
 _DECODER: Final = msgspec.json.Decoder(UpstreamStruct, float_hook=Decimal)
-_CODE: Final = re.compile(f.CODE_PATTERN)
 
 Translate = Callable[[str, str, str], str]
 """(event_type, field, value) → the value the code lists give it (the value itself if none)."""
@@ -165,7 +173,13 @@ def read_event(event: "UpstreamStruct", translate: Translate = _same) -> FastUps
     """An event msgspec decoded (on its own, or inside a canonical event), checked as the
     models check it after the code lists (`translate`) mapped its coded fields."""
     occurred_at = timestamp(event.occurred_at)
-    if occurred_at is None or (event.agent_id is None) == (event.branch_id is None):
+    if occurred_at is None or not _KNOWN_SOURCE(event.source):
+        return None
+    agent_id, branch_id = event.agent_id, event.branch_id
+    if agent_id is None:
+        if branch_id is None or not _KNOWN_IDENTIFIER(branch_id):
+            return None
+    elif branch_id is not None or not _KNOWN_IDENTIFIER(agent_id):
         return None
     values = _READERS[type(event)](event, translate)
     if values is None:
@@ -193,7 +207,7 @@ def _tag(event: _Envelope) -> str:
 
 def _code(value: str) -> str | None:
     """An open code list's value (product line, category) when it is a valid code."""
-    return value if _CODE.fullmatch(value) is not None else None
+    return value if _KNOWN_CODE(value) else None
 
 
 def _policy(event: _Policy, translate: Translate) -> dict[str, Any] | None:
@@ -211,6 +225,7 @@ def _policy(event: _Policy, translate: Translate) -> dict[str, Any] | None:
         or channel is None
         or product_line is None
         or premium is None
+        or not _KNOWN_CURRENCY(event.currency)
         or (issued_at is None and action in ACTIONS_NEEDING_ISSUE_DATE)
     ):
         return None
@@ -234,6 +249,8 @@ def _renewal(event: _Renewal, translate: Translate) -> dict[str, Any] | None:
     due_date = date_or_timestamp(event.due_date)
     premium = plain_decimal(event.premium, max_digits=18, decimal_places=4)
     if action is None or channel is None or due_date is None or premium is None:
+        return None
+    if event.currency is not None and not _KNOWN_CURRENCY(event.currency):
         return None
     return {
         "renewal_id": event.renewal_id,
@@ -283,7 +300,9 @@ def _survey(event: _Survey, translate: Translate) -> dict[str, Any] | None:
 
 def _assessment(event: _Assessment, translate: Translate) -> dict[str, Any] | None:
     score = plain_decimal(event.score, max_digits=5, decimal_places=2)
-    if score is None or not _ZERO <= score <= _HUNDRED:
+    if score is None or not _ZERO <= score <= _HUNDRED or not _KNOWN_PERIOD(event.period):
+        return None
+    if event.assessor_id is not None and not _KNOWN_IDENTIFIER(event.assessor_id):
         return None
     return {
         "assessment_id": event.assessment_id,
@@ -295,7 +314,7 @@ def _assessment(event: _Assessment, translate: Translate) -> dict[str, Any] | No
 
 def _training(event: _Training, translate: Translate) -> dict[str, Any] | None:
     hours = plain_decimal(event.hours, max_digits=4, decimal_places=2)
-    if hours is None or not _ZERO < hours <= _DAY_HOURS:
+    if hours is None or not _ZERO < hours <= _DAY_HOURS or not _KNOWN_CODE(event.course):
         return None
     return {"session_id": event.session_id, "course": event.course, "hours": hours}
 
