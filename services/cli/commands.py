@@ -51,11 +51,22 @@ def serve(settings: Settings, service: str, port: int | None) -> int:
     return 0
 
 
-def run_local(settings: Settings, *, rate: float, demo: bool) -> int:
+def run_local(
+    settings: Settings,
+    *,
+    demo: bool,
+    months: int,
+    agents_every: int,
+    events_per_day: int | None,
+    live: bool,
+) -> int:
     """`kpi run`: the whole product on this machine."""
-    from .local_run import LocalRun  # noqa: PLC0415 - keeps `kpi stack` light
+    from .local_run import DemoOptions, LocalRun  # noqa: PLC0415 - keeps `kpi stack` light
 
-    return LocalRun(settings, rate=rate, demo=demo).run()
+    options = DemoOptions(
+        months=months, agents_every=agents_every, events_per_day=events_per_day, live=live
+    )
+    return LocalRun(settings, demo=options if demo else None).run()
 
 
 async def demo(

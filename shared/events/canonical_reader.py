@@ -23,6 +23,7 @@ from msgspec import Meta, Struct
 from pydantic import BaseModel, ValidationError
 
 from .canonical import EventOrg, KpiEvent
+from .fast_formats import timestamp
 from .fields import Channel, SurveyChannel
 from .upstream import (
     ACTIONS_NEEDING_ISSUE_DATE,
@@ -34,7 +35,9 @@ from .upstream import (
     RenewalAction,
 )
 
-Aware = Annotated[datetime, Meta(tz=True)]
+# Timestamps are read as text and parsed in the strict form ingest writes them in: msgspec's
+# own parser rounds a seventh fraction digit where pydantic's truncates it.
+Aware = str
 # Ingest writes decimals as strings. A JSON number is left to the model: pydantic reads it
 # through a float (-0.0 becomes Decimal('-0')), msgspec exactly.
 DecimalText = str
@@ -142,18 +145,63 @@ def decode_kpi_event(raw: bytes) -> KpiEvent | None:
         document = _DECODER.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError):
         document = None
-    if document is not None and _consistent(document):
+    if document is not None:
         try:
-            return _model(document)
-        except (OverflowError, InvalidOperation):
-            pass  # not a decimal, or received_at at the calendar's edge: the model decides
+            times = _times(document)
+            if _consistent(document, times[0]):
+                return _model(document, *times)
+        except (_NotRead, OverflowError, InvalidOperation):
+            pass  # not in ingest's form, not a decimal, or at the calendar's edge
     try:
         return KpiEvent.model_validate_json(raw)
     except ValidationError:
         return None
 
 
-def _consistent(document: _KpiEvent) -> bool:
+class _LastTime:
+    """`timestamp` of the text read last: every event of an ingest batch has the same
+    `received_at` and `watermark`, and many the same `source_timestamp`."""
+
+    def __init__(self) -> None:
+        self._last: tuple[str, datetime | None] = ("", None)
+
+    def __call__(self, text: str | None) -> datetime | None:
+        if text is None:
+            return None
+        last_text, last = self._last
+        if text != last_text:
+            last = timestamp(text)
+            self._last = (text, last)
+        return last
+
+
+_RECEIVED_AT: Final = _LastTime()
+_SOURCE_TIMESTAMP: Final = _LastTime()
+_WATERMARK: Final = _LastTime()
+
+
+def _times(document: _KpiEvent) -> tuple[datetime, datetime, datetime | None, datetime | None]:
+    """`occurred_at`, `received_at`, `source_timestamp`, `watermark`; `_NOT_READ` for the
+    model to read when one is not in the strict form."""
+    occurred_at = timestamp(document.event.occurred_at)
+    received_at = _RECEIVED_AT(document.received_at)
+    source_timestamp = _SOURCE_TIMESTAMP(document.source_timestamp)
+    watermark = _WATERMARK(document.watermark)
+    if (
+        occurred_at is None
+        or received_at is None
+        or (source_timestamp is None and document.source_timestamp is not None)
+        or (watermark is None and document.watermark is not None)
+    ):
+        raise _NotRead
+    return occurred_at, received_at, source_timestamp, watermark
+
+
+class _NotRead(Exception):
+    """Left to the model."""
+
+
+def _consistent(document: _KpiEvent, occurred_at: datetime) -> bool:
     """The rules between fields of `KpiEvent`, `EventOrg` and the upstream models."""
     event, org = document.event, document.org
     if (event.agent_id is None) == (event.branch_id is None):
@@ -167,7 +215,7 @@ def _consistent(document: _KpiEvent) -> bool:
         return False
     if document.key != f"{event.source}:{event.event_id}" or len(document.key) < 3:
         return False
-    if event.occurred_at.utcoffset() != _ZERO or not document.source_topic:
+    if occurred_at.utcoffset() != _ZERO or not document.source_topic:
         return False
     if isinstance(event, _Policy):
         return event.issued_at is not None or event.action not in ACTIONS_NEEDING_ISSUE_DATE
@@ -180,15 +228,24 @@ def _consistent(document: _KpiEvent) -> bool:
     return True
 
 
-def _model(document: _KpiEvent) -> KpiEvent:
+def _model(
+    document: _KpiEvent,
+    occurred_at: datetime,
+    received_at: datetime,
+    source_timestamp: datetime | None,
+    watermark: datetime | None,
+) -> KpiEvent:
     event = document.event
     tag = str(type(event).__struct_config__.tag)
     values = {name: tag if name == "event_type" else getattr(event, name) for name in _ORDER[tag]}
+    values["occurred_at"] = occurred_at
     for name in _DECIMALS.intersection(values):
         values[name] = Decimal(values[name])
     # The other two structs have the models' fields in the models' order.
     canonical = msgspec.structs.asdict(document)
-    canonical["received_at"] = document.received_at.astimezone(UTC)  # as its validator does
+    canonical["received_at"] = received_at.astimezone(UTC)  # as its validator does
+    canonical["source_timestamp"] = source_timestamp
+    canonical["watermark"] = watermark
     canonical["event"] = _constructed(MODELS_BY_EVENT_TYPE[tag], values)
     canonical["org"] = _constructed(EventOrg, msgspec.structs.asdict(document.org))
     return _constructed(KpiEvent, canonical)
