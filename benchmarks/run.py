@@ -54,9 +54,11 @@ NOTES_READ = (
     "them; the rate is taken between the broker timestamps of its first and last output on "
     "`kpi.events.v1`, so start-up and consumer-group joining are left out (the wall time "
     "with them is in the row's name). Per batch it triages every record (parse, code lists, "
-    "validation, org path, lateness, phone hashes), claims the keys in MongoDB with one "
-    "unordered `insert_many`, and publishes with acks from all replicas before the offsets "
-    "are committed.\n"
+    "validation, org path, lateness, phone hashes), claims the keys in MongoDB (one "
+    "document of the claim log per chunk of 2,000 records) and publishes each chunk while the "
+    "next is triaged, with acks from all replicas before the offsets are committed; the row "
+    "names ingest's CPU per record. `python -m benchmarks.run --only ingest [--instances N]` "
+    "measures this row alone beside the raw broker, with py-spy profiles.\n"
     "- *end to end*: ingest and scoring run as processes and have caught up; a backlog of "
     "demo events is then published as fast as the producer goes (well under a second) and "
     "the clock stops when both services' committed positions reach the end of their inputs "
@@ -382,7 +384,9 @@ async def _raw_with_cpu(settings: Settings, pids: dict[str, int]) -> list[Measur
     ]
 
 
-async def _measure_ingest(count: int) -> tuple[list[Measurement], list[ProcessProfile]]:
+async def _measure_ingest(
+    count: int, instances: int
+) -> tuple[list[Measurement], list[ProcessProfile]]:
     """The raw broker consume rate and ingest alone over `count` events, in one run, with
     py-spy profiles of ingest and the database while ingest ran."""
     with tempfile.TemporaryDirectory(prefix="kpi-bench-") as state:
@@ -407,7 +411,9 @@ async def _measure_ingest(count: int) -> tuple[list[Measurement], list[ProcessPr
                 await _timed(
                     pids,
                     "ingest",
-                    lambda: ingest_throughput(settings, count, log, pids, profiles=profiles),
+                    lambda: ingest_throughput(
+                        settings, count, log, pids, profiles=profiles, instances=instances
+                    ),
                 )
             )
         finally:
@@ -418,10 +424,15 @@ async def _measure_ingest(count: int) -> tuple[list[Measurement], list[ProcessPr
 
 
 def _only_ingest(arguments: list[str]) -> int:
-    """`--only ingest [--events N]`: the ingest row alone, printed with its profiles;
-    docs/benchmarks.md is left as the last full run wrote it."""
-    count = int(arguments[arguments.index("--events") + 1]) if "--events" in arguments else None
-    results, profiles = asyncio.run(_measure_ingest(count or INGEST_EVENTS))
+    """`--only ingest [--events N] [--instances N]`: the ingest row alone (with N processes
+    in one consumer group), printed with its profiles; docs/benchmarks.md is left as the last
+    full run wrote it."""
+
+    def option(name: str, default: int) -> int:
+        return int(arguments[arguments.index(name) + 1]) if name in arguments else default
+
+    count, instances = option("--events", INGEST_EVENTS), option("--instances", 1)
+    results, profiles = asyncio.run(_measure_ingest(count, instances))
     consume = next(m.rate for m in results if m.name.startswith("broker consume"))
     results = [replace(m, limit=_limit(m, m.limit)) for m in results]
     print(_table(results, consume) + "\n")

@@ -126,8 +126,8 @@ class MongoClaimStore:
             try:
                 while True:
                     await self._refresh(now)
-                    fresh, duplicates = await self._judge(claims, now)
-                    if not fresh or await self._append(fresh, now):
+                    fresh, hashes, duplicates = await self._judge(claims, now)
+                    if not fresh or await self._append(fresh, hashes, now):
                         return duplicates
                     # Another instance appended this number first: read it and judge again.
             except PyMongoError as exc:
@@ -149,8 +149,11 @@ class MongoClaimStore:
         if self._next_expiry is not None and self._next_expiry <= now:
             await self._expire(now)
 
-    async def _judge(self, claims: Sequence[Claim], now: datetime) -> tuple[list[Claim], set[str]]:
-        """The claims to append (keys no live chunk holds) and the duplicates' claimants."""
+    async def _judge(
+        self, claims: Sequence[Claim], now: datetime
+    ) -> tuple[list[Claim], "array[int]", set[str]]:
+        """The claims to append (keys no live chunk holds), their hashes, and the duplicates'
+        claimants."""
         hashes = [key_hash(c.key) for c in claims]
         wanted: set[int] = set()
         for value in map(self._index.get, hashes):
@@ -160,15 +163,17 @@ class MongoClaimStore:
             [seq for seq in wanted if self._chunks[seq].expires_at > now]
         )
         fresh: list[Claim] = []
+        fresh_hashes = array("Q")
         duplicates: set[str] = set()
-        for claim in claims:
+        for claim, value in zip(claims, hashes, strict=True):
             owner = owners.get(claim.key)
             if owner is None:
                 owners[claim.key] = claim.claimant  # a later copy in this call loses to it
                 fresh.append(claim)
+                fresh_hashes.append(value)
             elif owner != claim.claimant:
                 duplicates.add(claim.claimant)
-        return fresh, duplicates
+        return fresh, fresh_hashes, duplicates
 
     async def _stored_owners(self, chunks: Iterable[int]) -> dict[str, str]:
         """Key → claimant in the given chunks, the earliest chunk first."""
@@ -186,9 +191,8 @@ class MongoClaimStore:
                 owners.setdefault(key, claimant)
         return owners
 
-    async def _append(self, fresh: Sequence[Claim], now: datetime) -> bool:
+    async def _append(self, fresh: Sequence[Claim], hashes: "array[int]", now: datetime) -> bool:
         """Append a chunk with the next number; False if another instance took it first."""
-        hashes = array("Q", (key_hash(c.key) for c in fresh))
         expires = now + self._horizon
         seq = self._head + 1
         keys = _joined([c.key for c in fresh])
@@ -262,7 +266,7 @@ class MongoClaimStore:
     ) -> bool:
         horizon, self._horizon = self._horizon, expires - now
         try:
-            return await self._append(claims, now)
+            return await self._append(claims, array("Q", (key_hash(c.key) for c in claims)), now)
         finally:
             self._horizon = horizon
 

@@ -12,7 +12,9 @@ fails is dead-lettered as `processing_error`, so one poisoned record never block
 
 import asyncio
 import functools
+import itertools
 import logging
+import operator
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared import retry, topics
-from shared.batch_span import BatchSpan
+from shared.batch_span import SHOWN_EVENT_IDS, BatchSpan
 from shared.events import ContractViolation, RejectReason
 from shared.kafka_output import Outbound, OutputPort, dead_letter_outbound
 from shared.watermarks import InputClocks
@@ -74,12 +76,28 @@ def _outbound(outcome: Outcome, stamp: datetime | None) -> Outbound:
 
 
 def _span(what: str, outcomes: Iterable[Outcome]) -> BatchSpan:
-    listed = list(outcomes)
-    return BatchSpan.of(
-        what,
-        ((o.record.topic, o.record.partition, o.record.offset) for o in listed),
-        [o.canonical.event_id for o in listed if isinstance(o, Accepted)],
+    """Where the outcomes' records were read: the lowest and highest offset of each run of
+    records from one partition (a batch holds a partition's records together), and only the
+    event ids a log line shows."""
+    records = [o.record for o in outcomes]
+    ends = [
+        position
+        for (topic, partition), run in itertools.groupby(records, key=_partition_of)
+        for position in _lowest_and_highest(topic, partition, [r.offset for r in run])
+    ]
+    shown = itertools.islice(
+        (o.canonical.event_id for o in outcomes if isinstance(o, Accepted)), SHOWN_EVENT_IDS + 1
     )
+    return BatchSpan.of(what, ends, list(shown))
+
+
+_partition_of = operator.itemgetter(0, 1)
+
+
+def _lowest_and_highest(
+    topic: str, partition: int, offsets: list[int]
+) -> tuple[tuple[str, int, int], tuple[str, int, int]]:
+    return (topic, partition, min(offsets)), (topic, partition, max(offsets))
 
 
 def _event_type(outcome: Outcome) -> str:
