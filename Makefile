@@ -30,7 +30,7 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 install: $(VENV)/.synced ## Create .venv from uv.lock (with the local broker and database)
 
-tools: ## Install promtool, amtool (Debian's prometheus, prometheus-alertmanager) and chromium when missing
+tools: ## Install promtool, amtool (Debian's prometheus, prometheus-alertmanager), chromium and CJK fonts when missing
 	@if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null; then \
 		echo "installing Debian's prometheus and prometheus-alertmanager (promtool, amtool)"; \
 		export DEBIAN_FRONTEND=noninteractive; \
@@ -45,6 +45,14 @@ tools: ## Install promtool, amtool (Debian's prometheus, prometheus-alertmanager
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq >/dev/null && \
 		$$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	fi
+	@# Chinese and Japanese pages render as empty boxes in Chromium without a CJK font.
+	@if ! fc-list :lang=ja 2>/dev/null | grep -q . || ! fc-list :lang=zh-cn 2>/dev/null | grep -q .; then \
+		echo "installing Debian's fonts-noto-cjk (Chinese and Japanese glyphs for the zh and ja pages)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq >/dev/null && \
+		$$SUDO apt-get install -y -qq --no-install-recommends fonts-noto-cjk fontconfig >/dev/null; \
 	fi
 
 run: install ## Local stack, the four services and the demo company; prints where to look

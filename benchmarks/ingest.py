@@ -3,8 +3,11 @@ consuming them, measured between its first and last output on kpi.events.v1."""
 
 import asyncio
 import json
+import signal
+import subprocess
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,9 +20,11 @@ from shared import topics
 from shared.config.loading import load_org
 from shared.idle import wait_idle
 from shared.kafka import aiokafka_options
+from shared.localstack.probes import free_port
 from shared.settings import Settings
 
-from .processes import CpuUsage, metric, services
+from .processes import CpuUsage, cpu_seconds, metric, services
+from .profiles import ProcessProfile, record
 from .raw import Measurement
 
 
@@ -71,26 +76,72 @@ async def _output_span(settings: Settings, expected: int) -> tuple[int, float]:
     return seen, (last - first) / 1000
 
 
+def _stop(spies: list[subprocess.Popen[bytes]]) -> None:
+    """py-spy writes its samples when interrupted."""
+    for spy in spies:
+        spy.send_signal(signal.SIGINT)
+    for spy in spies:
+        try:
+            spy.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            spy.kill()
+
+
 async def ingest_throughput(
-    settings: Settings, count: int, log: Path, stack: Mapping[str, int]
+    settings: Settings,
+    count: int,
+    log: Path,
+    stack: Mapping[str, int],
+    *,
+    profiles: list[ProcessProfile] | None = None,
+    instances: int = 1,
 ) -> Measurement:
-    """Events/s of one ingest process over `count` demo events already published."""
+    """Events/s of `instances` ingest processes (one consumer group) over `count` demo events
+    already published.
+
+    With `profiles` (a list to fill), py-spy samples the first ingest and the database from the
+    moment ingest is ready until it is idle, and their profiles are appended."""
     documents = demo_documents(count)
     await publish(settings, documents)
     started = time.perf_counter()
-    async with services(settings, ["ingest"], log) as running:
-        usage = CpuUsage({**stack, "ingest": running.pids["ingest"]}).start()
+    each = [settings] + [
+        settings.model_copy(update={"http_port_base": free_port()}) for _ in range(instances - 1)
+    ]
+    async with AsyncExitStack() as running_all:
+        running = [
+            await running_all.enter_async_context(services(s, ["ingest"], log)) for s in each
+        ]
+        pids = {
+            f"ingest {n + 1}" if instances > 1 else "ingest": r.pids["ingest"]
+            for n, r in enumerate(running)
+        }
+        usage = CpuUsage({**stack, **pids}).start()
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        first = running[0].pids["ingest"]
+        targets = {"ingest": first, "database": stack["database"]} if profiles is not None else {}
+        spies = {name: record(pid, log.with_name(f"{name}.pyspy")) for name, pid in targets.items()}
         backlog = await wait_idle(settings, [ingest_backlog(settings)], timeout_s=600)
         cpu = usage.stop()
+        used = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+        _stop([spy for spy, _ in spies.values() if spy is not None])
         if any(backlog.values()):
             raise RuntimeError(f"ingest did not finish: {backlog}")
-        batches = metric(settings, "ingest", "kpi_ingest_batch_seconds_count")
-        busy = metric(settings, "ingest", "kpi_ingest_batch_seconds_sum")
-        rss = running.peaks()
+        batches = sum(metric(s, "ingest", "kpi_ingest_batch_seconds_count") for s in each)
+        busy = sum(metric(s, "ingest", "kpi_ingest_batch_seconds_sum") for s in each)
+        rss = {
+            name: peak for r, name in zip(running, pids, strict=True) for peak in r.peaks().values()
+        }
+    if profiles is not None:
+        for name, (spy, output) in spies.items():
+            if spy is not None and output.exists():
+                profiles.append(ProcessProfile(name, output.read_text()))
     wall = time.perf_counter() - started
     seen, span = await _output_span(settings, count)
+    per_record = sum(used.values()) / max(seen, 1) * 1e6
+    who = f"{instances} ingest processes" if instances > 1 else "ingest"
     name = (
-        f"ingest alone: first to last output on kpi.events.v1 ({wall:.0f}s with start-up; "
-        f"{batches:.0f} batches, {busy:.1f}s inside them)"
+        f"{'ingest alone' if instances == 1 else f'ingest, {instances} instances'}: first to last "
+        f"output on kpi.events.v1 ({wall:.0f}s with start-up; {batches:.0f} batches, {busy:.1f}s "
+        f"inside them; {who} {per_record:.0f} µs of CPU a record)"
     )
     return Measurement(name, seen, span, cpu=cpu, rss_mib=rss)

@@ -3,12 +3,8 @@ event-to-score latency at a steady input rate. The services run as real processe
 
 import asyncio
 import os
-import re
-import shutil
 import subprocess
-import sys
 import time
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +18,7 @@ from shared.settings import Settings
 
 from .ingest import demo_documents, publish
 from .processes import CpuUsage, metrics_text, services
+from .profiles import record, top_costs
 from .raw import Measurement
 
 LATENCY_RATE = 2_000
@@ -75,67 +72,6 @@ def _quantile(buckets: dict[float, float], q: float) -> float:
             return lower + (bound - lower) * (rank - below) / max(count - below, 1e-9)
         lower, below = bound, count
     return bounds[-2]
-
-
-def _profile(pid: int, seconds: int, output: Path) -> subprocess.Popen[bytes] | None:
-    """py-spy on a process for `seconds`, without pausing it; None when py-spy is missing."""
-    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    if not Path(spy).exists():
-        return None
-    argv = [spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "50"]
-    return subprocess.Popen(
-        [*argv, "--nonblocking", "--format", "raw", "--output", str(output)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-_FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^:()]*)(?::\d+)?\)$")
-
-
-def _frame_name(frame: str) -> str:
-    match = _FRAME.match(frame.strip())
-    if match is None:
-        return frame.strip()
-    path = match["file"]
-    for marker in ("/site-packages/", "/work/main/", "/lib/python3.11/"):
-        if marker in path:
-            path = path.split(marker, 1)[1]
-    return f"{match['function']} ({path})"
-
-
-def top_costs(
-    raw: str, limit: int = 8, *, within: tuple[str, ...] = (), below: float = 1.0
-) -> list[tuple[str, float, float]]:
-    """From py-spy's raw output: the functions with the most samples on the CPU, as (function,
-    self share, inclusive share). With `within` (parts of file paths), the frames of those
-    files by inclusive share, leaving out wrappers at or above `below`; else by self share."""
-    own: Counter[str] = Counter()
-    inclusive: Counter[str] = Counter()
-    total = 0
-    for line in raw.splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
-        total += count
-        frames = [_frame_name(f) for f in stack.split(";") if f]
-        if not frames:
-            continue
-        own[frames[-1]] += count
-        for name in set(frames):
-            inclusive[name] += count
-    if not total:
-        return []
-    if within:
-        names = [
-            n
-            for n, c in inclusive.most_common()
-            if any(w in n for w in within) and "<module>" not in n and c / total < below
-        ]
-    else:
-        names = [n for n, _ in own.most_common(limit)]
-    return [(n, own[n] / total, inclusive[n] / total) for n in names[:limit]]
 
 
 @dataclass(frozen=True)
@@ -215,8 +151,8 @@ async def pipeline(
         started = time.perf_counter()
         raw_scoring, raw_database = log.with_name("scoring.pyspy"), log.with_name("db.pyspy")
         spies = [
-            _profile(scoring, PROFILE_SECONDS, raw_scoring),
-            _profile(stack["database"], PROFILE_SECONDS, raw_database),
+            record(scoring, raw_scoring, PROFILE_SECONDS)[0],
+            record(stack["database"], raw_database, PROFILE_SECONDS)[0],
         ]
         await wait_idle(fresh, [StateBacklog(fresh)], timeout_s=900)
         elapsed = time.perf_counter() - started

@@ -21,6 +21,7 @@ from .ingest import ingest_throughput
 from .peer import Comparison, quix_peer
 from .pipeline import LATENCY_SECONDS, RESCORE_DATABASE, Latency, Profile, pipeline
 from .processes import CpuUsage
+from .profiles import ProcessProfile
 from .raw import Measurement, broker_produce_consume, contract_decoding, database_bulk_upserts
 
 REPORT = Path(os.environ.get("KPI_BENCH_REPORT", "docs/benchmarks.md"))
@@ -53,9 +54,11 @@ NOTES_READ = (
     "them; the rate is taken between the broker timestamps of its first and last output on "
     "`kpi.events.v1`, so start-up and consumer-group joining are left out (the wall time "
     "with them is in the row's name). Per batch it triages every record (parse, code lists, "
-    "validation, org path, lateness, phone hashes), claims the keys in MongoDB with one "
-    "unordered `insert_many`, and publishes with acks from all replicas before the offsets "
-    "are committed.\n"
+    "validation, org path, lateness, phone hashes), claims the keys in MongoDB (one "
+    "document of the claim log per chunk of 2,000 records) and publishes each chunk while the "
+    "next is triaged, with acks from all replicas before the offsets are committed; the row "
+    "names ingest's CPU per record. `python -m benchmarks.run --only ingest [--instances N]` "
+    "measures this row alone beside the raw broker, with py-spy profiles.\n"
     "- *end to end*: ingest and scoring run as processes and have caught up; a backlog of "
     "demo events is then published as fast as the producer goes (well under a second) and "
     "the clock stops when both services' committed positions reach the end of their inputs "
@@ -381,12 +384,74 @@ async def _raw_with_cpu(settings: Settings, pids: dict[str, int]) -> list[Measur
     ]
 
 
+async def _measure_ingest(
+    count: int, instances: int
+) -> tuple[list[Measurement], list[ProcessProfile]]:
+    """The raw broker consume rate and ingest alone over `count` events, in one run, with
+    py-spy profiles of ingest and the database while ingest ran."""
+    with tempfile.TemporaryDirectory(prefix="kpi-bench-") as state:
+        settings = load_settings(
+            KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}",
+            MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}/?retryWrites=false",
+            KPI_STATE_DIR=state,
+        )
+        log = Path(state) / "services.log"
+        stack = LocalStack(settings)
+        await stack.up()
+        pids = {
+            "broker": stack.processes[Component.KAFKA].pid() or 0,
+            "database": stack.processes[Component.MONGODB].pid() or 0,
+        }
+        profiles: list[ProcessProfile] = []
+        try:
+            _say("raw broker produce and consume")
+            results = await _raw_with_cpu(settings, pids)
+            _say(f"ingest alone, {count:,} events")
+            results.append(
+                await _timed(
+                    pids,
+                    "ingest",
+                    lambda: ingest_throughput(
+                        settings, count, log, pids, profiles=profiles, instances=instances
+                    ),
+                )
+            )
+        finally:
+            stack.down()
+            if log.exists():
+                shutil.copyfile(log, LOG_COPY)
+    return results, profiles
+
+
+def _only_ingest(arguments: list[str]) -> int:
+    """`--only ingest [--events N] [--instances N]`: the ingest row alone (with N processes
+    in one consumer group), printed with its profiles; docs/benchmarks.md is left as the last
+    full run wrote it."""
+
+    def option(name: str, default: int) -> int:
+        return int(arguments[arguments.index(name) + 1]) if name in arguments else default
+
+    count, instances = option("--events", INGEST_EVENTS), option("--instances", 1)
+    results, profiles = asyncio.run(_measure_ingest(count, instances))
+    consume = next(m.rate for m in results if m.name.startswith("broker consume"))
+    results = [replace(m, limit=_limit(m, m.limit)) for m in results]
+    print(_table(results, consume) + "\n")
+    within = {"ingest": ("services/ingest/", "shared/"), "database": ("secantus/",)}
+    for profile in profiles:
+        print(profile.table(within.get(profile.name, ())))
+    return 0
+
+
 LAST = Path(".kpi/bench-last.pickle")
 
 
 def main() -> int:
     """Run every benchmark and record the figures; `--render` writes the report again from
-    the last run's figures (after its prose changed) without measuring."""
+    the last run's figures (after its prose changed) without measuring; `--only ingest`
+    measures ingest alone beside the raw broker and prints it, with profiles."""
+    arguments = sys.argv[1:]
+    if arguments[:2] == ["--only", "ingest"]:
+        return _only_ingest(arguments[2:])
     if "--render" in sys.argv[1:]:
         found = pickle.loads(LAST.read_bytes())  # written by this program, below
     else:

@@ -8,6 +8,7 @@ pytest.register_assert_rewrite(
     "tests.support.state_store_contract",
     "tests.support.alert_store_contract",
     "tests.support.scorecard_store_contract",
+    "tests.support.claim_store_contract",
 )
 
 pytest_plugins = ["tests.support.stack_fixtures"]

@@ -51,11 +51,22 @@ def serve(settings: Settings, service: str, port: int | None) -> int:
     return 0
 
 
-def run_local(settings: Settings, *, rate: float, demo: bool) -> int:
+def run_local(
+    settings: Settings,
+    *,
+    demo: bool,
+    months: int,
+    agents_every: int,
+    events_per_day: int | None,
+    live: bool,
+) -> int:
     """`kpi run`: the whole product on this machine."""
-    from .local_run import LocalRun  # noqa: PLC0415 - keeps `kpi stack` light
+    from .local_run import DemoOptions, LocalRun  # noqa: PLC0415 - keeps `kpi stack` light
 
-    return LocalRun(settings, rate=rate, demo=demo).run()
+    options = DemoOptions(
+        months=months, agents_every=agents_every, events_per_day=events_per_day, live=live
+    )
+    return LocalRun(settings, demo=options if demo else None).run()
 
 
 async def demo(
@@ -211,11 +222,12 @@ async def scorecard(  # noqa: PLR0917 - mirrors the command's options
     from services.reporting.render import render  # noqa: PLC0415
     from services.reporting.store import MongoScorecardStore  # noqa: PLC0415
     from shared import mongo  # noqa: PLC0415
-    from shared.config.loading import load_calendar  # noqa: PLC0415
+    from shared.config.loading import load_calendar, load_org  # noqa: PLC0415
     from shared.kpi.catalogue import load_catalogue  # noqa: PLC0415
     from shared.kpi.fiscal_calendar import FiscalCalendar  # noqa: PLC0415
 
     catalogue = load_catalogue(settings.config_dir / "kpis.yaml")
+    org = load_org(settings.config_dir / "org.yaml")
     calendar = FiscalCalendar(load_calendar(settings.config_dir / "calendar.yaml"))
     config = load_profiles(settings.config_dir, catalogue)
     client = mongo.create_client(settings, app_name="kpi-cli")
@@ -228,6 +240,7 @@ async def scorecard(  # noqa: PLR0917 - mirrors the command's options
             entity=entity,
             period=period,
             language=language,  # type: ignore[arg-type]
+            org=org,
         )
     finally:
         await client.close()

@@ -1,13 +1,39 @@
-"""The demo company's stream as `kpi demo` and `kpi run --demo` read it: from the configured org
-chart, in the calendar's time zone, a number of days from a start date."""
+"""The demo company's stream as `kpi demo` and `kpi run` read it: from the configured org chart,
+in the calendar's time zone.
 
+`kpi run` backfills the demo company's history and then goes live on the same stream: one
+window of `generate_events` from the history's first day, read until now (the backfill) and
+then event by event as the wall clock reaches each one (live). Its company is the configured one
+cut to every n-th agent of each team (`services.demo.sizing`), written as a configuration
+directory of its own for the services it starts.
+"""
+
+import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Final
 from zoneinfo import ZoneInfo
 
+import yaml
+
 from services.demo.generator import Document, generate_events
-from shared.config.loading import load_calendar, load_org
+from services.demo.sizing import every_nth_agent
+from shared.config import OrgChart
+from shared.config.loading import load_calendar, load_org, read_yaml
+from shared.errors import ConfigError
 from shared.settings import Settings
+
+DEMO_SEED: Final = 7
+# What `kpi run` backfills by default, measured in docs/demo.md: every 12th agent of each team
+# of config/org.yaml (84 agents in all 38 teams), 110 events a day (about 1.3 an agent, a third
+# of the natural volume), and the 13 months before the last closed month.
+DEMO_AGENTS_EVERY: Final = 12
+DEMO_EVENTS_PER_DAY: Final = 110
+DEMO_BACKFILL_MONTHS: Final = 13
+# How far past its start the stream is generated: live goes on at most this long.
+_STREAM_DAYS: Final = 3 * 366
 
 
 def demo_documents(settings: Settings, start: str, days: int, seed: int) -> Iterator[Document]:
@@ -17,3 +43,71 @@ def demo_documents(settings: Settings, start: str, days: int, seed: int) -> Iter
     zone = ZoneInfo(calendar.timezone)
     first = datetime.combine(date.fromisoformat(start), time(), zone)
     return generate_events(org, start=first, end=first + timedelta(days=days), seed=seed)
+
+
+def history_start(now: datetime, months: int) -> datetime:
+    """The first local midnight of the month `months` before the last closed month of `now`
+    (in `now`'s time zone): so that the last closed month's 13-month persistency has its whole
+    cohort (policies issued 13 months before it) when `months` is 13."""
+    index = now.year * 12 + now.month - 1 - (months + 1)
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=now.tzinfo)
+
+
+@dataclass(frozen=True)
+class DemoCompany:
+    """The demo company `kpi run` feeds: its chart, its configuration directory, its volume."""
+
+    org: OrgChart
+    config_dir: Path
+    timezone: str
+    events_per_day: int | None
+    agents_every: int
+
+    def stream(self, start: datetime, seed: int = DEMO_SEED) -> Iterator[Document]:
+        """The company's events from `start` on, oldest first (the backfill, then live)."""
+        return generate_events(
+            self.org,
+            start=start,
+            end=start + timedelta(days=_STREAM_DAYS),
+            seed=seed,
+            events_per_day=self.events_per_day,
+            timezone=self.timezone,
+        )
+
+
+def write_demo_config(
+    source: Path, target: Path, *, agents_every: int, events_per_day: int | None
+) -> DemoCompany:
+    """Copy the configuration directory `source` to `target`, with `org.yaml` and
+    `targets.yaml` cut to every n-th agent of each team (`services.demo.sizing`)."""
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target)
+    org_document, targets_document = every_nth_agent(
+        _mapping(read_yaml(source / "org.yaml")),
+        _mapping(read_yaml(source / "targets.yaml")) if (source / "targets.yaml").exists() else {},
+        agents_every,
+    )
+    header = (
+        f"# Written by `kpi run` from {source.resolve() / '{name}'}: every {agents_every}th agent"
+        " of each team,\n# headcounts and premium plans cut to the same share. Edit the source.\n"
+    )
+    for name, document in (("org.yaml", org_document), ("targets.yaml", targets_document)):
+        if name == "targets.yaml" and not (source / name).exists():
+            continue
+        text = yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
+        (target / name).write_text(header.replace("{name}", name) + text, encoding="utf-8")
+    calendar = load_calendar(target / "calendar.yaml")
+    return DemoCompany(
+        org=load_org(target / "org.yaml"),
+        config_dir=target,
+        timezone=calendar.timezone,
+        events_per_day=events_per_day,
+        agents_every=agents_every,
+    )
+
+
+def _mapping(document: object) -> dict[str, object]:
+    if not isinstance(document, dict):
+        raise ConfigError("expected a mapping at the top of org.yaml and targets.yaml")
+    return document

@@ -27,9 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("service", choices=SERVICE_NAMES)
     serve.add_argument("--port", type=int, default=None, help="HTTP port (default per service)")
 
-    run = sub.add_parser("run", help="local stack, four services and the demo feed (Ctrl-C stops)")
-    run.add_argument("--rate", type=float, default=200.0, help="demo events per second")
-    run.add_argument("--no-demo", action="store_true", help="start without the demo feed")
+    _run_parser(sub)
 
     demo = sub.add_parser("demo", help="generate the demo company's event stream")
     demo.add_argument("--out", default="-", help="JSONL file to write ('-' for stdout)")
@@ -65,6 +63,46 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    from .demo_feed import (  # noqa: PLC0415 - the defaults live beside the demo feed
+        DEMO_AGENTS_EVERY,
+        DEMO_BACKFILL_MONTHS,
+        DEMO_EVENTS_PER_DAY,
+    )
+
+    run = sub.add_parser(
+        "run",
+        help="local stack, four services and the demo company (Ctrl-C stops)",
+        description="Start the local broker and database and the four services; backfill the "
+        "demo company's history (so that closed months, scorecards and alerts are there), "
+        "print where to look, the console first, then feed the company live.",
+    )
+    run.add_argument("--no-demo", action="store_true", help="no demo company: services only")
+    run.add_argument(
+        "--months",
+        type=int,
+        default=DEMO_BACKFILL_MONTHS,
+        help="months of history before the last closed month (default %(default)s)",
+    )
+    run.add_argument(
+        "--agents-every",
+        type=int,
+        default=DEMO_AGENTS_EVERY,
+        metavar="N",
+        help="keep every N-th agent of each team of org.yaml (1: all; default %(default)s)",
+    )
+    run.add_argument(
+        "--events-per-day",
+        type=int,
+        default=DEMO_EVENTS_PER_DAY,
+        metavar="N",
+        help="the demo company's daily volume (0: its natural volume; default %(default)s)",
+    )
+    run.add_argument(
+        "--no-live", action="store_true", help="backfill only: publish nothing after it"
+    )
+
+
 def _deadletters_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     letters = sub.add_parser(
         "deadletters",
@@ -87,6 +125,19 @@ def _deadletters_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser
     letters.add_argument("--json", action="store_true", help="print JSON (counts and letters)")
     letters.add_argument("--newest", type=int, default=10, help="letters to show (default 10)")
     letters.add_argument("--dry-run", action="store_true", help="redrive: say what, send nothing")
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.months < 0 or args.agents_every < 1 or args.events_per_day < 0:
+        raise KpiError("kpi run takes --months ≥ 0, --agents-every ≥ 1 and --events-per-day ≥ 0")
+    return commands.run_local(
+        settings,
+        demo=not args.no_demo,
+        months=args.months,
+        agents_every=args.agents_every,
+        events_per_day=args.events_per_day or None,
+        live=not args.no_live,
+    )
 
 
 def _deadletters(settings: Settings, args: argparse.Namespace) -> int:
@@ -130,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return commands.serve(settings, args.service, args.port)
         if args.command == "run":
-            return commands.run_local(settings, rate=args.rate, demo=not args.no_demo)
+            return _run(settings, args)
         if args.command == "demo":
             return asyncio.run(
                 commands.demo(

@@ -1,6 +1,6 @@
 """A validated upstream event becomes the canonical `KpiEvent` of `kpi.events.v1`; pure."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.config import OrgPath
@@ -16,6 +16,8 @@ from shared.events import (
     UpstreamEvent,
     utc_offset_text,
 )
+from shared.events.fast_canonical import CanonicalDocument
+from shared.events.fast_upstream import FastUpstream
 
 from .phones import PhoneHasher
 
@@ -122,3 +124,75 @@ def _fields(
         "callback_phone_hash": callback_hash,
         "agent_phone_hash": agent_hash,
     }
+
+
+def canonical_document(
+    upstream: FastUpstream,
+    *,
+    org: dict[str, Any],
+    hasher: PhoneHasher,
+    received_at: datetime,
+    source_topic: str,
+    source_partition: int,
+    source_offset: int,
+    default_currency: str,
+    source_timestamp: datetime | None,
+    roster_phone: str | None,
+) -> CanonicalDocument:
+    """What `canonicalise_resolved` makes of the same event, as the document ingest writes,
+    from an event the fast reader accepted (`shared/events/fast_upstream.py`).
+
+    `org` is the owner's path as `EventOrg`'s values, resolved from the event's own owner;
+    `received_at` is in UTC. Raises `ValueError` for a phone number the hasher refuses.
+    """
+    values = upstream.fields
+    occurred_at = upstream.occurred_at.astimezone(UTC)
+    values["occurred_at"] = occurred_at
+    callback_hash = agent_hash = None
+    if upstream.event_type == "renewal":
+        if values["currency"] is None:
+            values["currency"] = default_currency
+    elif upstream.event_type == "survey":
+        callback = values["callback_phone"]
+        if callback is not None:
+            callback_hash = hasher.hash(callback)
+        agent_phone = values["agent_phone"]
+        if agent_phone is None:
+            agent_phone = roster_phone
+        if agent_phone is not None:
+            agent_hash = hasher.hash(agent_phone)
+        values["callback_phone"] = values["agent_phone"] = None
+    key = f"{upstream.source}:{upstream.event_id}"
+    document = {
+        "schema_version": 1,
+        "key": key,
+        "event": values,
+        "occurred_at_offset": _offset_text(upstream.occurred_at),
+        "callback_phone_hash": callback_hash,
+        "agent_phone_hash": agent_hash,
+        "org": org,
+        "received_at": received_at,
+        "source_topic": source_topic,
+        "source_partition": source_partition,
+        "source_offset": source_offset,
+        "source_timestamp": source_timestamp,
+        "watermark": None,
+    }
+    owner = upstream.agent_id if upstream.agent_id is not None else upstream.branch_id
+    return CanonicalDocument(
+        document, key, upstream.event_type, upstream.event_id, owner or "", occurred_at
+    )
+
+
+_OFFSET_TEXTS: dict[timedelta | None, str] = {}
+
+
+def _offset_text(moment: datetime) -> str:
+    """`utc_offset_text`, remembered per offset: a stream has a handful of them."""
+    offset = moment.utcoffset()
+    text = _OFFSET_TEXTS.get(offset)
+    if text is None:
+        text = utc_offset_text(moment)
+        if len(_OFFSET_TEXTS) < 1_000:
+            _OFFSET_TEXTS[offset] = text
+    return text

@@ -12,14 +12,17 @@ fails is dead-lettered as `processing_error`, so one poisoned record never block
 
 import asyncio
 import functools
+import itertools
 import logging
+import operator
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared import retry, topics
-from shared.batch_span import BatchSpan
+from shared.batch_span import SHOWN_EVENT_IDS, BatchSpan
 from shared.events import ContractViolation, RejectReason
 from shared.kafka_output import Outbound, OutputPort, dead_letter_outbound
 from shared.watermarks import InputClocks
@@ -34,8 +37,10 @@ Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 PartitionKey = tuple[str, int]
 DETAIL_CHARS = 500  # an error's message in a dead letter's detail, cut to stay readable
-# Records triaged before their claims are sent, so the database works while triage goes on.
-CLAIM_CHUNK = 500
+# Records triaged before their claims and outputs go out, so that the database and the broker
+# work while the next chunk is triaged; triage gives them the event loop every YIELD_EVERY.
+CHUNK = 2_000
+YIELD_EVERY = 250
 
 
 @dataclass(frozen=True)
@@ -47,19 +52,13 @@ class BatchSummary:
     duplicates: int
 
 
-def _stamped(outcome: Outcome, stamp: datetime | None) -> Outcome:
-    if stamp is None or not isinstance(outcome, Accepted):
-        return outcome
-    return Accepted(outcome.record, outcome.event.model_copy(update={"watermark": stamp}))
-
-
 def _progress(outcomes: Sequence[Outcome]) -> dict[PartitionKey, datetime | None]:
     """Each upstream partition's latest accepted event time in the batch (None: none)."""
     progress: dict[PartitionKey, datetime | None] = {}
     for outcome in outcomes:
         key = (outcome.record.topic, outcome.record.partition)
         if isinstance(outcome, Accepted):
-            occurred = outcome.event.event.occurred_at
+            occurred = outcome.canonical.occurred_at
             current = progress.get(key)
             progress[key] = occurred if current is None else max(current, occurred)
         else:
@@ -67,29 +66,54 @@ def _progress(outcomes: Sequence[Outcome]) -> dict[PartitionKey, datetime | None
     return progress
 
 
-def _outbound(outcome: Outcome) -> Outbound:
+def _outbound(outcome: Outcome, stamp: datetime | None) -> Outbound:
+    """The outcome's record; a canonical event stamped with the batch's low watermark."""
     if isinstance(outcome, Accepted):
-        event = outcome.event.event
-        owner = event.agent_id or event.branch_id
-        return Outbound(
-            topics.EVENTS,
-            owner.encode() if owner else None,
-            outcome.event.model_dump_json().encode(),
-        )
+        canonical = outcome.canonical
+        owner = canonical.owner
+        return Outbound(topics.EVENTS, owner.encode() if owner else None, canonical.encode(stamp))
     return dead_letter_outbound(outcome.dead_letter)
 
 
 def _span(what: str, outcomes: Iterable[Outcome]) -> BatchSpan:
-    listed = list(outcomes)
-    return BatchSpan.of(
-        what,
-        ((o.record.topic, o.record.partition, o.record.offset) for o in listed),
-        [o.event.event.event_id for o in listed if isinstance(o, Accepted)],
+    """Where the outcomes' records were read: the lowest and highest offset of each run of
+    records from one partition (a batch holds a partition's records together), and only the
+    event ids a log line shows."""
+    records = [o.record for o in outcomes]
+    ends = [
+        position
+        for (topic, partition), run in itertools.groupby(records, key=_partition_of)
+        for position in _lowest_and_highest(topic, partition, [r.offset for r in run])
+    ]
+    shown = itertools.islice(
+        (o.canonical.event_id for o in outcomes if isinstance(o, Accepted)), SHOWN_EVENT_IDS + 1
     )
+    return BatchSpan.of(what, ends, list(shown))
+
+
+_partition_of = operator.itemgetter(0, 1)
+
+
+def _lowest_and_highest(
+    topic: str, partition: int, offsets: list[int]
+) -> tuple[tuple[str, int, int], tuple[str, int, int]]:
+    return (topic, partition, min(offsets)), (topic, partition, max(offsets))
 
 
 def _event_type(outcome: Outcome) -> str:
-    return outcome.event.event.event_type if isinstance(outcome, Accepted) else outcome.event_type
+    return outcome.canonical.event_type if isinstance(outcome, Accepted) else outcome.event_type
+
+
+class _EarlierChunkFailed(Exception):
+    """A chunk not claimed because an earlier one failed: its error is the batch's."""
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """Part of a batch, and the claiming and publishing of it started while triage went on."""
+
+    done: "asyncio.Future[set[str]]"
+    outcomes: list[Outcome]
 
 
 class IngestPipeline:
@@ -141,29 +165,30 @@ class IngestPipeline:
             self._watermarks.set_backlog(backlog)
         stamp = self._watermarks.low(now)
         outcomes: list[Outcome] = []
-        # The claims of each chunk go to the database while the next chunk is triaged, one
-        # after the other in record order (so the first copy of a key still wins).
-        claiming: list[asyncio.Future[set[str]]] = []
+        # Each chunk is claimed and published while the next is triaged, one after the other
+        # in record order (so the first copy of a key still wins).
+        started_work: list[_Chunk] = []
         try:
-            for start in range(0, len(records), CLAIM_CHUNK):
-                chunk = [
-                    _stamped(self._triaged(r, now), stamp)
-                    for r in records[start : start + CLAIM_CHUNK]
-                ]
+            for first in range(0, len(records), CHUNK):
+                chunk: list[Outcome] = []
+                for index, record in enumerate(records[first : first + CHUNK], start=1):
+                    chunk.append(self._triaged(record, now))
+                    if index % YIELD_EVERY == 0:
+                        await asyncio.sleep(0)  # let the claims and sends in flight move on
                 outcomes.extend(chunk)
-                previous = claiming[-1] if claiming else None
-                claiming.append(asyncio.ensure_future(self._claim_after(previous, chunk, now)))
-                await asyncio.sleep(0)  # let the claim go out before the next chunk
+                previous = started_work[-1].done if started_work else None
+                work = self._claim_and_send_after(previous, chunk, now, stamp)
+                started_work.append(_Chunk(asyncio.ensure_future(work), chunk))
         except BaseException:
-            for future in claiming:
-                future.cancel()
+            for work_of_chunk in started_work:
+                work_of_chunk.done.cancel()
             raise
         self._watermarks.observe(_progress(outcomes), now)
         self._dead_letters.roll(now)
         for outcome in outcomes:
             if isinstance(outcome, Rejected):
                 self._dead_letters.log(outcome, now)
-        settled, duplicates = await self._publish(outcomes, now, claiming)
+        settled, duplicates = await self._publish(outcomes, now, stamp, started_work)
         self._record(records, settled, duplicates, started)
         return BatchSummary(
             accepted=sum(isinstance(o, Accepted) for o in settled) - len(duplicates),
@@ -171,48 +196,34 @@ class IngestPipeline:
             duplicates=len(duplicates),
         )
 
-    async def _claim_after(
+    async def _claim(self, outcomes: Sequence[Outcome], now: datetime) -> set[str]:
+        accepted = [o for o in outcomes if isinstance(o, Accepted)]
+        return await self._claims.claim(
+            [Claim(o.canonical.key, o.record.position) for o in accepted], now
+        )
+
+    async def _claim_and_send_after(
         self,
         previous: "asyncio.Future[set[str]] | None",
         outcomes: Sequence[Outcome],
         now: datetime,
+        stamp: datetime | None,
     ) -> set[str]:
-        """Claim the accepted outcomes' keys once the previous chunk's claim is settled."""
+        """A chunk's claims and outputs once the previous chunk's are acknowledged; none if
+        the previous chunk failed (the retry of the batch claims in record order again)."""
         if previous is not None:
             await asyncio.wait([previous])
-        return await self._claim(outcomes, now)
-
-    async def _claim(self, outcomes: Sequence[Outcome], now: datetime) -> set[str]:
-        accepted = [o for o in outcomes if isinstance(o, Accepted)]
-        return await self._claims.claim(
-            [Claim(o.event.key, o.record.position) for o in accepted], now
-        )
+            if previous.cancelled() or previous.exception() is not None:
+                raise _EarlierChunkFailed
+        return await self._claim_and_send(outcomes, now, stamp)
 
     async def _claim_and_send(
-        self,
-        outcomes: Sequence[Outcome],
-        now: datetime,
-        claimed: "list[asyncio.Future[set[str]]] | None" = None,
+        self, outcomes: Sequence[Outcome], now: datetime, stamp: datetime | None
     ) -> set[str]:
-        """Claim (or take the claims made while triaging) and publish; every output acked.
-
-        `claimed` is the first attempt's claims, made chunk by chunk while the batch was triaged;
-        a chunk's error is this attempt's error. A retry claims the whole batch again: a claim
-        is idempotent for its claimant, so the keys a chunk did claim come back as its own, and
-        a later copy of a key still loses to the first."""
-        if claimed:
-            futures = list(claimed)
-            claimed.clear()
-            results = await asyncio.gather(*futures, return_exceptions=True)
-            duplicates: set[str] = set()
-            for result in results:
-                if isinstance(result, BaseException):
-                    raise result
-                duplicates |= result
-        else:
-            duplicates = await self._claim(outcomes, now)
+        """Claim the accepted keys, then publish; returns once every output is acknowledged."""
+        duplicates = await self._claim(outcomes, now)
         outputs = [
-            _outbound(o)
+            _outbound(o, stamp)
             for o in outcomes
             if not (isinstance(o, Accepted) and o.record.position in duplicates)
         ]
@@ -246,20 +257,43 @@ class IngestPipeline:
         self,
         outcomes: Sequence[Outcome],
         now: datetime,
-        claimed: "list[asyncio.Future[set[str]]] | None" = None,
+        stamp: datetime | None,
+        started: "list[_Chunk] | None" = None,
     ) -> tuple[Sequence[Outcome], set[str]]:
-        """Claim and publish the batch; on an error a retry would not fix, record by record."""
+        """Claim and publish the batch; on an error a retry would not fix, record by record.
+
+        `started` is the first attempt, made chunk by chunk while the batch was triaged. What
+        it got acknowledged stays done; a retry claims and publishes from the first chunk that
+        failed to the end, in record order, so a later copy of a key still loses to the first
+        (a claim is idempotent for its claimant)."""
+        done: set[str] = set()
+        remaining: list[Outcome] = list(outcomes)
+
+        async def attempt() -> set[str]:
+            nonlocal remaining
+            if started:
+                chunks = list(started)
+                started.clear()
+                await asyncio.wait([c.done for c in chunks])
+                for index, chunk in enumerate(chunks):
+                    if chunk.done.cancelled() or chunk.done.exception() is not None:
+                        remaining = [o for c in chunks[index:] for o in c.outcomes]
+                        chunk.done.result()  # raises the chunk's error
+                    done.update(chunk.done.result())
+                remaining = []
+                return done
+            done.update(await self._claim_and_send(remaining, now, stamp))
+            remaining = []
+            return done
+
         try:
-            duplicates = await self._retry.run(
-                functools.partial(self._claim_and_send, outcomes, now, claimed),
-                _span("ingest batch", outcomes),
-            )
+            duplicates = await self._retry.run(attempt, _span("ingest batch", outcomes))
         except Exception:  # noqa: BLE001 - not transient: until_done logged and counted it
-            return await self._isolate(outcomes, now)
+            return await self._isolate(outcomes, now, stamp)
         return outcomes, duplicates
 
     async def _isolate(
-        self, outcomes: Sequence[Outcome], now: datetime
+        self, outcomes: Sequence[Outcome], now: datetime, stamp: datetime | None
     ) -> tuple[list[Outcome], set[str]]:
         """Each record on its own; one that still fails is dead-lettered as processing_error.
 
@@ -271,7 +305,7 @@ class IngestPipeline:
             span = _span("ingest record", [outcome])
             try:
                 duplicates |= await self._retry.run(
-                    functools.partial(self._claim_and_send, [outcome], now), span
+                    functools.partial(self._claim_and_send, [outcome], now, stamp), span
                 )
             except Exception as exc:  # noqa: BLE001 - not transient: this record is the poison
                 poisoned = self._poisoned(outcome.record, _event_type(outcome), exc, now)
@@ -281,7 +315,7 @@ class IngestPipeline:
                 )
                 # A dead letter the broker refuses too fails loudly: nothing else is left.
                 await self._retry.run(
-                    functools.partial(self._claim_and_send, [poisoned], now), span
+                    functools.partial(self._claim_and_send, [poisoned], now, stamp), span
                 )
                 outcome = poisoned  # noqa: PLW2901 - it is now the record's outcome
             settled.append(outcome)
@@ -296,16 +330,24 @@ class IngestPipeline:
     ) -> None:
         metrics = self._metrics
         acked_ms = time.time() * 1000
+        # Counted per label and added once: a batch has a handful of labels and 10,000 records.
+        rejected: Counter[tuple[str, str]] = Counter()
+        accepted: Counter[str] = Counter()
+        repeated: Counter[str] = Counter()
         for outcome in outcomes:
             if isinstance(outcome, Rejected):
                 label = bounded_event_type(outcome.event_type)
-                metrics.rejected.labels(label, outcome.dead_letter.reason.value).inc()
-                continue
-            label = outcome.event.event.event_type
-            if outcome.record.position in duplicates:
-                metrics.duplicates.labels(label).inc()
+                rejected[label, outcome.dead_letter.reason.value] += 1
+            elif outcome.record.position in duplicates:
+                repeated[outcome.canonical.event_type] += 1
             else:
-                metrics.accepted.labels(label).inc()
+                accepted[outcome.canonical.event_type] += 1
+        for (label, reason), count in rejected.items():
+            metrics.rejected.labels(label, reason).inc(count)
+        for label, count in accepted.items():
+            metrics.accepted.labels(label).inc(count)
+        for label, count in repeated.items():
+            metrics.duplicates.labels(label).inc(count)
         for record in records:
             if record.timestamp_ms is not None:
                 metrics.latency_seconds.observe(max(0.0, (acked_ms - record.timestamp_ms) / 1000))

@@ -5,7 +5,7 @@ Pure: the code book, the org directory, the phone hasher and the future gate are
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Final
+from typing import Any, Final, NamedTuple
 
 from shared.config import CalendarConfig, OrgChart
 from shared.events import (
@@ -17,19 +17,22 @@ from shared.events import (
     parse_document,
     validate_document,
 )
+from shared.events.fast_canonical import CanonicalDocument
+from shared.events.fast_upstream import read_upstream
 from shared.messages import DeadLetter
 from shared.topics import EVENT_TYPE_BY_UPSTREAM
 
-from .canonicalise import canonicalise_resolved
+from .canonicalise import canonical_document, canonicalise_resolved
 from .future import FutureGate
-from .normalise import CodeBook
+from .normalise import CODED_FIELDS, CodeBook
 from .org_directory import OrgDirectory
 from .phones import PhoneHasher
 from .redaction import redact_phones
 
 
-@dataclass(frozen=True)
-class Record:
+# Named tuples rather than frozen dataclasses: as immutable, and a few of them are made for
+# every record, where a frozen dataclass's __init__ costs three times as much.
+class Record(NamedTuple):
     """An upstream record as read from Kafka."""
 
     topic: str
@@ -44,16 +47,19 @@ class Record:
         return f"{self.topic}:{self.partition}:{self.offset}"
 
 
-@dataclass(frozen=True)
-class Accepted:
+class Accepted(NamedTuple):
     """A record that became a canonical event."""
 
     record: Record
-    event: KpiEvent
+    canonical: CanonicalDocument
+
+    @property
+    def event(self) -> KpiEvent:
+        """The canonical event as its model, validated again: for tests and tools."""
+        return self.canonical.model()
 
 
-@dataclass(frozen=True)
-class Rejected:
+class Rejected(NamedTuple):
     """A record that goes to the dead-letter topic."""
 
     record: Record
@@ -85,9 +91,19 @@ class Triage:
         self._max_bytes = max_bytes
         self._owners: dict[tuple[str, date | None], _Owner] = {}
         self._owners_chart: OrgChart | None = None
+        self._codes: dict[tuple[str, str, str], str] = {}
+        self._received: tuple[datetime, datetime] | None = None
+        self._timestamp: tuple[int, datetime] | None = None
 
     def __call__(self, record: Record, received_at: datetime) -> Outcome:
-        """Triage one record; exactly one outcome, never an exception for bad data."""
+        """Triage one record; exactly one outcome, never an exception for bad data.
+
+        A record the fast reader accepts (shared/events/fast_upstream.py) is made canonical
+        from it; any other record, or one the fast path would reject for what it names, goes
+        through the contract's models, which decide and give the reason."""
+        fast = self._fast(record, received_at)
+        if fast is not None:
+            return fast
         event_type = "unknown"
         try:
             document = parse_document(record.value, max_bytes=self._max_bytes)
@@ -99,6 +115,65 @@ class Triage:
         except ContractViolation as violation:
             return self.reject(record, violation, received_at, event_type)
         return accepted
+
+    def _fast(self, record: Record, received_at: datetime) -> Accepted | None:
+        """The outcome of a record the fast reader accepts and that passes every check of the
+        slow path; None otherwise, for the slow path to judge (and name the reason)."""
+        value = record.value
+        if not value or len(value) > self._max_bytes:
+            return None
+        upstream = read_upstream(value, self._translate)
+        if upstream is None:
+            return None
+        if EVENT_TYPE_BY_UPSTREAM.get(record.topic, upstream.event_type) != upstream.event_type:
+            return None
+        owner = self._owner_of(upstream.agent_id, upstream.branch_id, upstream.occurred_at)
+        if owner.values is None:
+            return None
+        if self._gate.problem(upstream.occurred_at, received_at) is not None:
+            return None
+        try:
+            document = canonical_document(
+                upstream,
+                org=owner.values,
+                hasher=self._hasher,
+                received_at=self._in_utc(received_at),
+                source_topic=record.topic,
+                source_partition=record.partition,
+                source_offset=record.offset,
+                default_currency=self._org.chart.currency,
+                source_timestamp=self._source_timestamp(record.timestamp_ms),
+                roster_phone=owner.roster_phone,
+            )
+        except ValueError:
+            return None  # a phone the hasher refuses: the slow path says so
+        return Accepted(record, document)
+
+    def _translate(self, event_type: str, field: str, value: str) -> str:
+        """`CodeBook.normalise` for one field, remembered: upstream repeats a few spellings."""
+        key = (event_type, field, value)
+        known = self._codes.get(key)
+        if known is None:
+            code_list = CODED_FIELDS.get(event_type, {}).get(field)
+            canonical = self._codebook.canonical(code_list, value) if code_list else None
+            known = value if canonical is None else canonical
+            if len(self._codes) >= _MAX_CODES:
+                self._codes.clear()
+            self._codes[key] = known
+        return known
+
+    def _in_utc(self, received_at: datetime) -> datetime:
+        """`received_at` in UTC, converted once per batch (every record of it shares it)."""
+        if self._received is None or self._received[0] is not received_at:
+            self._received = (received_at, received_at.astimezone(UTC))
+        return self._received[1]
+
+    def _source_timestamp(self, timestamp_ms: int | None) -> datetime | None:
+        if timestamp_ms is None:
+            return None
+        if self._timestamp is None or self._timestamp[0] != timestamp_ms:
+            self._timestamp = (timestamp_ms, datetime.fromtimestamp(timestamp_ms / 1000, UTC))
+        return self._timestamp[1]
 
     def reject(
         self,
@@ -155,9 +230,14 @@ class Triage:
             )
         except ValueError as exc:
             raise ContractViolation(RejectReason.SCHEMA_VIOLATION, str(exc)) from exc
-        return Accepted(record, canonical)
+        return Accepted(record, CanonicalDocument.of(canonical))
 
     def _owner(self, event: UpstreamEvent) -> "_Owner":
+        return self._owner_of(event.agent_id, event.branch_id, event.occurred_at)
+
+    def _owner_of(
+        self, agent_id: str | None, branch_id: str | None, occurred_at: datetime
+    ) -> "_Owner":
         """The event's owner on its local date, remembered per (agent, date) for the chart in
         force: a backlog asks for the same few thousand agents and days again and again."""
         chart = self._org.chart
@@ -165,11 +245,11 @@ class Triage:
             self._owners_chart = chart
             self._owners = {}
         key: tuple[str, date | None]
-        if event.agent_id is not None:
-            key = (event.agent_id, self._calendar.local_date(event.occurred_at))
+        if agent_id is not None:
+            key = (agent_id, self._calendar.local_date(occurred_at))
         else:
-            assert event.branch_id is not None
-            key = (event.branch_id, None)
+            assert branch_id is not None
+            key = (branch_id, None)
         owner = self._owners.get(key)
         if owner is None:
             owner = self._owners[key] = self._resolve(*key)
@@ -188,21 +268,25 @@ class Triage:
             path = self._org.resolve_branch(entity)
             unknown = f"branch_id: '{entity}' is not a branch of the organisation"
             roster_phone = None
+        org = EventOrg.model_validate(path, from_attributes=True) if path is not None else None
         return _Owner(
-            EventOrg.model_validate(path, from_attributes=True) if path is not None else None,
+            org,
+            None if org is None else org.model_dump(),
             roster_phone,
             f"{unknown} (org.yaml and kpi.org.v1)",
         )
 
 
 _MAX_OWNERS: Final = 100_000  # (agent, date) pairs remembered; more starts afresh
+_MAX_CODES: Final = 10_000  # (event type, field, spelling) remembered; more starts afresh
 
 
 @dataclass(frozen=True, slots=True)
 class _Owner:
-    """An event owner's path on a date (None: unknown then), roster phone, and what to say
-    when it is unknown."""
+    """An event owner's path on a date (None: unknown then) and its values for the canonical
+    document, roster phone, and what to say when it is unknown."""
 
     org: EventOrg | None
+    values: dict[str, Any] | None
     roster_phone: str | None
     unknown: str

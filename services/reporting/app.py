@@ -9,6 +9,7 @@ from pymongo import AsyncMongoClient
 
 from services.scoring.read_model import ScoreQueries, mongo_score_queries
 from shared import mongo
+from shared.config.org import OrgChart
 from shared.kafka_output import KafkaOutput, OutputPort
 from shared.kpi.catalogue import KpiCatalogue
 from shared.kpi.config import load_kpi_config
@@ -34,6 +35,7 @@ def scorecard_route(
     config: ScorecardConfig,
     catalogue: KpiCatalogue,
     calendar: FiscalCalendar,
+    org: OrgChart | None = None,
 ) -> Route:
     """`GET /scorecards/{entity}/{period}?format=json|csv|html&lang=en|zh|ja`."""
 
@@ -59,6 +61,7 @@ def scorecard_route(
             entity=entity,
             period=period,
             language=language,
+            org=org,
         )
         if page is None:
             return Response.json({"error": f"no scorecard for {entity} in {period} yet"}, 404)
@@ -118,7 +121,7 @@ def create_app(
         broker=broker,
         mongo_client=client,
         registry=registry,
-        routes=[scorecard_route(card_store, profiles, catalogue, calendar)],
+        routes=[scorecard_route(card_store, profiles, catalogue, calendar, org)],
         on_startup=[start_dependencies],
         on_shutdown=[stop_dependencies],
     )

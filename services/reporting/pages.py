@@ -1,6 +1,7 @@
 """A stored scorecard with what its page shows around it: the peers on the coaching grid and
 the entity's last 12 periods of the same kind. Used by the HTTP endpoint and `kpi scorecard`."""
 
+from shared.config.org import OrgChart
 from shared.kpi.catalogue import KpiCatalogue
 from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.messages.scorecard import Scorecard
@@ -37,8 +38,10 @@ async def scorecard_page(
     entity: str,
     period: str,
     language: Language = "en",
+    org: OrgChart | None = None,
 ) -> ScorecardPage | None:
-    """The page of the newest revision of an entity's scorecard, or None if there is none."""
+    """The page of the newest revision of an entity's scorecard, or None if there is none.
+    With `org`, the page shows the entity's name (in `language`) beside its id."""
     periods = [period]
     for _ in range(TREND_PERIODS - 1):
         periods.append(calendar.previous_period(periods[-1]))
@@ -79,4 +82,5 @@ async def scorecard_page(
         trend=trend,
         language=language,
         profile_name=profile.labels,
+        entity_name=org.name(card.entity, language) if org is not None else None,
     )

@@ -170,6 +170,10 @@ def _empty(e: _Error) -> str:
     return f"must not be empty; add at least one entry{e.example}"
 
 
+def _short_text(e: _Error) -> str:
+    return f"must not be empty; write the text or remove the field{e.example}"
+
+
 _BUILDERS: Mapping[str, Callable[[_Error], str]] = {
     "missing": _missing,
     "string_type": _text,
@@ -193,6 +197,7 @@ _BUILDERS: Mapping[str, Callable[[_Error], str]] = {
     "model_type": _mapping,
     "model_attributes_type": _mapping,
     "too_short": _empty,
+    "string_too_short": _short_text,
 }
 
 
@@ -212,7 +217,11 @@ def describe_error(
     name = next((part for part in reversed(loc) if isinstance(part, str)), "")
     kind = error["type"]
     if kind == "extra_forbidden":
-        section = loc[0] if len(loc) > 1 and isinstance(loc[0], str) else ""
+        # The innermost enclosing field with its own list of fields (a `name` mapping inside
+        # an entry), else the entry's section.
+        parents = [part for part in loc[:-1] if isinstance(part, str)]
+        nested = next((part for part in reversed(parents[1:]) if part in allowed_fields), None)
+        section = nested or (loc[0] if len(loc) > 1 and isinstance(loc[0], str) else "")
         allowed = sorted(allowed_fields.get(section, ()))
         close = get_close_matches(name, allowed, n=1) or [a for a in allowed if name in a]
         hint = f"did you mean '{close[0]}'?" if close else "allowed: " + ", ".join(allowed)

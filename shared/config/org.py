@@ -5,13 +5,15 @@
     company: ACME
     company_name: ACME損害保険代理店     # optional, a display name
     currency: JPY                        # optional, ISO 4217, default JPY
-    regions:  [{id: R1, coefficient: 1.1, name: 関東}]          # name optional everywhere
+    regions:  [{id: R1, coefficient: 1.1, name: {en: Kanto, zh: 关东, ja: 関東}}]  # name optional
     branches: [{id: B01, region: R1, headcount: 42}]
     teams:    [{id: T01, branch: B01}]
     agents:   [{id: A0001, team: T01, phone: "+81-90-0000-0001", from: 2019-04-01}]
 
 An agent belongs to a team from the date in `from`; an agent who moves appears again with a
 later `from`, and the assignment valid on a date is the one with the latest `from` not after it.
+A `name` (and `company_name`) is one text or a form per language (`entity_names`); `OrgChart.name`
+picks one: the language asked for, else English, else None (show the id alone).
 `OrgChart` is the validated, immutable chart with the look-ups the services need; build it with
 `OrgChart.from_document` (pure) or `shared.config.loading.load_org` (reads the file). The
 document's entries and their validation are in `org_document`.
@@ -26,6 +28,7 @@ from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
+from .entity_names import LocalizedName
 from .issues import InvalidConfig
 from .org_document import (
     AgentAssignment,
@@ -159,7 +162,9 @@ class OrgChart:
 
     @property
     def company_name(self) -> str | None:
-        return self.document.company_name
+        """The company's name in English (or its one text), None when it has none."""
+        name = self.document.company_name
+        return name.in_language("en") if name is not None else None
 
     @property
     def currency(self) -> str:
@@ -235,6 +240,39 @@ class OrgChart:
         """Every agent assigned on local date `day`, with their path, sorted by agent id."""
         paths = (self.resolve(agent_id, day) for agent_id in self._agents)
         return tuple(path for path in paths if path is not None)
+
+    # -- names -------------------------------------------------------------------------------
+
+    def name(self, entity: str, language: str = "en") -> str | None:
+        """The display name of a ``LEVEL:ID`` entity in `language` (en, zh or ja), else its
+        English name, else None: for an entity without a name, an unknown one or a malformed key.
+
+        An agent's name is the one of their latest assignment that gives one.
+        """
+        names = self.names_of(entity)
+        return names.in_language(language) if names is not None else None
+
+    def names_of(self, entity: str) -> LocalizedName | None:
+        """Every language's form of an entity's name, None when it has none."""
+        try:
+            level, entity_id = parse_entity(entity)
+        except ValueError:
+            return None
+        match level:
+            case Level.COMPANY:
+                return self.document.company_name if entity_id == self.company else None
+            case Level.REGION:
+                region = self._regions.get(entity_id)
+                return region.name if region is not None else None
+            case Level.BRANCH:
+                branch = self._branches.get(entity_id)
+                return branch.name if branch is not None else None
+            case Level.TEAM:
+                team = self._teams.get(entity_id)
+                return team.name if team is not None else None
+            case Level.AGENT:
+                named = (a.name for a in reversed(self.assignments(entity_id)) if a.name)
+                return next(named, None)
 
     # -- levels ------------------------------------------------------------------------------
 

@@ -13,12 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from shared.events.fields import CURRENCY_PATTERN, IDENTIFIER_PATTERN, PHONE_PATTERN
 
+from .entity_names import EntityName
 from .issues import ConfigIssue, FieldHelp, InvalidConfig, issues_from
 
 EntityId = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 PhoneNumber = Annotated[str, StringConstraints(pattern=PHONE_PATTERN)]
 CurrencyCode = Annotated[str, StringConstraints(pattern=CURRENCY_PATTERN)]
-DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class _Entry(BaseModel):
@@ -30,7 +30,7 @@ class Region(_Entry):
 
     id: EntityId
     coefficient: Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
-    name: DisplayName | None = None
+    name: EntityName | None = None
 
 
 class Branch(_Entry):
@@ -39,7 +39,7 @@ class Branch(_Entry):
     id: EntityId
     region: EntityId
     headcount: Annotated[int, Field(ge=0, strict=True)]
-    name: DisplayName | None = None
+    name: EntityName | None = None
 
 
 class Team(_Entry):
@@ -47,7 +47,7 @@ class Team(_Entry):
 
     id: EntityId
     branch: EntityId
-    name: DisplayName | None = None
+    name: EntityName | None = None
 
 
 class AgentAssignment(_Entry):
@@ -57,14 +57,14 @@ class AgentAssignment(_Entry):
     team: EntityId
     phone: PhoneNumber
     valid_from: date = Field(alias="from")
-    name: DisplayName | None = None
+    name: EntityName | None = None
 
 
 class OrgDocument(_Entry):
     """The fields of `org.yaml`, checked one by one (references are checked by `OrgChart`)."""
 
     company: EntityId
-    company_name: DisplayName | None = None
+    company_name: EntityName | None = None
     currency: CurrencyCode = "JPY"
     regions: tuple[Region, ...]
     branches: tuple[Branch, ...]
@@ -80,6 +80,8 @@ _ALLOWED_FIELDS: Final[Mapping[str, frozenset[str]]] = {
     "branches": frozenset({"id", "region", "headcount", "name"}),
     "teams": frozenset({"id", "branch", "name"}),
     "agents": frozenset({"id", "team", "phone", "from", "name"}),
+    "name": frozenset({"en", "zh", "ja"}),
+    "company_name": frozenset({"en", "zh", "ja"}),
 }
 _FIELD_HELP: Final[Mapping[str, FieldHelp]] = {
     "company": FieldHelp("ACME"),
@@ -93,6 +95,8 @@ _FIELD_HELP: Final[Mapping[str, FieldHelp]] = {
     "team": FieldHelp("T01"),
     "phone": FieldHelp("'+81-90-1234-5678'"),
     "from": FieldHelp("2024-04-01"),
+    "name": FieldHelp("{en: Kanto Region, zh: 关东区域, ja: 関東本部}"),
+    "company_name": FieldHelp("{en: ACME Non-Life Agency, ja: ACME損害保険代理店}"),
     "regions": FieldHelp("[{id: R1, coefficient: 1.0}]"),
     "branches": FieldHelp("[{id: B01, region: R1, headcount: 42}]"),
     "teams": FieldHelp("[{id: T01, branch: B01}]"),

@@ -2,7 +2,8 @@
 
 The record key names the entity (`agent:A0123`, `team:T07`, `branch:B13`, `region:R4`); the
 latest value per key is the state, and a null value (a tombstone) returns the entity to what
-`org.yaml` says. Values use the same fields as `org.yaml`.
+`org.yaml` says. Values use the same fields as `org.yaml` (a `name` is one text or a mapping of
+`en`, `zh` and `ja`, as there).
 """
 
 from datetime import date
@@ -11,6 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.config.entity_names import EntityName
 from shared.events.fields import Identifier, Phone
 
 
@@ -22,7 +24,7 @@ class AgentAssignmentRecord(BaseModel):
     team: Identifier
     phone: Phone
     from_: Annotated[date, Field(alias="from")]
-    name: str | None = None
+    name: EntityName | None = None
 
 
 class AgentRecord(BaseModel):
@@ -39,6 +41,7 @@ class TeamRecord(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     branch: Identifier
+    name: EntityName | None = None
 
 
 class BranchRecord(BaseModel):
@@ -48,7 +51,7 @@ class BranchRecord(BaseModel):
 
     region: Identifier
     headcount: Annotated[int, Field(ge=0)]
-    name: str | None = None
+    name: EntityName | None = None
 
 
 class RegionRecord(BaseModel):
@@ -57,7 +60,7 @@ class RegionRecord(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     coefficient: Annotated[Decimal, Field(gt=0)]
-    name: str | None = None
+    name: EntityName | None = None
 
 
 ORG_RECORD_MODELS: dict[str, type[BaseModel]] = {

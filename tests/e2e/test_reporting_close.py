@@ -176,7 +176,7 @@ async def test_a_replayed_year_gets_scorecards_at_every_close_and_a_late_event_r
             missing = await http.get("/scorecards/branch:B01/2031-03")
         assert page.status_code == 200
         assert page.headers["content-type"].startswith("text/html")
-        assert "branch:B01" in page.text
+        assert "Tokyo Chuo Branch (branch:B01)" in page.text  # org.yaml's name beside the id
         assert "<svg" in page.text
         assert table.status_code == 200
         assert "renewal_rate" in table.text

@@ -1,6 +1,6 @@
 """Open a rendered scorecard page in Debian's headless Chromium (through playwright, which drives
 the system browser and downloads none) and keep what the browser saw: console messages, page
-errors, requests, and a screenshot.
+errors, requests, the characters it could only draw as empty boxes (tofu), and a screenshot.
 
 Also the command that refreshes the committed screenshot:
 
@@ -10,6 +10,7 @@ Also the command that refreshes the committed screenshot:
 import argparse
 import asyncio
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,47 @@ CHROMIUM_ARGS: Final = (
 # A4 at 96 dpi: 210 mm × 297 mm.
 A4_VIEWPORT: Final = ViewportSize(width=794, height=1123)
 
+# Which characters of the page's text the browser draws as the missing-glyph box ("tofu"). Each
+# distinct character is drawn on a canvas in the font its element computes, and so is U+10FFFD
+# (a private-use code point no font has: always the missing-glyph box); equal pixels mean no
+# installed font had the character. document.fonts.check cannot tell (it answers true whenever
+# nothing is left to download, glyphs or not), and a width alone can match by chance.
+MISSING_GLYPHS_JS: Final = r"""
+() => {
+  const canvas = document.createElement("canvas");
+  canvas.width = 96;
+  canvas.height = 64;
+  const context = canvas.getContext("2d");
+  const drawn = (text, font) => {
+    context.clearRect(0, 0, canvas.width, canvas.height);
+    context.font = font;
+    context.fillText(text, 8, 48);
+    return canvas.toDataURL();
+  };
+  const fonts = new Map();
+  const walker = document.createTreeWalker(document.documentElement, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const element = walker.currentNode.parentElement;
+    if (!element || ["STYLE", "SCRIPT", "TITLE"].includes(element.tagName)) continue;
+    const style = getComputedStyle(element);
+    const font = `${style.fontStyle} ${style.fontWeight} 40px ${style.fontFamily}`;
+    for (const character of walker.currentNode.data) {
+      if (character.codePointAt(0) < 0x80 || /\s/u.test(character)) continue;
+      if (!fonts.has(font)) fonts.set(font, new Set());
+      fonts.get(font).add(character);
+    }
+  }
+  const missing = new Set();
+  for (const [font, characters] of fonts) {
+    const tofu = drawn("\u{10FFFD}", font);
+    for (const character of characters) {
+      if (drawn(character, font) === tofu) missing.add(character);
+    }
+  }
+  return [...missing].sort();
+}
+"""
+
 
 @dataclass
 class BrowserVisit:
@@ -49,11 +91,24 @@ class BrowserVisit:
     kpi_rows: int = 0
     width: int = 0
     height: int = 0
+    tofu: list[str] = field(default_factory=list)
 
 
 def chromium_path() -> str | None:
     """Debian's chromium when installed (`make tools` installs it)."""
     return CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+
+
+def fonts_for(language: str) -> list[str]:
+    """The font files fontconfig offers for a language (`fc-list :lang=ja file`); `make tools`
+    installs Debian's fonts-noto-cjk for ja and zh."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return []
+    listed = subprocess.run(
+        [fc_list, f":lang={language}", "file"], capture_output=True, text=True, check=False
+    )
+    return sorted(line.strip() for line in listed.stdout.splitlines() if line.strip())
 
 
 async def visit(url: str, screenshot: Path, *, executable: str = CHROMIUM) -> BrowserVisit:
@@ -94,6 +149,7 @@ async def visit(url: str, screenshot: Path, *, executable: str = CHROMIUM) -> Br
                     "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
                 )
                 seen.width, seen.height = int(size[0]), int(size[1])
+                seen.tofu = [str(c) for c in await page.evaluate(MISSING_GLYPHS_JS)]
                 await page.screenshot(path=str(screenshot), full_page=True)
             finally:
                 await context.close()
@@ -107,6 +163,8 @@ async def _main(out: Path, *, vetoes: bool, language: str) -> None:
         html_file.write_text(scorecard_html(page), encoding="utf-8")
         seen = await visit(html_file.resolve().as_uri(), out)
     problems = seen.console_errors + seen.page_errors
+    if seen.tofu:
+        problems.append(f"drawn as empty boxes (run make tools): {''.join(seen.tofu)}")
     if problems:
         raise SystemExit(f"the page logged errors: {problems}")
     print(f"wrote {out} ({seen.width}×{seen.height} CSS px)")

@@ -1,6 +1,6 @@
 """A realistic branch scorecard page for the renderer tests, the browser test and the committed
 screenshot (docs/scorecard.png): branch:B03 in March 2025, twelve branches ranked, twelve
-months of trend, optionally with both vetoes."""
+months of trend, optionally with both vetoes, named as config/org.yaml names it."""
 
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -16,6 +16,7 @@ from services.reporting.render import (
     kpi_labels_from,
     kpi_units_from,
 )
+from shared.config.loading import load_org
 from shared.kpi.catalogue import load_catalogue
 from shared.messages.scorecard import (
     Category,
@@ -32,6 +33,7 @@ ENTITY = "branch:B03"
 PERIOD = "2025-03"
 PROFILE = "branch"
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "kpis.yaml"
+ORG = CONFIG.with_name("org.yaml")
 
 _D = Decimal
 _CENT = _D("0.01")
@@ -201,9 +203,14 @@ def sample_scorecard(*, vetoes: bool = False, assessment: bool = True) -> Scorec
 
 
 def sample_page(
-    *, language: Language = "en", vetoes: bool = False, assessment: bool = True
+    *,
+    language: Language = "en",
+    vetoes: bool = False,
+    assessment: bool = True,
+    named: bool = True,
 ) -> ScorecardPage:
-    """The sample scorecard with its peers, twelve months of trend and the catalogue's names."""
+    """The sample scorecard with its peers, twelve months of trend and the catalogue's names;
+    `named`: with the branch's name from config/org.yaml in the page's language."""
     catalogue = load_catalogue(CONFIG)
     card = sample_scorecard(vetoes=vetoes, assessment=assessment)
     quadrant = QuadrantChart(
@@ -223,6 +230,7 @@ def sample_page(
         trend=trend,
         language=language,
         profile_name=Labels(en="Branch", zh="支公司", ja="支社"),
+        entity_name=load_org(ORG).name(ENTITY, language) if named else None,
     )
 
 

@@ -30,6 +30,7 @@ from pymongo.errors import (
     OperationFailure,
     PyMongoError,
     ServerSelectionTimeoutError,
+    WriteError,
 )
 
 from services.alerts.store import MongoAlertStore
@@ -190,17 +191,34 @@ async def test_the_claim_store_translates(error: PyMongoError, kind: type[StoreE
     assert isinstance(raised.value, TransientError) == (kind is StoreUnavailable)
 
 
+class RefusingLog(FailingCollection):
+    """An empty claim log that refuses the insert of a chunk with `error`."""
+
+    def find(self, *args: object, **kwargs: object) -> "EmptyCursor":  # type: ignore[override]
+        return EmptyCursor()
+
+
+class EmptyCursor:
+    def sort(self, *args: object) -> "EmptyCursor":
+        return self
+
+    def __aiter__(self) -> "EmptyCursor":
+        return self
+
+    async def __anext__(self) -> Any:
+        raise StopAsyncIteration
+
+
 async def test_the_claim_store_translates_a_write_error_other_than_a_duplicate() -> None:
-    refused = BulkWriteError(
-        {"writeErrors": [{"index": 0, "code": 11000}, {"index": 1, "code": 2}]}
-    )
+    refused = WriteError("document failed validation", 121)
     store = MongoClaimStore(
-        cast("AsyncCollection[dict[str, Any]]", FailingCollection(refused)), timedelta(days=1)
+        cast("AsyncCollection[dict[str, Any]]", RefusingLog(refused)), timedelta(days=1)
     )
 
     with pytest.raises(StoreError) as raised:
         await store.claim([Claim("a:1", "t:0:1"), Claim("a:2", "t:0:2")], NOW)
 
+    assert raised.value.__cause__ is refused
     assert not isinstance(raised.value, TransientError)
 
 

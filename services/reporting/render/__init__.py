@@ -8,6 +8,7 @@ from .as_csv import COLUMNS as CSV_COLUMNS
 from .as_csv import scorecard_csv
 from .as_html import scorecard_html
 from .as_json import scorecard_json
+from .entity_label import entity_label
 from .output import FORMATS, MEDIA_TYPES, Format, Rendered, render, render_text
 from .page import (
     LANGUAGES,
@@ -35,6 +36,7 @@ __all__ = [
     "Rendered",
     "ScorecardPage",
     "TrendPoint",
+    "entity_label",
     "kpi_labels_from",
     "kpi_units_from",
     "quadrant_names",

@@ -26,7 +26,7 @@ def scorecard_html(page: ScorecardPage) -> str:
     """The whole page as HTML text (UTF-8 when encoded; `<meta charset="utf-8">` says so)."""
     card = page.scorecard
     lang = page.language
-    title = f"{ui('title', lang)} · {card.entity} · {card.period}"
+    title = f"{ui('title', lang)} · {page.entity_label} · {card.period}"
     body = "\n".join(
         [
             _header(page),
@@ -73,7 +73,7 @@ def _header(page: ScorecardPage) -> str:
     return (
         '<header class="top">'
         f'<div class="ident"><p class="kicker">{escape(ui("title", lang))}</p>'
-        f'<h1 class="entity">{escape(card.entity)}</h1><dl class="meta">{items}</dl></div>'
+        f'<h1 class="entity">{escape(page.entity_label)}</h1><dl class="meta">{items}</dl></div>'
         f'<div class="result"><p class="label">{escape(ui("grade", lang))}</p>'
         f'<p class="grade" data-grade="{card.grade.value}">'
         f"{escape(grade_name(card.grade, lang))}</p>"
@@ -226,7 +226,7 @@ def _quadrant(page: ScorecardPage) -> str:
     caption: list[str] = []
     if card.quadrant_labels is not None:
         caption.append(
-            f'<p class="quadrant-of"><span class="swatch"></span>{escape(card.entity)}: '
+            f'<p class="quadrant-of"><span class="swatch"></span>{escape(page.entity_label)}: '
             f"<strong>{escape(text_in(card.quadrant_labels, lang))}</strong></p>"
         )
     elif card.quadrant is None:

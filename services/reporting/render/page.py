@@ -13,6 +13,8 @@ from typing import Literal, Protocol
 
 from shared.messages.scorecard import Labels, Scorecard
 
+from .entity_label import entity_label
+
 Language = Literal["en", "zh", "ja"]
 LANGUAGES: tuple[Language, ...] = ("en", "zh", "ja")
 
@@ -66,7 +68,8 @@ class ScorecardPage:
     `kpi_units` maps a KPI id to its catalogue unit (`ratio`, `money`, `days`, …) so that
     ratios print as percentages and money with thousands separators. `trend` is oldest first
     and ends with this period; only its last `TREND_PERIODS` points are drawn. `profile_name`
-    is the profile's display name, the profile id being shown without it.
+    is the profile's display name, the profile id being shown without it. `entity_name` is the
+    entity's name in the page's language (from `org.yaml`), shown with its id.
     """
 
     scorecard: Scorecard
@@ -76,6 +79,12 @@ class ScorecardPage:
     trend: tuple[TrendPoint, ...] = ()
     language: Language = "en"
     profile_name: Labels | None = None
+    entity_name: str | None = None
+
+    @property
+    def entity_label(self) -> str:
+        """The entity as the page shows it: ``Yokohama Branch (branch:B03)``, or the id."""
+        return entity_label(self.scorecard.entity, self.entity_name)
 
     def kpi_name(self, kpi: str) -> str:
         """The KPI's display name in the page's language, or its id when none is known."""

@@ -1,7 +1,8 @@
 """The HTML scorecard's CSS, inlined in the page: A4 portrait on paper, one sheet on screen.
 
 Only local fonts are named (the page must not fetch any); the CJK families come first so that
-Chinese and Japanese labels pick a proper face where one is installed.
+Chinese and Japanese labels pick a proper face where one is installed (Debian's fonts-noto-cjk,
+which `make tools` installs), the Japanese one first on a Japanese page.
 """
 
 from typing import Final
@@ -19,6 +20,11 @@ body {
   margin: 0; background: #e9ecef; color: var(--ink);
   font: 9.5pt/1.3 system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC",
     "Noto Sans CJK JP", "Hiragino Sans", "Microsoft YaHei", "DejaVu Sans", Arial, sans-serif;
+}
+/* Kanji take their Japanese forms on a Japanese page (the SC face draws some differently). */
+html:lang(ja) body {
+  font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans CJK JP", "Hiragino Sans",
+    "Noto Sans CJK SC", "Microsoft YaHei", "DejaVu Sans", Arial, sans-serif;
 }
 .sheet {
   width: 210mm; min-height: 297mm; margin: 0 auto; padding: 10mm 11mm;

@@ -171,6 +171,28 @@ class TestRefusedChanges:
         directory.apply("team:T02", record({"branch": "B03"}))
         assert branch_of(directory, "A0123", date(2024, 10, 1)) == "B01"
 
+    def test_a_record_renames_an_entity_in_each_language(self, directory: OrgDirectory) -> None:
+        directory.apply(
+            "branch:B03",
+            record(
+                {
+                    "region": "R1",
+                    "headcount": 105,
+                    "name": {"en": "Yokohama Minato Branch", "ja": "横浜みなと支店"},
+                }
+            ),
+        )
+        directory.apply("team:T08", record({"branch": "B03", "name": "横浜1課"}))
+        assert directory.chart.name("branch:B03", "ja") == "横浜みなと支店"
+        assert directory.chart.name("branch:B03", "zh") == "Yokohama Minato Branch"
+        assert directory.chart.name("team:T08", "zh") == "横浜1課"
+
+    def test_a_record_without_a_name_leaves_the_entity_unnamed(
+        self, directory: OrgDirectory
+    ) -> None:
+        directory.apply("team:T08", record({"branch": "B03"}))
+        assert directory.chart.name("team:T08", "en") is None
+
     @pytest.mark.parametrize(
         ("key", "expected"),
         [

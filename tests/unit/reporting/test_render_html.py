@@ -75,6 +75,36 @@ def test_the_page_shows_entity_grade_score_and_every_kpi() -> None:
     assert "+4.76 vs previous period (88.36)" in text
 
 
+@pytest.mark.parametrize(
+    ("language", "label"),
+    [
+        ("en", "Yokohama Branch (branch:B03)"),
+        ("zh", "横滨分公司 (branch:B03)"),
+        ("ja", "横浜支店 (branch:B03)"),
+    ],
+)
+def test_the_entity_is_shown_by_name_and_id(language: Language, label: str) -> None:
+    html = scorecard_html(sample_page(language=language))
+    document = _parse(html)
+    assert f'<h1 class="entity">{label}</h1>' in html
+    assert label in document.all_text
+    title = html.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert label in title
+
+
+def test_without_a_name_the_entity_is_shown_by_id_alone() -> None:
+    html = scorecard_html(sample_page(named=False))
+    assert '<h1 class="entity">branch:B03</h1>' in html
+    assert "Yokohama" not in html
+
+
+def test_a_hostile_name_is_escaped() -> None:
+    page = replace(sample_page(), entity_name='<img src=x onerror="alert(1)">')
+    html = scorecard_html(page)
+    assert "<img" not in html
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; (branch:B03)" in html
+
+
 def test_numbers_read_as_a_manager_expects() -> None:
     text = _parse(scorecard_html(sample_page())).all_text
     assert "96.12%" in text  # attainment 0.9612

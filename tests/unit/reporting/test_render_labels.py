@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from services.reporting.render import entity_label
 from services.reporting.render.labels import (
     CATEGORIES,
     GRADES,
@@ -84,3 +85,9 @@ def test_scores_round_half_up() -> None:
     assert signed_score(D("0")) == "±0.00"
     assert plain(D("25.00")) == "25"
     assert plain(D("12.50")) == "12.5"
+
+
+def test_an_entity_label_is_its_name_with_the_id_or_the_id_alone() -> None:
+    assert entity_label("branch:B03", "横浜支店") == "横浜支店 (branch:B03)"
+    assert entity_label("branch:B03", None) == "branch:B03"
+    assert entity_label("branch:B03", "") == "branch:B03"

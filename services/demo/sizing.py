@@ -1,0 +1,69 @@
+"""The demo company cut to a size a laptop backfills in a minute or two.
+
+`config/org.yaml` is a network of 1,000 agents: at its natural volume (about four events per
+agent a day) thirteen months of it are some 1.5 million events, half an hour of the local
+stack. `every_nth_agent` keeps every n-th agent of each team, so that every region, branch and
+team stays (with its names) and each kept agent works at the natural volume; branch headcounts
+and the premium plans shrink by the share of agents kept, so per-capita premium and plan
+attainment read as they would for the whole company.
+"""
+
+import copy
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+Document = dict[str, Any]
+
+
+def _kept(agents: list[Document], every: int) -> set[str]:
+    """Every n-th agent of each team, in file order (a mover counts in each team they join)."""
+    by_team: dict[str, list[str]] = defaultdict(list)
+    for agent in agents:
+        if agent["id"] not in by_team[agent["team"]]:
+            by_team[agent["team"]].append(agent["id"])
+    return {agent_id for ids in by_team.values() for agent_id in ids[::every]}
+
+
+def _latest_branch(agents: list[Document], teams: dict[str, str]) -> dict[str, str]:
+    latest: dict[str, Document] = {}
+    for agent in agents:
+        if agent["id"] not in latest or str(agent["from"]) > str(latest[agent["id"]]["from"]):
+            latest[agent["id"]] = agent
+    return {agent_id: teams[agent["team"]] for agent_id, agent in latest.items()}
+
+
+def _scaled(amount: object, share: Decimal) -> str:
+    return str((Decimal(str(amount)) * share).quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def every_nth_agent(org: Document, targets: Document, every: int) -> tuple[Document, Document]:
+    """`org.yaml` and `targets.yaml` (as parsed) of the company with every n-th agent of each
+    team; the documents given are not changed. `every=1` keeps the whole company."""
+    if every < 1:
+        raise ValueError("every must be ≥ 1")
+    org, targets = copy.deepcopy(org), copy.deepcopy(targets)
+    if every == 1:
+        return org, targets
+    agents: list[Document] = org["agents"]
+    kept = _kept(agents, every)
+    branch_of = _latest_branch(agents, {t["id"]: t["branch"] for t in org["teams"]})
+    total: dict[str, int] = defaultdict(int)
+    staying: dict[str, int] = defaultdict(int)
+    for agent_id, branch in branch_of.items():
+        total[branch] += 1
+        staying[branch] += agent_id in kept
+    for branch in org["branches"]:
+        if total[branch["id"]]:
+            share = Decimal(staying[branch["id"]]) / total[branch["id"]]
+            branch["headcount"] = max(int(_scaled(branch["headcount"], share)), staying[branch["id"]])
+    org["agents"] = [a for a in agents if a["id"] in kept]
+    share = Decimal(len(kept)) / len(branch_of)
+    plan = targets.get("premium_plan")
+    if isinstance(plan, dict):
+        if "branch_baseline_per_year" in plan:
+            plan["branch_baseline_per_year"] = _scaled(plan["branch_baseline_per_year"], share)
+        for periods in (plan.get("entities") or {}).values():
+            for period, amount in periods.items():
+                periods[period] = _scaled(amount, share)
+    return org, targets
