@@ -2,29 +2,42 @@
 event-to-score latency at a steady input rate. The services run as real processes."""
 
 import asyncio
+import itertools
 import os
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from services.demo.generator import generate_events
 from services.idle import ingest_backlog
 from services.scoring.backlog import StateBacklog
 from shared import topics
+from shared.config.loading import load_org
 from shared.idle import BacklogSource, end_offsets, wait_idle
 from shared.localstack.probes import free_port
 from shared.settings import Settings
 
-from .ingest import demo_documents, publish
+from .ingest import publish
 from .processes import CpuUsage, metrics_text, services
 from .profiles import record, top_costs
 from .raw import Measurement
 
 LATENCY_RATE = 2_000
 # KPI_BENCH_SCALE (run.py) shortens these too, for a quick check of the harness.
-LATENCY_SECONDS = max(5, int(30 * float(os.environ.get("KPI_BENCH_SCALE", "1"))))
-PROFILE_SECONDS = LATENCY_SECONDS
+SCALE = float(os.environ.get("KPI_BENCH_SCALE", "1"))
+LATENCY_SECONDS = max(5, int(300 * SCALE))
+PROFILE_SECONDS = 30
+# A clean history on a fresh stack: a year of the demo company from April 2024 as a backlog,
+# then the steady stream from April 2025, denser than the demo's default so that five minutes
+# at 2,000 events/s stay in the past.
+YEAR_START = datetime(2024, 4, 1, tzinfo=ZoneInfo("Asia/Tokyo"))
+YEAR_DAYS = max(7, int(365 * SCALE))
+STEADY_START = YEAR_START + timedelta(days=365)
+STEADY_EVENTS_PER_DAY = 10_000
 RESCORE_DATABASE = "kpi_rescore"
 
 
@@ -39,13 +52,42 @@ class Latency:
     rss_mib: Mapping[str, float]
 
 
-async def _steady(settings: Settings, documents: Sequence[dict[str, object]], rate: int) -> None:
+def year_of_history(seed: int = 17) -> list[dict[str, object]]:
+    """`kpi demo --days 365`: the demo company's year from April 2024, oldest first."""
+    org = load_org("config/org.yaml")
+    end = YEAR_START + timedelta(days=YEAR_DAYS)
+    return list(generate_events(org, start=YEAR_START, end=end, seed=seed))
+
+
+def steady_stream(seed: int = 18) -> Iterator[dict[str, object]]:
+    """Events after the year, 10,000 a day, generated as they are sent."""
+    org = load_org("config/org.yaml")
+    end = STEADY_START + timedelta(days=365)
+    return generate_events(
+        org, start=STEADY_START, end=end, seed=seed, events_per_day=STEADY_EVENTS_PER_DAY
+    )
+
+
+async def _steady(
+    settings: Settings, documents: Iterable[dict[str, object]], rate: int, seconds: int
+) -> int:
+    """Publish at `rate` events/s for `seconds`; returns the events sent."""
     chunk = rate // 20
+    stream = iter(documents)
     started = time.perf_counter()
-    for index in range(0, len(documents), chunk):
-        await publish(settings, documents[index : index + chunk])
-        target = started + (index + chunk) / rate
-        await asyncio.sleep(max(0.0, target - time.perf_counter()))
+    sent = 0
+    while sent < rate * seconds:
+        batch = list(itertools.islice(stream, chunk))
+        if not batch:
+            break
+        await publish(settings, batch)
+        sent += len(batch)
+        await asyncio.sleep(max(0.0, started + sent / rate - time.perf_counter()))
+    return sent
+
+
+async def _dead_letters(settings: Settings) -> int:
+    return sum((await end_offsets(settings, [topics.DEADLETTER])).values())
 
 
 def _histogram(settings: Settings, name: str) -> dict[float, float]:
@@ -97,36 +139,40 @@ class Profile:
 
 
 async def pipeline(
-    settings: Settings, count: int, log: Path, stack: Mapping[str, int]
+    settings: Settings, log: Path, stack: Mapping[str, int]
 ) -> tuple[list[Measurement], Latency, Profile | None]:
-    """Throughput end to end and of scoring alone, then latency at a steady 2,000 events/s."""
-    documents = demo_documents(count + LATENCY_RATE * LATENCY_SECONDS + 1, seed=17)
+    """On a fresh stack: a year of history end to end, latency at a steady 2,000 events/s for
+    five minutes, then scoring alone re-reading everything."""
+    year = year_of_history()
     both: list[BacklogSource] = [
         ingest_backlog(settings),
         StateBacklog(settings),
     ]
     results: list[Measurement] = []
     async with services(settings, ["ingest", "scoring"], log) as running:
-        # Scoring first catches up with what ingest alone published; not timed.
-        await publish(settings, documents[:1])
+        # The year's first event wakes both services (groups joined, caught up); not timed.
+        await publish(settings, year[:1])
         await wait_idle(settings, both, timeout_s=600)
+        letters = await _dead_letters(settings)
         usage = CpuUsage({**stack, **running.pids}).start()
         started = time.perf_counter()
-        await publish(settings, documents[1 : count + 1])
-        await wait_idle(settings, both, timeout_s=900)
+        await publish(settings, year[1:])
+        await wait_idle(settings, both, timeout_s=1800)
         elapsed = time.perf_counter() - started
+        letters = await _dead_letters(settings) - letters
         results.append(
             Measurement(
-                "end to end: a backlog of demo events published → ingest → scoring committed "
-                "(one process each)",
-                count,
+                f"end to end: a year of the demo company's history ({YEAR_DAYS} days from "
+                f"{YEAR_START:%Y-%m}) published as a backlog → ingest → scoring committed and "
+                f"its score updates published (one process each; {letters:,} dead letters)",
+                len(year) - 1,
                 elapsed,
                 cpu=usage.stop(),
                 rss_mib=running.peaks(),
             )
         )
         before = _histogram(settings, "kpi_scoring_event_to_score_seconds")
-        await _steady(settings, documents[count + 1 :], LATENCY_RATE)
+        await _steady(settings, steady_stream(), LATENCY_RATE, LATENCY_SECONDS)
         await wait_idle(settings, both, timeout_s=600)
         after = _histogram(settings, "kpi_scoring_event_to_score_seconds")
         latency_rss = running.peaks()

@@ -33,7 +33,6 @@ INGEST_EVENTS = int(50_000 * SCALE)
 RAW_TOPIC = "bench.raw.v1"
 TOP_BUCKET_S = 60.0  # the largest finite bucket of kpi_scoring_event_to_score_seconds
 LOG_COPY = Path(tempfile.gettempdir()) / "kpi-bench-services.log"
-PIPELINE_EVENTS = int(50_000 * SCALE)
 
 
 NOTES_READ = (
@@ -59,20 +58,24 @@ NOTES_READ = (
     "next is triaged, with acks from all replicas before the offsets are committed; the row "
     "names ingest's CPU per record. `python -m benchmarks.run --only ingest [--instances N]` "
     "measures this row alone beside the raw broker, with py-spy profiles.\n"
-    "- *end to end*: ingest and scoring run as processes and have caught up; a backlog of "
-    "demo events is then published as fast as the producer goes (well under a second) and "
-    "the clock stops when both services' committed positions reach the end of their inputs "
-    "(`kpi wait-idle`'s rule).\n"
+    "- *end to end*: on a fresh stack (the first one is stopped), so that the history is clean "
+    "in event time: ingest and scoring run as processes and have taken the year's first event; "
+    "the rest of a year of the demo company's history (`kpi demo --days 365`, from April 2024) "
+    "is then published as fast as the producer goes and the clock stops when both services' "
+    "committed positions reach the end of their inputs and scoring's score updates are "
+    "published (`kpi wait-idle`'s rule). The row names the dead letters it produced (a clean "
+    "history has none).\n"
     "- *scoring alone*: a second state (another database) re-reads every canonical event on "
-    "`kpi.events.v1` from the start (those of ingest alone, end to end and the latency run), "
+    "`kpi.events.v1` of the fresh stack from the start (the year and the latency run), "
     "timed from the process start to its committed end.\n"
     "- *Quix Streams peer*: benchmarks/quix_peer.py, run after scoring alone over the same "
     "topic from the start with a fresh consumer group, timed from its first output to the "
     "moment its committed offsets reach the end (the same rule as ours; with a commit every "
     "second this adds up to about two seconds to its time). Its start-up (topic creation, "
     "group join, RocksDB) is in the row's name; it does not count toward the rate.\n"
-    "- *latency*: events published at a steady rate after the end-to-end run; each applied "
-    "event's latency is observed when the score updates of its batch are acknowledged.\n\n"
+    "- *latency*: events after the year (April 2025 on, 10,000 a day so that five minutes stay "
+    "in the past) published at a steady rate after the end-to-end run; each applied event's "
+    "latency is observed when the score updates of its batch are acknowledged.\n\n"
 )
 
 NOTES_PEER = (
@@ -339,10 +342,24 @@ async def _measure() -> Results:
                     lambda: ingest_throughput(settings, INGEST_EVENTS, log, pids),
                 )
             )
-            _say("end to end, latency, scoring alone")
+        finally:
+            stack.down()
+        # A fresh stack for a clean history: the year must come after nothing in event time.
+        _say("end to end, latency, scoring alone, the Quix Streams peer (a fresh stack)")
+        clean = load_settings(
+            KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}",
+            MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}/?retryWrites=false",
+            KPI_STATE_DIR=str(Path(state) / "clean"),
+        )
+        stack = LocalStack(clean)
+        await stack.up()
+        pids = {
+            "broker": stack.processes[Component.KAFKA].pid() or 0,
+            "database": stack.processes[Component.MONGODB].pid() or 0,
+        }
+        try:
             pipeline_results, latency, profile = await pipeline(
-                settings.model_copy(update={"http_port_base": free_port()}),
-                PIPELINE_EVENTS,
+                clean.model_copy(update={"http_port_base": free_port()}),
                 log,
                 pids,
             )
@@ -353,7 +370,7 @@ async def _measure() -> Results:
             ]
             results += [replace(m, limit=h) for m, h in zip(pipeline_results, hints, strict=True)]
             _say("the Quix Streams peer")
-            peer = await quix_peer(settings, Path(state), log, pids, RESCORE_DATABASE)
+            peer = await quix_peer(clean, Path(state) / "clean", log, pids, RESCORE_DATABASE)
             comparisons: list[Comparison] = []
             if peer is not None:
                 measurement, comparisons = peer

@@ -25,6 +25,7 @@ from .pages import scorecard_page
 from .render import FORMATS, LANGUAGES, render
 from .service import ReportingMetrics, ReportingService
 from .store import MongoScorecardStore, ScorecardStore
+from .upstream import IngestUpstream, Upstream
 
 NAME = "reporting"
 PREFIX = "/scorecards/"
@@ -80,6 +81,7 @@ def create_app(
     store: ScorecardStore | None = None,
     output: OutputPort | None = None,
     scores: ScoreQueries | None = None,
+    upstream: Upstream | None = None,
 ) -> ServiceApp:
     """Build the reporting service; a bad scorecards.yaml stops it here, naming the profile.
     `scores` is scoring's read model (default: on its MongoDB state)."""
@@ -101,6 +103,7 @@ def create_app(
         output=output or kafka_output,  # type: ignore[arg-type]
         metrics=ReportingMetrics(registry),
         idle_after=timedelta(seconds=settings.idle_timeout_s),
+        upstream=upstream or IngestUpstream(settings),
     )
     ticker = Periodic("reporting-tick", service.tick, settings.reporting_tick_s, run_first=True)
 

@@ -29,15 +29,22 @@ class CloseClock:
         self._moved_at: datetime | None = None
         self._now: datetime | None = None
 
-    def now(self, reading: GroupClock | None, wall: datetime) -> datetime | None:
-        """The close clock's time, given scoring's clock and the wall clock."""
-        settled = None if reading is None else reading.settled(wall, self._idle_after)
-        if reading is None or settled is None:
+    def now(
+        self, reading: GroupClock | None, wall: datetime, *, upstream_idle: bool = True
+    ) -> datetime | None:
+        """The close clock's time, given scoring's clock and the wall clock. With
+        `upstream_idle` False (ingest has records left to read) the pipeline is not quiet,
+        however long scoring has waited: the clock stays at scoring's low watermark."""
+        if reading is None:
+            return self._now
+        quiet = upstream_idle and reading.quiet(wall, self._idle_after)
+        settled = reading.settled(wall, self._idle_after) if quiet else reading.low
+        if settled is None:
             return self._now
         if self._settled is None or settled != self._settled:
             self._settled, self._moved_at = settled, wall
         now = settled
-        if reading.quiet(wall, self._idle_after):
+        if quiet:
             last = reading.committed_at or self._moved_at
             assert last is not None
             now = settled + max(wall - last, timedelta(0))

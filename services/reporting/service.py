@@ -39,6 +39,7 @@ from .domain import (
     region_coefficient,
 )
 from .store import ScorecardStore
+from .upstream import AlwaysIdle, Upstream
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ class ReportingService:
         metrics: ReportingMetrics,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
         idle_after: timedelta = timedelta(seconds=30),
+        upstream: Upstream | None = None,
     ) -> None:
         self._config = config
         self._catalogue = catalogue
@@ -138,6 +140,8 @@ class ReportingService:
         self._metrics = metrics
         self._wall = wall
         self._clock = CloseClock(idle_after)
+        self._idle_after = idle_after
+        self._upstream: Upstream = upstream or AlwaysIdle()
         self._entities = [
             Scored(entity, profile)
             for level in Level
@@ -155,7 +159,11 @@ class ReportingService:
     async def tick(self) -> list[Scorecard]:
         """Close, revise and finalise what the clock says; the scorecards published."""
         reading = await self._reader.clock()
-        now = self._clock.now(reading, self._wall())
+        wall = self._wall()
+        upstream_idle = True
+        if reading is not None and reading.quiet(wall, self._idle_after):
+            upstream_idle = await self._upstream.idle()  # asked only when it decides
+        now = self._clock.now(reading, wall, upstream_idle=upstream_idle)
         if now is None:
             return []
         self._metrics.clock.set(now.timestamp())

@@ -86,8 +86,23 @@ def jst(year: int, month: int, day: int, hour: int = 0) -> datetime:
     return datetime(year, month, day, hour, tzinfo=UTC) - timedelta(hours=9)
 
 
+class FakeUpstream:
+    """Ingest's backlog as a test sets it; counts how often it was asked."""
+
+    def __init__(self, idle: bool = True) -> None:
+        self.is_idle = idle
+        self.asked = 0
+
+    async def idle(self) -> bool:
+        self.asked += 1
+        return self.is_idle
+
+
 def build(
-    reader: FakeReader, store: MemoryScorecardStore, wall: FakeClock
+    reader: FakeReader,
+    store: MemoryScorecardStore,
+    wall: FakeClock,
+    upstream: FakeUpstream | None = None,
 ) -> tuple[ReportingService, RecordingOutput]:
     output = RecordingOutput()
     service = ReportingService(
@@ -100,6 +115,7 @@ def build(
         output=output,
         metrics=ReportingMetrics(CollectorRegistry()),
         wall=wall,
+        upstream=upstream,
     )
     return service, output
 
@@ -225,6 +241,32 @@ def test_the_close_clock_runs_on_only_once_scoring_has_been_quiet_for_the_idle_t
     assert clock.now(quiet, wall) == latest + timedelta(seconds=40)
     # it never moves back, even if the pipeline becomes busy again
     assert clock.now(busy, wall) == latest + timedelta(seconds=40)
+
+
+def test_a_quiet_scoring_waiting_for_a_busy_ingest_does_not_make_the_clock_run_on() -> None:
+    clock = CloseClock(timedelta(seconds=30))
+    low, wall = jst(2024, 5, 31, 12), datetime(2030, 1, 1, tzinfo=UTC)
+    waiting = GroupClock(low, low + timedelta(days=40), committed_at=wall - timedelta(minutes=2))
+    # scoring caught up with ingest two minutes ago; ingest still has upstream records
+    assert clock.now(waiting, wall, upstream_idle=False) == low
+    # once ingest has read everything too, the pipeline is quiet
+    assert clock.now(waiting, wall, upstream_idle=True) == low + timedelta(days=40, minutes=2)
+
+
+async def test_ingest_is_asked_only_when_scoring_looks_quiet_and_holds_the_close() -> None:
+    reader, store, wall = FakeReader(), MemoryScorecardStore(), FakeClock(WALL_TIME)
+    upstream = FakeUpstream(idle=False)
+    service, _ = build(reader, store, wall, upstream)
+    reader.values = {"branch:B01": GOOD, "agent:A1": GOOD}
+    reader.time = jst(2024, 4, 30, 18)
+    await service.tick()
+    assert upstream.asked == 1  # the reader's clock has no commit time: quiet
+
+    wall.now += timedelta(hours=7)
+    assert await service.tick() == []  # ingest is busy: April stays open
+    upstream.is_idle = True
+    published = await service.tick()
+    assert {c.period for c in published} == {"2024-04"}
 
 
 def test_a_long_batch_in_a_backlog_does_not_make_the_close_clock_run_on() -> None:
