@@ -127,6 +127,27 @@ class Settings(BaseSettings):
         validation_alias="KPI_REPORTING_TICK_S",
         description="How often reporting checks the close clock for periods to close or revise.",
     )
+    scoring_max_batch: int = Field(
+        default=50_000,
+        ge=100,
+        le=500_000,
+        validation_alias="KPI_SCORING_MAX_BATCH",
+        description=(
+            "The most canonical events scoring reads and commits at once (it cuts smaller "
+            "ones when a commit is too long for the database). Bounds scoring's memory in a "
+            "backlog of any size: about 2 KiB an event, 100 MiB at the default."
+        ),
+    )
+    scoring_flush_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        validation_alias="KPI_SCORING_FLUSH_S",
+        description=(
+            "While scoring catches up, how often it publishes the score updates of what it "
+            "applied (once caught up it publishes after every batch)."
+        ),
+    )
     idle_timeout_s: float = Field(
         default=30.0,
         gt=0,

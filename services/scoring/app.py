@@ -27,7 +27,7 @@ from .metrics import ScoringMetrics
 from .mongo_store import MongoStateStore
 from .ports import StateStore
 from .scores import ScoreBuilder
-from .service import MAX_BATCH, ScoringService
+from .service import ScoringService
 
 logger = logging.getLogger(__name__)
 NAME = "scoring"
@@ -78,6 +78,8 @@ def create_app(
         metrics=metrics,
         group=GROUP_ID,
         idle_after=timedelta(seconds=settings.idle_timeout_s),
+        max_batch=settings.scoring_max_batch,
+        flush_interval=timedelta(seconds=settings.scoring_flush_s),
     )
 
     listener = StateRebalanceListener(service, lambda: subscriber.consumer)
@@ -85,7 +87,7 @@ def create_app(
         topics.EVENTS,
         group_id=GROUP_ID,
         batch=True,
-        max_records=MAX_BATCH,
+        max_records=settings.scoring_max_batch,
         batch_timeout_ms=100,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.MANUAL,  # positions live in MongoDB with the state
