@@ -8,9 +8,9 @@ offsets, reporting's scorecards, alerts' alerts, the dead-letter topic), the sam
 
 import asyncio
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import TextIO
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -83,7 +83,7 @@ async def publish_history(
     chunk: list[tuple[str, Document]] = []
     next_event: Document | None = None
     first: datetime | None = None
-    progress = Progress(0, out, label="publishing")
+    progress = Progress(None, out, label="publishing", rate=True)
     async with producer(settings) as client:
         for document in stream:
             if occurred(document) >= cut:
@@ -96,6 +96,7 @@ async def publish_history(
                 chunk = []
                 progress.update(totals.sent)
         await publish_documents(client, chunk, totals)
+    progress.finish(totals.sent)
     if totals.failed:
         raise StackError(f"the broker refused {totals.failed} events: {totals.errors[:3]}")
     return History(totals.sent, first or cut, cut, next_event)
@@ -114,7 +115,7 @@ async def follow_applying(
 ) -> None:
     """Show the services applying the history until ingest and scoring are through it, then
     wait for alerts too (every service idle twice in a row, as `kpi wait-idle`)."""
-    progress = Progress(published, out, label="applying ", rate=True, interval_s=5.0)
+    progress = Progress(published, out, label="applying", rate=True, interval_s=5.0)
     while not stopping.is_set():
         remaining = await _remaining(settings)
         progress.update(max(0, published - remaining))
@@ -184,56 +185,81 @@ async def what_is_ready(settings: Settings) -> Ready:
     client = mongo.create_client(settings, app_name="kpi-run")
     try:
         database = settings.mongodb_database
-        final = await MongoScorecardStore(client, database).final_periods()
+        periods = await client[database]["scorecards"].distinct("period")
         scorecards = await client[database]["scorecards"].count_documents({})
         firing = await MongoAlertStore(client, database).list_alerts(AlertState.FIRING)
     finally:
         await client.close()
-    months = sorted(p for p in final if parse_period(p).kind is PeriodKind.MONTH)
+    months = sorted(str(p) for p in periods if parse_period(str(p)).kind is PeriodKind.MONTH)
     return Ready(months, scorecards, len(firing), await dead_letter_count(settings))
 
 
 class LiveFeed:
-    """Publish the rest of the stream as the wall clock reaches each event's time; tell the
-    terminal what went out, at most a line every `report_s`."""
+    """Send the rest of the stream as the wall clock reaches each event's time; tell the
+    terminal what went out, at most a line every `report_s` of the wall clock."""
 
-    def __init__(self, out: TextIO, *, report_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        out: TextIO,
+        *,
+        report_s: float = 60.0,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.out = out
         self.report_s = report_s
-        self.totals = PublishTotals()
+        self.sent = 0
+        self._wall = wall
+        self._sleep = sleep
         self._kinds: list[str] = []
-        self._reported = 0.0
+        self._reported: datetime | None = None
 
-    def _report(self, now: float, zone_now: datetime) -> None:
-        if self._kinds and now - self._reported >= self.report_s:
+    def _report(self, now: datetime, zone: tzinfo | None) -> None:
+        last = self._reported
+        if last is None or (now - last).total_seconds() >= self.report_s:
             kinds = ", ".join(sorted(set(self._kinds)))
-            stamp = zone_now.strftime("%Y-%m-%d %H:%M %Z")
-            self.out.write(
-                f"live  {stamp}  +{len(self._kinds)} ({kinds}), {self.totals.sent:,} so far\n"
-            )
+            stamp = now.astimezone(zone).isoformat(timespec="minutes")
+            self.out.write(f"live  {stamp}  +{len(self._kinds)} ({kinds}), {self.sent:,} so far\n")
             self.out.flush()
             self._kinds.clear()
             self._reported = now
 
     async def run(
         self,
-        settings: Settings,
+        send: Callable[[Document], Awaitable[None]],
         stream: Iterator[Document],
         first: Document | None,
         stopping: threading.Event,
     ) -> None:
-        """Until `stopping` is set or the stream ends."""
-        loop = asyncio.get_running_loop()
+        """Until `stopping` is set or the stream ends; waits at most a second at a time, so a
+        stop is seen within one."""
         document = first
-        async with producer(settings) as client:
-            while document is not None and not stopping.is_set():
-                due = occurred(document)
-                wait_s = (due - datetime.now(UTC)).total_seconds()
-                if wait_s > 0:
-                    await asyncio.sleep(min(wait_s, 1.0))
-                    continue
-                labelled = [(str(document["event_id"]), document)]
-                await publish_documents(client, labelled, self.totals)
-                self._kinds.append(str(document["event_type"]))
-                self._report(loop.time(), datetime.now(due.tzinfo))
-                document = next(stream, None)
+        while document is not None and not stopping.is_set():
+            due = occurred(document)
+            wait_s = (due - self._wall()).total_seconds()
+            if wait_s > 0:
+                await self._sleep(min(wait_s, 1.0))
+                continue
+            await send(document)
+            self.sent += 1
+            self._kinds.append(str(document["event_type"]))
+            self._report(self._wall(), due.tzinfo)
+            document = next(stream, None)
+
+
+async def feed_live(
+    settings: Settings,
+    feed: LiveFeed,
+    stream: Iterator[Document],
+    first: Document | None,
+    stopping: threading.Event,
+) -> PublishTotals:
+    """`LiveFeed.run` onto the upstream topics; what was sent and what failed."""
+    totals = PublishTotals()
+    async with producer(settings) as client:
+
+        async def send(document: Document) -> None:
+            await publish_documents(client, [(str(document["event_id"]), document)], totals)
+
+        await feed.run(send, stream, first, stopping)
+    return totals

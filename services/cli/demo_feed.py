@@ -12,25 +12,26 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Final
 from zoneinfo import ZoneInfo
 
 import yaml
 
-from services.demo.generator import Document, generate_events
-from services.demo.sizing import every_nth_agent
+from services.demo.generator import Document, generate_events, volume_scale
+from services.demo.sizing import every_nth_agent, scaled_plans
 from shared.config import OrgChart
 from shared.config.loading import load_calendar, load_org, read_yaml
 from shared.errors import ConfigError
 from shared.settings import Settings
 
 DEMO_SEED: Final = 7
-# What `kpi run` backfills by default, measured in docs/demo.md: every 12th agent of each team
-# of config/org.yaml (84 agents in all 38 teams), 110 events a day (about 1.3 an agent, a third
-# of the natural volume), and the 13 months before the last closed month.
-DEMO_AGENTS_EVERY: Final = 12
-DEMO_EVENTS_PER_DAY: Final = 110
+# What `kpi run` backfills by default, measured in docs/demo.md: every 14th agent of each team
+# of config/org.yaml (83 agents in all 38 teams), 80 events a day (about a quarter of their
+# natural volume), and the 13 months before the last closed month: some 37,000 events.
+DEMO_AGENTS_EVERY: Final = 14
+DEMO_EVENTS_PER_DAY: Final = 80
 DEMO_BACKFILL_MONTHS: Final = 13
 # How far past its start the stream is generated: live goes on at most this long.
 _STREAM_DAYS: Final = 3 * 366
@@ -78,25 +79,33 @@ class DemoCompany:
 def write_demo_config(
     source: Path, target: Path, *, agents_every: int, events_per_day: int | None
 ) -> DemoCompany:
-    """Copy the configuration directory `source` to `target`, with `org.yaml` and
-    `targets.yaml` cut to every n-th agent of each team (`services.demo.sizing`)."""
+    """Copy the configuration directory `source` to `target`, with `org.yaml` cut to every
+    n-th agent of each team and `targets.yaml`'s premium plans cut to the share of agents kept
+    and of the natural volume `events_per_day` carries (`services.demo.sizing`), so that plan
+    attainment reads as it would for the whole company at its natural volume."""
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(source, target)
+    has_targets = (source / "targets.yaml").exists()
     org_document, targets_document = every_nth_agent(
         _mapping(read_yaml(source / "org.yaml")),
-        _mapping(read_yaml(source / "targets.yaml")) if (source / "targets.yaml").exists() else {},
+        _mapping(read_yaml(source / "targets.yaml")) if has_targets else {},
         agents_every,
     )
-    header = (
-        f"# Written by `kpi run` from {source.resolve() / '{name}'}: every {agents_every}th agent"
-        " of each team,\n# headcounts and premium plans cut to the same share. Edit the source.\n"
+    org = OrgChart.from_document(org_document, source=str(target / "org.yaml"))
+    volume = volume_scale(org, seed=DEMO_SEED, events_per_day=events_per_day)
+    targets_document = scaled_plans(targets_document, Decimal(str(round(volume, 6))))
+    note = (
+        f"# Written by `kpi run` from {source.resolve()}: every {agents_every}th agent of each"
+        f" team,\n# headcounts and premium plans cut to the same share; plans also × {volume:.3f},"
+        " the share of the\n# natural volume the demo stream carries. Edit the source instead.\n"
     )
-    for name, document in (("org.yaml", org_document), ("targets.yaml", targets_document)):
-        if name == "targets.yaml" and not (source / name).exists():
-            continue
+    written = {"org.yaml": org_document} | (
+        {"targets.yaml": targets_document} if has_targets else {}
+    )
+    for name, document in written.items():
         text = yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
-        (target / name).write_text(header.replace("{name}", name) + text, encoding="utf-8")
+        (target / name).write_text(note + text, encoding="utf-8")
     calendar = load_calendar(target / "calendar.yaml")
     return DemoCompany(
         org=load_org(target / "org.yaml"),

@@ -35,6 +35,7 @@ from .demo_backfill import (
     History,
     LiveFeed,
     Ready,
+    feed_live,
     follow_applying,
     last_closed_month,
     profiled_entities,
@@ -149,10 +150,14 @@ class LocalRun:
         print("\nWhere to look:\n")
         print(f"  console    {self.console_url}")
         if ready is not None and ready.closed_months and self._company is not None:
-            branch = self._company.org.entities(Level.BRANCH)[0]
+            branch, month = self._company.org.entities(Level.BRANCH)[0], ready.closed_months[-1]
             print(
-                f"  scorecard  {self._base_url('reporting')}/scorecards/{branch}/"
-                f"{ready.closed_months[-1]}?format=html&lang=ja"
+                f"  scorecard  {self._base_url('reporting')}/scorecards/{branch}/{month}"
+                "?format=html&lang=ja"
+            )
+            print(
+                f"  kpi        KPI_CONFIG_DIR={self._company.config_dir} kpi scores "
+                f"--entity {branch} --period {month}   (the demo company's configuration)"
             )
         for name in SERVICE_NAMES:
             base = self._base_url(name)
@@ -217,8 +222,8 @@ class LocalRun:
         if self._stream is None:
             return
         feed = LiveFeed(sys.stdout)
-        await feed.run(self.settings, self._stream, self._next_live, self._stopping)
-        print(f"live feed: sent {feed.totals.sent}, failed {feed.totals.failed}", flush=True)
+        totals = await feed_live(self.settings, feed, self._stream, self._next_live, self._stopping)
+        print(f"live feed: sent {totals.sent}, failed {totals.failed}", flush=True)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._stopping.set()

@@ -47,7 +47,7 @@ from .scheduler import Scheduler
 from .stream import run
 from .world import World
 
-__all__ = ["DEFAULT_TIMEZONE", "Document", "generate_events", "write_jsonl"]
+__all__ = ["DEFAULT_TIMEZONE", "Document", "generate_events", "volume_scale", "write_jsonl"]
 
 DEFAULT_TIMEZONE: Final = "Asia/Tokyo"
 
@@ -91,11 +91,29 @@ def generate_events(
     zone = ZoneInfo(timezone)
     world = World(org, seed, quiet_branches)
     if events_per_day is not None:
-        business, fixed = world.expected_per_day()
-        world.scale = max(0.0, events_per_day - fixed) / business if business > 0 else 0.0
+        world.scale = _scale(world, events_per_day)
     if end <= start:
         return iter(())
     return run(Scheduler(world, start=start, end=end, zone=zone))
+
+
+def _scale(world: World, events_per_day: int) -> float:
+    business, fixed = world.expected_per_day()
+    return max(0.0, events_per_day - fixed) / business if business > 0 else 0.0
+
+
+def volume_scale(
+    org: OrgChart,
+    *,
+    seed: int,
+    events_per_day: int | None,
+    quiet_branches: Collection[str] = DEMO_QUIET_BRANCHES,
+) -> float:
+    """How much of its natural business volume the stream of `generate_events` with these
+    arguments carries (1.0 without `events_per_day`): what premiums and counts scale by."""
+    if events_per_day is None:
+        return 1.0
+    return _scale(World(org, seed, quiet_branches), events_per_day)
 
 
 def write_jsonl(events: Iterable[Mapping[str, object]], path: str | os.PathLike[str]) -> int:

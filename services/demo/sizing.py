@@ -3,9 +3,10 @@
 `config/org.yaml` is a network of 1,000 agents: at its natural volume (about four events per
 agent a day) thirteen months of it are some 1.5 million events, half an hour of the local
 stack. `every_nth_agent` keeps every n-th agent of each team, so that every region, branch and
-team stays (with its names) and each kept agent works at the natural volume; branch headcounts
-and the premium plans shrink by the share of agents kept, so per-capita premium and plan
-attainment read as they would for the whole company.
+team stays (with its names); branch headcounts and the premium plans shrink by the share of
+agents kept, so per-capita premium and plan attainment read as they would for the whole
+company. When the stream is thinned too (`generate_events(events_per_day=…)`), `scaled_plans`
+shrinks the plans by the share of the natural volume it carries.
 """
 
 import copy
@@ -56,9 +57,17 @@ def every_nth_agent(org: Document, targets: Document, every: int) -> tuple[Docum
     for branch in org["branches"]:
         if total[branch["id"]]:
             share = Decimal(staying[branch["id"]]) / total[branch["id"]]
-            branch["headcount"] = max(int(_scaled(branch["headcount"], share)), staying[branch["id"]])
+            branch["headcount"] = max(
+                int(_scaled(branch["headcount"], share)), staying[branch["id"]]
+            )
     org["agents"] = [a for a in agents if a["id"] in kept]
-    share = Decimal(len(kept)) / len(branch_of)
+    return org, scaled_plans(targets, Decimal(len(kept)) / len(branch_of))
+
+
+def scaled_plans(targets: Document, share: Decimal) -> Document:
+    """`targets.yaml` (as parsed) with every premium plan multiplied by `share`, e.g. the share
+    of agents kept, or of the natural volume the demo stream carries."""
+    targets = copy.deepcopy(targets)
     plan = targets.get("premium_plan")
     if isinstance(plan, dict):
         if "branch_baseline_per_year" in plan:
@@ -66,4 +75,4 @@ def every_nth_agent(org: Document, targets: Document, every: int) -> tuple[Docum
         for periods in (plan.get("entities") or {}).values():
             for period, amount in periods.items():
                 periods[period] = _scaled(amount, share)
-    return org, targets
+    return targets

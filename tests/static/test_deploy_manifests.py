@@ -1,7 +1,8 @@
 """The production deployment in deploy/ hangs together, checked offline (no Docker engine, no
 cluster): the image installs from the lock, compose wires existing files and real settings,
-every dashboard query parses and names a metric the code exports, and every Kubernetes document
-is complete, probes the right port and covers every topic."""
+every dashboard query parses and names a metric the code exports, every Kubernetes document
+is complete, probes the right port and covers every topic, and the optional single-sign-on
+overlay lets people reach the console only through its authenticating proxy."""
 
 import importlib.util
 import json
@@ -31,7 +32,10 @@ COMPOSE_DIR = DEPLOY / "compose"
 COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
 GRAFANA = DEPLOY / "grafana"
 KUBERNETES = DEPLOY / "kubernetes"
-MANIFEST_DIRS = ("docker", "compose", "grafana", "kubernetes")
+# The optional overlay that puts the console behind single sign-on (docs/deploy.md); kustomize
+# refuses an overlay inside its base's directory, so it sits beside it.
+KUBERNETES_SSO = DEPLOY / "kubernetes-sso"
+MANIFEST_DIRS = ("docker", "compose", "grafana", "kubernetes", "kubernetes-sso")
 MANIFEST_SUFFIXES = {".yml", ".yaml", ".json"}
 
 # Every variable the services read (shared/settings.py), by its environment name.
@@ -624,3 +628,118 @@ def test_prometheus_rule_equals_the_rule_files() -> None:
         "monitoring/prometheusrule.yaml is stale: run "
         ".venv/bin/python deploy/kubernetes/monitoring/render_prometheusrule.py"
     )
+
+
+# --- the console behind single sign-on (deploy/kubernetes-sso) ---------------------------------
+
+
+def _sso() -> list[dict[str, Any]]:
+    return [
+        doc
+        for path in sorted(KUBERNETES_SSO.glob("*.yaml"))
+        if path.name != "kustomization.yaml"
+        for doc in _documents(path)
+    ]
+
+
+def _sso_kind(kind: str) -> list[dict[str, Any]]:
+    return [doc for doc in _sso() if doc["kind"] == kind]
+
+
+def test_the_sso_overlay_lists_its_manifests_over_the_whole_base() -> None:
+    kustomization = yaml.safe_load((KUBERNETES_SSO / "kustomization.yaml").read_text())
+    on_disk = {p.name for p in KUBERNETES_SSO.glob("*.yaml") if p.name != "kustomization.yaml"}
+    assert kustomization["resources"][0] == "../kubernetes"
+    assert set(kustomization["resources"][1:]) == on_disk
+    assert kustomization["namespace"] == "kpi"
+    for doc in _sso():
+        assert doc.get("apiVersion"), doc
+        assert doc.get("metadata", {}).get("name"), doc
+    assert not _sso_kind("Secret"), "Secrets are created out of band, never committed"
+
+
+def test_the_sso_overlay_builds() -> None:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed; the file-by-file checks still ran")
+    result = subprocess.run(
+        [kubectl, "kustomize", "--load-restrictor=LoadRestrictionsNone", str(KUBERNETES_SSO)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    docs = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    deployments = {d["metadata"]["name"] for d in docs if d["kind"] == "Deployment"}
+    assert deployments == {*SERVICE_NAMES, "oauth2-proxy"}
+    assert {d["metadata"].get("namespace") for d in docs if d["kind"] != "Namespace"} == {"kpi"}
+
+
+def _reporting_port() -> int:
+    return int(_env_config()["KPI_HTTP_PORT_BASE"]) + SERVICE_NAMES.index("reporting")
+
+
+def test_the_proxy_signs_people_in_and_forwards_to_reporting_only() -> None:
+    (deployment,) = _sso_kind("Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    args = dict(arg.removeprefix("--").split("=", 1) for arg in container["args"])
+    assert args["upstream"] == f"http://reporting.kpi.svc.cluster.local:{_reporting_port()}/"
+    assert args["provider"] == "oidc"
+    assert args["cookie-secure"] == "true"
+    # Nothing of the person's token goes on to reporting, which needs no identity.
+    assert args["pass-access-token"] == args["pass-authorization-header"] == "false"
+    for env in container["env"]:
+        assert "value" not in env, f"{env['name']} must reference a Secret"
+        assert env["valueFrom"]["secretKeyRef"]["name"] == "kpi-console-sso"
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert args["http-address"].endswith(f":{ports['http']}")
+    assert container["readinessProbe"]["httpGet"]["port"] == "http"
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    # Not a service of the platform: the PodMonitor of the four services must not scrape it.
+    (monitor,) = _kinds("PodMonitor")
+    assert not monitor["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    for kind in ("Service", "PodDisruptionBudget"):
+        (doc,) = _sso_kind(kind)
+        selector = doc["spec"]["selector"].get("matchLabels", doc["spec"]["selector"])
+        assert selector.items() <= labels.items(), kind
+
+
+def test_the_ingress_leads_to_the_proxy_never_to_reporting() -> None:
+    (ingress,) = _sso_kind("Ingress")
+    backends = [
+        path["backend"]["service"]["name"]
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    ]
+    assert backends == ["oauth2-proxy"]
+    assert ingress["spec"]["tls"]
+
+
+def test_only_the_proxy_and_prometheus_reach_reporting() -> None:
+    policies = {p["metadata"]["name"]: p["spec"] for p in _sso_kind("NetworkPolicy")}
+    reporting = _deployments()["reporting"]["spec"]["template"]["metadata"]["labels"]
+    guarding = [
+        spec
+        for spec in policies.values()
+        if spec["podSelector"]["matchLabels"].items() <= reporting.items()
+    ]
+    assert len(guarding) == 1
+    (policy,) = guarding
+    assert policy["policyTypes"] == ["Ingress"]
+    (proxy,) = _sso_kind("Deployment")
+    proxy_labels = proxy["spec"]["template"]["metadata"]["labels"]
+    sources = [source for rule in policy["ingress"] for source in rule["from"]]
+    in_namespace = [s for s in sources if "namespaceSelector" not in s]
+    assert [s["podSelector"]["matchLabels"] for s in in_namespace] == [
+        {k: v for k, v in proxy_labels.items() if k != "app.kubernetes.io/part-of"}
+    ]
+    # Prometheus from its own namespace, selected by namespace and pod together.
+    for source in sources:
+        if "namespaceSelector" in source:
+            assert source["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "prometheus"}
+        assert source.get("ipBlock") is None, "no address range may reach reporting"
+    for rule in policy["ingress"]:
+        assert [p["port"] for p in rule["ports"]] == ["http"]

@@ -5,6 +5,7 @@ directory is a temporary one.
 """
 
 import os
+import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -31,12 +32,15 @@ def _test_settings(state_dir: Path) -> Settings:
 
 
 def free_port_block(size: int) -> int:
-    """The first of `size` consecutive free ports."""
+    """The first of `size` consecutive free ports, below the ephemeral range (32768 up on
+    Linux): services bind them a while after they are picked, and a port of that range may be
+    taken meanwhile as the local end of any client's connection."""
     from shared.localstack.probes import port_is_free  # noqa: PLC0415
 
+    picker = random.Random()
     for _ in range(200):
-        base = free_port()
-        if base + size < 65535 and all(port_is_free("127.0.0.1", base + i) for i in range(size)):
+        base = picker.randrange(20_000, 32_000 - size)
+        if all(port_is_free("127.0.0.1", base + i) for i in range(size)):
             return base
     raise RuntimeError("no block of free ports found")
 
