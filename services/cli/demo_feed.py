@@ -20,10 +20,11 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from services.demo.generator import Document, generate_events, volume_scale
-from services.demo.sizing import every_nth_agent, scaled_plans
+from services.demo.sizing import every_nth_agent, scaled_money_targets, scaled_plans
 from shared.config import OrgChart
 from shared.config.loading import load_calendar, load_org, read_yaml
 from shared.errors import ConfigError
+from shared.kpi.catalogue import load_catalogue
 from shared.settings import Settings
 
 DEMO_SEED: Final = 7
@@ -80,9 +81,10 @@ def write_demo_config(
     source: Path, target: Path, *, agents_every: int, events_per_day: int | None
 ) -> DemoCompany:
     """Copy the configuration directory `source` to `target`, with `org.yaml` cut to every
-    n-th agent of each team and `targets.yaml`'s premium plans cut to the share of agents kept
-    and of the natural volume `events_per_day` carries (`services.demo.sizing`), so that plan
-    attainment reads as it would for the whole company at its natural volume."""
+    n-th agent of each team, and `targets.yaml`'s premium plans and `scorecards.yaml`'s money
+    targets cut to the share of agents kept and of the natural volume `events_per_day` carries
+    (`services.demo.sizing`), so that attainment reads as it would for the whole company at
+    its natural volume."""
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(source, target)
@@ -93,15 +95,23 @@ def write_demo_config(
         agents_every,
     )
     org = OrgChart.from_document(org_document, source=str(target / "org.yaml"))
-    volume = volume_scale(org, seed=DEMO_SEED, events_per_day=events_per_day)
-    targets_document = scaled_plans(targets_document, Decimal(str(round(volume, 6))))
+    scale = volume_scale(org, seed=DEMO_SEED, events_per_day=events_per_day)
+    volume = Decimal(str(round(scale, 6)))
+    share = Decimal(len(org.agent_ids)) / len(load_org(source / "org.yaml").agent_ids)
+    money = {kpi.id for kpi in load_catalogue(source / "kpis.yaml") if str(kpi.unit) == "money"}
+    written: dict[str, object] = {
+        "org.yaml": org_document,
+        "scorecards.yaml": scaled_money_targets(
+            _mapping(read_yaml(source / "scorecards.yaml")), money, share=share, volume=volume
+        ),
+    }
+    if has_targets:
+        written["targets.yaml"] = scaled_plans(targets_document, volume)
     note = (
         f"# Written by `kpi run` from {source.resolve()}: every {agents_every}th agent of each"
-        f" team,\n# headcounts and premium plans cut to the same share; plans also × {volume:.3f},"
-        " the share of the\n# natural volume the demo stream carries. Edit the source instead.\n"
-    )
-    written = {"org.yaml": org_document} | (
-        {"targets.yaml": targets_document} if has_targets else {}
+        " team;\n# headcounts, premium plans and money targets cut to the share of agents kept"
+        f" and × {volume:.3f},\n# the share of the natural volume the demo stream carries."
+        " Edit the source instead.\n"
     )
     for name, document in written.items():
         text = yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
@@ -118,5 +128,7 @@ def write_demo_config(
 
 def _mapping(document: object) -> dict[str, object]:
     if not isinstance(document, dict):
-        raise ConfigError("expected a mapping at the top of org.yaml and targets.yaml")
+        raise ConfigError(
+            "expected a mapping at the top of org.yaml, targets.yaml, scorecards.yaml"
+        )
     return document

@@ -6,11 +6,13 @@ stack. `every_nth_agent` keeps every n-th agent of each team, so that every regi
 team stays (with its names); branch headcounts and the premium plans shrink by the share of
 agents kept, so per-capita premium and plan attainment read as they would for the whole
 company. When the stream is thinned too (`generate_events(events_per_day=…)`), `scaled_plans`
-shrinks the plans by the share of the natural volume it carries.
+shrinks the plans by the share of the natural volume it carries, and `scaled_money_targets`
+the scorecards' money targets.
 """
 
 import copy
 from collections import defaultdict
+from collections.abc import Collection
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -76,3 +78,26 @@ def scaled_plans(targets: Document, share: Decimal) -> Document:
             for period, amount in periods.items():
                 periods[period] = _scaled(amount, share)
     return targets
+
+
+def scaled_money_targets(
+    scorecards: Document, money_kpis: Collection[str], *, share: Decimal, volume: Decimal
+) -> Document:
+    """`scorecards.yaml` (as parsed) with the yearly money targets of its profiles cut to a
+    smaller, thinner company: a target per level (`{branch: …, region: …}`, an entity's total)
+    × the share of agents kept × the share of the natural volume; a single target (per clerk,
+    per head) × the share of the natural volume. Counts (training hours) and ratios stay."""
+    scorecards = copy.deepcopy(scorecards)
+    for profile in scorecards.get("profiles") or []:
+        for line in profile.get("kpis") or []:
+            target = line.get("target")
+            if line.get("kpi") not in money_kpis or not isinstance(target, dict):
+                continue
+            per_year = target.get("per_year")
+            if isinstance(per_year, dict):
+                target["per_year"] = {
+                    level: _scaled(amount, share * volume) for level, amount in per_year.items()
+                }
+            elif per_year is not None:
+                target["per_year"] = _scaled(per_year, volume)
+    return scorecards

@@ -69,6 +69,14 @@ def test_the_demo_configuration_is_the_configured_one_cut(tmp_path: Path) -> Non
     baseline = Decimal(targets["premium_plan"]["branch_baseline_per_year"])
     expected = Decimal(2_000_000_000) * 83 / 1000 * Decimal(str(round(volume, 6)))
     assert abs(baseline - expected) <= 1
+    # The scorecards' money targets too: a clerk's renewal premium × the volume's share.
+    scorecards = read_yaml(company.config_dir / "scorecards.yaml")
+    assert isinstance(scorecards, dict)
+    (clerk,) = [p for p in scorecards["profiles"] if p["id"] == "renewal_clerk"]
+    (line,) = [k for k in clerk["kpis"] if k["kpi"] == "renewal_premium"]
+    assert Decimal(line["target"]["per_year"]) == (
+        Decimal(16_000_000) * Decimal(str(round(volume, 6)))
+    ).quantize(Decimal(1))
     entities = profiled_entities(company)
     assert len(entities) == 83 + 38 + 12 + 3 + 1
     # Written again, it replaces what was there.

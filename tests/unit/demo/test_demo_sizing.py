@@ -8,7 +8,7 @@ from typing import Any, Final
 import pytest
 
 from services.demo.generator import volume_scale
-from services.demo.sizing import every_nth_agent, scaled_plans
+from services.demo.sizing import every_nth_agent, scaled_money_targets, scaled_plans
 from shared.config import Level, OrgChart, read_yaml
 
 CONFIG: Final = Path(__file__).resolve().parents[3] / "config"
@@ -101,3 +101,27 @@ def test_the_volume_scale_is_the_share_of_the_natural_volume() -> None:
     natural = volume_scale(org, seed=7, events_per_day=3_900)
     assert 0.95 < natural < 1.05  # about four events per agent a day
     assert volume_scale(org, seed=7, events_per_day=1_950) < natural
+
+
+def test_money_targets_shrink_with_the_company_and_its_volume() -> None:
+    scorecards = read_yaml(CONFIG / "scorecards.yaml")
+    assert isinstance(scorecards, dict)
+    money = {"renewal_premium", "new_business_premium", "per_capita_premium"}
+    cut = scaled_money_targets(scorecards, money, share=Decimal("0.1"), volume=Decimal("0.5"))
+    targets = {
+        (profile["id"], line["kpi"]): line.get("target")
+        for profile in cut["profiles"]
+        for line in profile["kpis"]
+    }
+    # A target per level is an entity's total: × the share of agents and of the volume.
+    assert targets[("branch", "new_business_premium")]["per_year"] == {
+        "branch": "12500000",
+        "region": "50000000",
+        "company": "150000000",
+    }
+    # A target per clerk or per head: × the share of the volume only.
+    assert targets[("renewal_clerk", "renewal_premium")]["per_year"] == "8000000"
+    assert targets[("branch", "per_capita_premium")]["per_year"] == "11000000"
+    # Counts and everything else stay.
+    assert targets[("service_centre", "training_hours")] == {"per_year": 24, "per_head": True}
+    assert cut["assign"] == scorecards["assign"]
