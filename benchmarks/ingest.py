@@ -87,6 +87,9 @@ def _stop(spies: list[subprocess.Popen[bytes]]) -> None:
             spy.kill()
 
 
+GROUP_SETTLES_S = 15  # Tansu holds a JoinGroup for about half the session timeout
+
+
 async def ingest_throughput(
     settings: Settings,
     count: int,
@@ -100,9 +103,12 @@ async def ingest_throughput(
     already published.
 
     With `profiles` (a list to fill), py-spy samples the first ingest and the database from the
-    moment ingest is ready until it is idle, and their profiles are appended."""
+    moment ingest is ready until it is idle, and their profiles are appended. With more than one
+    instance the events are published once every instance is ready and the group has settled
+    (else the first one up reads the whole backlog alone)."""
     documents = demo_documents(count)
-    await publish(settings, documents)
+    if instances == 1:
+        await publish(settings, documents)
     started = time.perf_counter()
     each = [settings] + [
         settings.model_copy(update={"http_port_base": free_port()}) for _ in range(instances - 1)
@@ -115,8 +121,12 @@ async def ingest_throughput(
             f"ingest {n + 1}" if instances > 1 else "ingest": r.pids["ingest"]
             for n, r in enumerate(running)
         }
+        if instances > 1:
+            await asyncio.sleep(GROUP_SETTLES_S)
         usage = CpuUsage({**stack, **pids}).start()
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        if instances > 1:
+            await publish(settings, documents)  # faster than ingest: a backlog builds up
         first = running[0].pids["ingest"]
         targets = {"ingest": first, "database": stack["database"]} if profiles is not None else {}
         spies = {name: record(pid, log.with_name(f"{name}.pyspy")) for name, pid in targets.items()}

@@ -91,6 +91,21 @@ class ProcessProfile:
         """Functions by self share."""
         return top_costs(self.raw, limit)
 
+    def shares(self, parts: dict[str, str]) -> dict[str, float]:
+        """For each named part, the share of samples with a frame whose name contains its
+        text (`Triage.__call__`, `aiokafka/consumer/`): the inclusive split of the CPU."""
+        counts = dict.fromkeys(parts, 0)
+        total = 0
+        for line in self.raw.splitlines():
+            stack, _, count_text = line.rpartition(" ")
+            if not stack or not count_text.isdigit():
+                continue
+            total += int(count_text)
+            for name, text in parts.items():
+                if text in stack:
+                    counts[name] += int(count_text)
+        return {name: count / total if total else 0.0 for name, count in counts.items()}
+
     def table(self, within: tuple[str, ...]) -> str:
         """Markdown: its stages in the given files, then its leaf functions."""
         head = "| function | self | inclusive |\n|---|---:|---:|\n"

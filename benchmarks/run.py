@@ -456,7 +456,25 @@ def _only_ingest(arguments: list[str]) -> int:
     within = {"ingest": ("services/ingest/", "shared/"), "database": ("secantus/",)}
     for profile in profiles:
         print(profile.table(within.get(profile.name, ())))
+        if profile.name == "ingest":
+            split = profile.shares(INGEST_PARTS)
+            print("ingest, inclusive split:\n")
+            print("\n".join(f"- {name}: {share:.0%}" for name, share in split.items()) + "\n")
     return 0
+
+
+# Where ingest's CPU goes, by the functions (or files) each part runs in.
+INGEST_PARTS = {
+    "the handler (all of a batch)": "on_upstream",
+    "triage (parse, validate, org, canonical document)": "Triage.__call__",
+    "claims": "MongoClaimStore.claim",
+    "encoding the outputs": "_outbound",
+    "handing the outputs to the producer": "BatchedKafkaOutput._send",
+    "metrics": "IngestPipeline._record",
+    "aiokafka's consumer (fetching, decoding records)": "aiokafka/consumer/",
+    "aiokafka's producer (sending, acks)": "aiokafka/producer/",
+    "pymongo": "pymongo/",
+}
 
 
 LAST = Path(".kpi/bench-last.pickle")
