@@ -302,21 +302,27 @@ async def _timed(
     return replace(found, cpu=found.cpu or usage.stop(), limit=hint)
 
 
+async def _local_stack(state: Path) -> tuple[Settings, LocalStack, dict[str, int]]:
+    """A private local broker and database on free ports, started; with their process ids."""
+    settings = load_settings(
+        KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}",
+        MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}/?retryWrites=false",
+        KPI_STATE_DIR=str(state),
+    )
+    stack = LocalStack(settings)
+    await stack.up()
+    pids = {
+        "broker": stack.processes[Component.KAFKA].pid() or 0,
+        "database": stack.processes[Component.MONGODB].pid() or 0,
+    }
+    return settings, stack, pids
+
+
 async def _measure() -> Results:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="kpi-bench-") as state:
-        settings = load_settings(
-            KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}",
-            MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}/?retryWrites=false",
-            KPI_STATE_DIR=state,
-        )
+        settings, stack, pids = await _local_stack(Path(state))
         log = Path(state) / "services.log"
-        stack = LocalStack(settings)
-        await stack.up()
-        pids = {
-            "broker": stack.processes[Component.KAFKA].pid() or 0,
-            "database": stack.processes[Component.MONGODB].pid() or 0,
-        }
         try:
             _say("raw broker produce and consume")
             results = await _raw_with_cpu(settings, pids)
@@ -346,17 +352,7 @@ async def _measure() -> Results:
             stack.down()
         # A fresh stack for a clean history: the year must come after nothing in event time.
         _say("end to end, latency, scoring alone, the Quix Streams peer (a fresh stack)")
-        clean = load_settings(
-            KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}",
-            MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}/?retryWrites=false",
-            KPI_STATE_DIR=str(Path(state) / "clean"),
-        )
-        stack = LocalStack(clean)
-        await stack.up()
-        pids = {
-            "broker": stack.processes[Component.KAFKA].pid() or 0,
-            "database": stack.processes[Component.MONGODB].pid() or 0,
-        }
+        clean, stack, pids = await _local_stack(Path(state) / "clean")
         try:
             pipeline_results, latency, profile = await pipeline(
                 clean.model_copy(update={"http_port_base": free_port()}),
@@ -407,18 +403,8 @@ async def _measure_ingest(
     """The raw broker consume rate and ingest alone over `count` events, in one run, with
     py-spy profiles of ingest and the database while ingest ran."""
     with tempfile.TemporaryDirectory(prefix="kpi-bench-") as state:
-        settings = load_settings(
-            KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}",
-            MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}/?retryWrites=false",
-            KPI_STATE_DIR=state,
-        )
+        settings, stack, pids = await _local_stack(Path(state))
         log = Path(state) / "services.log"
-        stack = LocalStack(settings)
-        await stack.up()
-        pids = {
-            "broker": stack.processes[Component.KAFKA].pid() or 0,
-            "database": stack.processes[Component.MONGODB].pid() or 0,
-        }
         profiles: list[ProcessProfile] = []
         try:
             _say("raw broker produce and consume")
