@@ -493,7 +493,15 @@ def main() -> int:
         "runs on a noisy machine.\n\n"
         f"Last run: {when} on {machine}; load average before it "
         f"{' / '.join(f'{x:.1f}' for x in found.load_before)} (1, 5, 15 min): other work on "
-        "the machine shares the two cores.\n\n"
+        "the machine shares the two cores."
+        + (
+            f" Run at `KPI_BENCH_SCALE={SCALE:g}`: every row's size (the year's days, the "
+            "latency run's seconds, the raw and ingest rows' events) is that share of a full "
+            "run's."
+            if SCALE != 1
+            else ""
+        )
+        + "\n\n"
         "## Figures\n\n"
         f"{_table(results, consume)}\n\n"
         f"Event-to-score latency at a steady {latency.rate:,} events/s for {LATENCY_SECONDS} s "
