@@ -97,11 +97,13 @@ deploy-check: tools ## Validate the Prometheus and Alertmanager files offline (p
 	@promtool test rules deploy/prometheus/tests/*.yml
 	@amtool check-config deploy/alertmanager/alertmanager.yml >/dev/null
 
-docs: install ## Regenerate docs/asyncapi.yaml and docs/schemas/*.json from the models
+docs: install ## Regenerate docs/asyncapi.yaml, docs/schemas/*.json and docs/openapi.json from the code
 	@$(BIN)/python -m shared.contract_docs
+	@$(BIN)/python -m services.reporting.openapi_doc
 
 docs-check: install ## Fail when the generated contract docs are stale (part of test-static)
 	@$(BIN)/python -m shared.contract_docs --check
+	@$(BIN)/python -m services.reporting.openapi_doc --check
 
 # The Quix Streams peer cannot share .venv (quixstreams 3.28 needs pydantic < 2.14): it gets
 # .venv-quix from its own lock file, benchmarks/quix/uv.lock.

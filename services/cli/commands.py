@@ -186,15 +186,15 @@ async def scores(
 
 
 async def alerts(settings: Settings, state: str | None, *, as_json: bool) -> int:
-    """`kpi alerts`: every alert's latest message from the alerts service's store."""
-    from services.alerts.store import MongoAlertStore  # noqa: PLC0415
+    """`kpi alerts`: every alert's latest message, from the alerts service's read model."""
+    from services.alerts.read_model import mongo_alert_queries  # noqa: PLC0415
     from shared import mongo  # noqa: PLC0415
     from shared.messages.alert import AlertState  # noqa: PLC0415
 
     client = mongo.create_client(settings, app_name="kpi-cli")
     try:
-        store = MongoAlertStore(client, settings.mongodb_database)
-        found = await store.list_alerts(AlertState(state) if state else None)
+        queries = mongo_alert_queries(client, settings.mongodb_database)
+        found = await queries.alerts(AlertState(state) if state else None)
     finally:
         await client.close()
     documents = [json.loads(a.model_dump_json(exclude={"schema_version"})) for a in found]

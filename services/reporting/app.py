@@ -1,75 +1,53 @@
 """Composition root of the reporting service: the one place its pieces are built and wired."""
 
 from datetime import timedelta
-from urllib.parse import parse_qs, unquote
 
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import CollectorRegistry
+from pydantic import ValidationError
 from pymongo import AsyncMongoClient
 
+from services.alerts.read_model import AlertQueries, mongo_alert_queries
 from services.scoring.read_model import ScoreQueries, mongo_score_queries
-from shared import mongo
-from shared.config.org import OrgChart
+from shared import mongo, topics
+from shared.kafka import RawBatch, create_broker, headerless_batch, raw_body
 from shared.kafka_output import KafkaOutput, OutputPort
-from shared.kpi.catalogue import KpiCatalogue
 from shared.kpi.config import load_kpi_config
-from shared.kpi.fiscal_calendar import FiscalCalendar
-from shared.metrics import create_registry
+from shared.messages import DeadLetter
+from shared.metrics import create_registry, faststream_middleware
 from shared.service import ServiceApp, build_service
-from shared.service.http import Response, Route, Scope
 from shared.service.periodic import Periodic
 from shared.settings import Settings
 
-from .domain import ScorecardConfig, load_profiles
-from .pages import scorecard_page
-from .render import FORMATS, LANGUAGES, render
+from .api.routes import api_router, legacy_router
+from .deadletters import DeadLetterSummary
+from .domain import load_profiles
+from .reads import ReportingReads
 from .service import ReportingMetrics, ReportingService
 from .store import MongoScorecardStore, ScorecardStore
 from .upstream import IngestUpstream, Upstream
 
 NAME = "reporting"
-PREFIX = "/scorecards/"
+API_DESCRIPTION = (
+    "Read-only JSON API of the reporting service (DESIGN §11), versioned under /api/v1: "
+    "current scores of an entity and period, the organisation with current values, "
+    "scorecards (JSON, CSV or a printable HTML page), alerts and dead-letter counts. Values "
+    "are decimal strings, ratios as fractions 0–1, null when a KPI has no denominator. A "
+    "malformed parameter is a 422 and an unknown entity or scorecard a 404, each with a "
+    "Problem body naming it. No answer carries a customer identifier or a phone hash."
+)
 
 
-def scorecard_route(
-    store: ScorecardStore,
-    config: ScorecardConfig,
-    catalogue: KpiCatalogue,
-    calendar: FiscalCalendar,
-    org: OrgChart | None = None,
-) -> Route:
-    """`GET /scorecards/{entity}/{period}?format=json|csv|html&lang=en|zh|ja`."""
-
-    async def handler(scope: Scope) -> Response:
-        parts = unquote(scope["path"][len(PREFIX) :]).strip("/").split("/")
-        query = parse_qs(scope.get("query_string", b"").decode())
-        fmt = query.get("format", ["json"])[0]
-        language = query.get("lang", ["en"])[0]
-        if len(parts) != 2 or fmt not in FORMATS or language not in LANGUAGES:
-            return Response.json(
-                {
-                    "error": "expected /scorecards/{LEVEL:ID}/{PERIOD}"
-                    f"?format={'|'.join(FORMATS)}&lang={'|'.join(LANGUAGES)}"
-                },
-                400,
-            )
-        entity, period = parts
-        page = await scorecard_page(
-            store,
-            config=config,
-            catalogue=catalogue,
-            calendar=calendar,
-            entity=entity,
-            period=period,
-            language=language,
-            org=org,
-        )
-        if page is None:
-            return Response.json({"error": f"no scorecard for {entity} in {period} yet"}, 404)
-        rendered = render(page, fmt)
-        return Response(200, rendered.body, rendered.media_type)
-
-    return Route(PREFIX, handler=handler, prefix=True)
+def read_letters(summary: DeadLetterSummary, batch: RawBatch) -> None:
+    """Count a batch of kpi.deadletter.v1; a record that is no dead letter is counted apart."""
+    letters: list[DeadLetter] = []
+    for record in batch:
+        try:
+            letters.append(DeadLetter.model_validate_json(record.value or b""))
+        except ValidationError:
+            summary.add_unreadable()
+    summary.add(letters)
 
 
 def create_app(
@@ -81,16 +59,22 @@ def create_app(
     store: ScorecardStore | None = None,
     output: OutputPort | None = None,
     scores: ScoreQueries | None = None,
+    alerts: AlertQueries | None = None,
     upstream: Upstream | None = None,
 ) -> ServiceApp:
     """Build the reporting service; a bad scorecards.yaml stops it here, naming the profile.
-    `scores` is scoring's read model (default: on its MongoDB state)."""
+    `scores` and `alerts` are the scoring and alerts services' read models (default: on their
+    MongoDB state); `upstream` tells whether ingest has read everything (default: from Kafka)."""
     client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{NAME}")
     config = load_kpi_config(settings.config_dir)  # calendar, KPIs, org and targets, checked
     calendar, catalogue, org = config.calendar, config.catalogue, config.org
     profiles = load_profiles(settings.config_dir, catalogue, org=org)
+    scores = scores or mongo_score_queries(client, settings.mongodb_database, config)
 
     registry = registry or create_registry()
+    broker = broker or create_broker(
+        settings, client_id=f"kpi-{NAME}", middlewares=[faststream_middleware(registry, NAME)]
+    )
     card_store = store or MongoScorecardStore(client, settings.mongodb_database)
     kafka_output = KafkaOutput(settings, client_id=f"kpi-{NAME}-out") if output is None else None
     service = ReportingService(
@@ -98,7 +82,7 @@ def create_app(
         catalogue=catalogue,
         calendar=calendar,
         org=org,
-        reader=scores or mongo_score_queries(client, settings.mongodb_database, config),
+        reader=scores,
         store=card_store,
         output=output or kafka_output,  # type: ignore[arg-type]
         metrics=ReportingMetrics(registry),
@@ -106,6 +90,33 @@ def create_app(
         upstream=upstream or IngestUpstream(settings),
     )
     ticker = Periodic("reporting-tick", service.tick, settings.reporting_tick_s, run_first=True)
+
+    # The dead-letter counts are rebuilt from the topic's beginning on every start: no group,
+    # nothing committed (deadletters.py).
+    letters = DeadLetterSummary()
+
+    @broker.subscriber(
+        topics.DEADLETTER,
+        group_id=None,
+        batch=True,
+        max_records=5_000,
+        batch_timeout_ms=200,
+        auto_offset_reset="earliest",
+        parser=headerless_batch,
+        decoder=raw_body,
+    )
+    async def on_dead_letters(message: KafkaMessage) -> None:
+        read_letters(letters, message.raw_message)
+
+    reads = ReportingReads(
+        config=config,
+        profiles=profiles,
+        scores=scores,
+        alerts=alerts or mongo_alert_queries(client, settings.mongodb_database),
+        scorecards=card_store,
+        letters=letters,
+        close_status=service.close_status,
+    )
 
     async def start_dependencies() -> None:
         await card_store.ensure_schema()
@@ -124,9 +135,12 @@ def create_app(
         broker=broker,
         mongo_client=client,
         registry=registry,
-        routes=[scorecard_route(card_store, profiles, catalogue, calendar, org)],
+        routers=[api_router(reads), legacy_router(reads)],
         on_startup=[start_dependencies],
         on_shutdown=[stop_dependencies],
     )
+    app.http.title = "Insurance KPI platform: reporting"
+    app.http.description = API_DESCRIPTION
     app.extra["service"] = service
+    app.extra["reads"] = reads
     return app

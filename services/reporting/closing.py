@@ -29,6 +29,11 @@ class CloseClock:
         self._moved_at: datetime | None = None
         self._now: datetime | None = None
 
+    @property
+    def time(self) -> datetime | None:
+        """The time it last told (None before scoring's first commit)."""
+        return self._now
+
     def now(
         self, reading: GroupClock | None, wall: datetime, *, upstream_idle: bool = True
     ) -> datetime | None:

@@ -107,6 +107,16 @@ class ReportingMetrics:
 
 
 @dataclass(frozen=True, slots=True)
+class CloseStatus:
+    """How far reporting has closed the calendar, for the console's pipeline page."""
+
+    clock: datetime | None  # the close clock's last time; None before scoring's first commit
+    horizon: str | None  # the first month reporting closes from
+    open_periods: int  # closed periods still within their allowed lateness
+    final_periods: int
+
+
+@dataclass(frozen=True, slots=True)
 class Scored:
     entity: str
     profile: Profile
@@ -155,6 +165,16 @@ class ReportingService:
     @property
     def entities(self) -> list[str]:
         return [s.entity for s in self._entities]
+
+    async def close_status(self) -> CloseStatus:
+        """The close clock's last time, the horizon and the periods open and final."""
+        horizon = await self._store.horizon()
+        final = self._final if self._final is not None else await self._store.final_periods()
+        now = self._clock.time
+        closed = (
+            [] if horizon is None or now is None else closed_periods(self._calendar, horizon, now)
+        )
+        return CloseStatus(now, horizon, len([p for p in closed if p not in final]), len(final))
 
     async def tick(self) -> list[Scorecard]:
         """Close, revise and finalise what the clock says; the scorecards published."""

@@ -32,6 +32,10 @@ class ScorecardStore(Protocol):
         """The newest revision of one entity's scorecards for some periods, by period."""
         ...
 
+    async def periods(self) -> set[str]:
+        """Every period that has a scorecard (the periods closed so far)."""
+        ...
+
     async def horizon(self) -> str | None:
         """The first month reporting closes from (a fiscal year's first month)."""
         ...
@@ -99,6 +103,11 @@ class MongoScorecardStore:
             async for doc in cursor.sort([("revision", ASCENDING)]):
                 newest[doc["period"]] = Scorecard.model_validate_json(doc["card"])
         return newest
+
+    async def periods(self) -> set[str]:
+        with store_errors("cannot list the periods with scorecards"):
+            found = await self._cards.distinct("period")
+        return {str(period) for period in found}
 
     async def horizon(self) -> str | None:
         with store_errors("cannot read reporting's horizon"):

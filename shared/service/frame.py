@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from fastapi import APIRouter, FastAPI
 from faststream.asgi import AsgiFastStream
 from faststream.kafka import KafkaBroker
-from prometheus_client import CollectorRegistry, make_asgi_app
+from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
 from shared import mongo
@@ -19,7 +20,7 @@ from shared.metrics import FrameMetrics, create_registry, faststream_middleware
 from shared.settings import Settings
 
 from .health import Readiness
-from .http import Response, Route, Scope, ServiceAsgi
+from .http import service_http
 
 logger = logging.getLogger(__name__)
 Hook = Callable[[], Awaitable[None]]
@@ -34,7 +35,8 @@ def _package_version() -> str:
 
 @dataclass
 class ServiceApp:
-    """A runnable service: its ASGI app and the pieces tests may reach into."""
+    """A runnable service: its HTTP app (which runs the FastStream app as its lifespan) and the
+    pieces tests may reach into."""
 
     name: str
     settings: Settings
@@ -42,7 +44,7 @@ class ServiceApp:
     mongo_client: AsyncMongoClient[mongo.Document]
     registry: CollectorRegistry
     readiness: Readiness
-    asgi: ServiceAsgi
+    http: FastAPI
     faststream: AsgiFastStream
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -83,11 +85,12 @@ def build_service(
     broker: KafkaBroker | None = None,
     mongo_client: AsyncMongoClient[mongo.Document] | None = None,
     registry: CollectorRegistry | None = None,
-    routes: Sequence[Route] = (),
+    routers: Sequence[APIRouter] = (),
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
 ) -> ServiceApp:
-    """Assemble broker, database client, metrics, readiness and HTTP routes for a service.
+    """Assemble broker, database client, metrics, readiness and HTTP routes for a service;
+    `routers` are the service's own routes beside /healthz, /readyz and /metrics.
 
     Callers may pass their own broker, client or registry (tests do); otherwise they are
     created from settings. Nothing connects until the app starts.
@@ -132,22 +135,14 @@ def build_service(
         logger=logging.getLogger(f"kpi.{name}"),
     )
 
-    async def healthz(_: Scope) -> Response:
-        return Response.json({"status": "alive", "service": name})
-
-    async def readyz(_: Scope) -> Response:
-        status = readiness.status
-        ready = all(status.values())
-        body = {"status": "ready" if ready else "not_ready", "service": name, "checks": status}
-        return Response.json(body, 200 if ready else 503)
-
-    all_routes = [
-        Route("/metrics", app=make_asgi_app(registry)),
-        Route("/healthz", handler=healthz),
-        Route("/readyz", handler=readyz),
-        *routes,
-    ]
-    asgi = ServiceAsgi(faststream, all_routes)
+    http = service_http(
+        name,
+        version=_package_version(),
+        faststream=faststream,
+        readiness=readiness,
+        registry=registry,
+        routers=routers,
+    )
     return ServiceApp(
         name=name,
         settings=settings,
@@ -155,6 +150,6 @@ def build_service(
         mongo_client=client,
         registry=registry,
         readiness=readiness,
-        asgi=asgi,
+        http=http,
         faststream=faststream,
     )

@@ -1,85 +1,171 @@
-"""A small ASGI front: lifespan goes to the FastStream app, HTTP to the service's routes.
+"""Every service's HTTP front, on FastAPI: `/healthz`, `/readyz` and `/metrics`, the service's
+own routers, and the FastStream app started and stopped as the HTTP app's lifespan.
 
-FastStream's own ASGI routing matches exact paths only; services such as reporting need
-path parameters, so routes here are exact paths or prefixes.
+A service declares its routes the FastAPI way, on an `APIRouter` built by its composition root,
+and hands the routers to `build_service`. FastStream's own FastAPI integration (`KafkaRouter`)
+would create each service's broker itself; ours are built by `shared.kafka` with their metrics
+middleware (and by tests), so FastAPI runs beside the FastStream app instead: its lifespan
+enters `AsgiFastStream.start_lifespan_context`, which runs the same start-up and shutdown hooks
+that FastStream's ASGI lifespan runs.
+
+A bad parameter is a 4xx whose body names it (`Problem`), never a 5xx.
 """
 
-import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Final, Literal
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from faststream.asgi import AsgiFastStream
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
 
+from shared.errors import KpiError, TransientError
 
-@dataclass(frozen=True)
-class Response:
-    """A complete HTTP response."""
-
-    status: int
-    body: bytes
-    content_type: str = "text/plain; charset=utf-8"
-
-    @classmethod
-    def json(cls, data: object, status: int = 200) -> "Response":
-        """A JSON response (UTF-8, non-ASCII kept readable)."""
-        body = json.dumps(data, ensure_ascii=False, default=str).encode()
-        return cls(status, body, "application/json")
-
-    async def send(self, send: Send) -> None:
-        """Write the response to an ASGI channel."""
-        headers = [
-            (b"content-type", self.content_type.encode()),
-            (b"content-length", str(len(self.body)).encode()),
-        ]
-        await send({"type": "http.response.start", "status": self.status, "headers": headers})
-        await send({"type": "http.response.body", "body": self.body})
+from .health import Readiness
 
 
-Handler = Callable[[Scope], Awaitable[Response]]
+class Problem(BaseModel):
+    """Why a request was refused: one sentence naming the parameter and what it accepts."""
+
+    model_config = ConfigDict(frozen=True)
+
+    detail: str = Field(description="What was wrong and what is accepted instead.")
 
 
-@dataclass(frozen=True)
-class Route:
-    """A GET route: an exact path, or a prefix when `prefix` is true."""
-
-    path: str
-    handler: Handler | None = None
-    app: AsgiApp | None = None
-    prefix: bool = False
-
-    def matches(self, path: str) -> bool:
-        """True when this route serves the path."""
-        return path.startswith(self.path) if self.prefix else path == self.path
+# Declared on a router (`APIRouter(responses=PROBLEM_RESPONSES)`), this documents every 4xx of
+# its routes as a `Problem`, in place of FastAPI's default 422 body.
+PROBLEM_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    "4XX": {"model": Problem, "description": "A bad parameter or an unknown resource."}
+}
 
 
-class ServiceAsgi:
-    """ASGI application of one service."""
+class RequestRefused(KpiError):
+    """A request the service cannot answer as asked; `status` is its HTTP status."""
 
-    def __init__(self, lifespan_app: AsgiApp, routes: list[Route]) -> None:
-        self._lifespan_app = lifespan_app
-        self._routes = routes
+    status = 400
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan_app(scope, receive, send)
+
+class BadParameter(RequestRefused):
+    """A parameter is malformed (an entity that is not LEVEL:ID, a period that is no period)."""
+
+    status = 422
+
+
+class NotFound(RequestRefused):
+    """The parameters are well formed but name nothing that exists."""
+
+    status = 404
+
+
+class Health(BaseModel):
+    """`/healthz`: the process answers."""
+
+    status: Literal["alive"]
+    service: str
+
+
+class ReadinessReport(BaseModel):
+    """`/readyz`: whether every dependency answered its last probe (200 ready, 503 not)."""
+
+    status: Literal["ready", "not_ready"]
+    service: str
+    checks: dict[str, bool]
+
+
+def _where(location: Sequence[int | str]) -> str:
+    kind, *rest = [str(part) for part in location] or ["request"]
+    name = ".".join(rest)
+    return f"{kind} parameter {name}" if name else kind
+
+
+async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    reasons = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in exc.errors())
+    return JSONResponse(Problem(detail=reasons or "invalid request").model_dump(), 422)
+
+
+async def _refused(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestRefused)
+    return JSONResponse(Problem(detail=str(exc)).model_dump(), exc.status)
+
+
+async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+    # A database or broker that is down for now: the client may retry; nothing is wrong with
+    # the request.
+    detail = f"a dependency is unavailable, retry later: {exc}"
+    return JSONResponse(Problem(detail=detail).model_dump(), 503, headers={"Retry-After": "5"})
+
+
+def health_router(name: str, readiness: Readiness, registry: CollectorRegistry) -> APIRouter:
+    """The three endpoints every service serves (DESIGN §11)."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="The process answers")
+    async def healthz() -> Health:
+        return Health(status="alive", service=name)
+
+    @router.get(
+        "/readyz",
+        summary="Kafka and MongoDB answered their last probe",
+        responses={503: {"model": ReadinessReport, "description": "A dependency is down."}},
+    )
+    async def readyz() -> JSONResponse:
+        status = readiness.status
+        ready = all(status.values())
+        report = ReadinessReport(
+            status="ready" if ready else "not_ready", service=name, checks=status
+        )
+        return JSONResponse(report.model_dump(), 200 if ready else 503)
+
+    @router.get(
+        "/metrics",
+        summary="Prometheus metrics (text exposition format)",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def service_http(
+    name: str,
+    *,
+    version: str,
+    faststream: AsgiFastStream | None,
+    readiness: Readiness,
+    registry: CollectorRegistry,
+    routers: Sequence[APIRouter] = (),
+    title: str | None = None,
+    description: str = "",
+) -> FastAPI:
+    """The service's HTTP app; serving it starts and stops `faststream` (None: HTTP alone, as
+    when only the OpenAPI document is wanted)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if faststream is None:
+            yield
             return
-        if scope["type"] != "http":
-            return
-        path = scope["path"]
-        for route in self._routes:
-            if route.matches(path):
-                if route.app is not None:
-                    await route.app(scope, receive, send)
-                    return
-                if scope["method"] not in {"GET", "HEAD"}:
-                    await Response(405, b"method not allowed\n").send(send)
-                    return
-                assert route.handler is not None
-                await (await route.handler(scope)).send(send)
-                return
-        await Response(404, b"not found\n").send(send)
+        async with faststream.start_lifespan_context():
+            yield
+
+    app = FastAPI(
+        title=title or f"kpi {name}",
+        version=version,
+        description=description,
+        lifespan=lifespan,
+        docs_url=None,  # Swagger UI and ReDoc load scripts from a CDN: nothing here may.
+        redoc_url=None,
+    )
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(RequestRefused, _refused)
+    app.add_exception_handler(TransientError, _unavailable)
+    app.include_router(health_router(name, readiness, registry))
+    for router in routers:
+        app.include_router(router)
+    return app

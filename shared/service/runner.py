@@ -22,7 +22,7 @@ def make_server(app: ServiceApp, *, port: int | None = None) -> uvicorn.Server:
     """A uvicorn server for the service; `server.should_exit = True` stops it gracefully."""
     settings = app.settings
     config = uvicorn.Config(
-        app.asgi,
+        app.http,
         host=settings.http_host,
         port=port if port is not None else settings.http_port_for(app.name),
         log_config=None,

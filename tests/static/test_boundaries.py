@@ -1,6 +1,7 @@
 """The module boundaries of STYLE.md and issue 11, read from the source with `ast` (nothing is
 imported): domain code loads no I/O library, alerts and reporting read scoring only through its
-published read model, no module grows past 500 lines and no import cycle closes.
+published read model and reporting reads alerts only through theirs, no module grows past 500
+lines and no import cycle closes.
 
 "Load time" imports are the ones a module runs when it is imported: every import statement
 outside a function body (which runs only when called) and an `if TYPE_CHECKING:` block."""
@@ -23,6 +24,9 @@ IO_LIBRARIES: Final = frozenset(
 SCORING: Final = "services.scoring"
 SCORING_READ_MODEL: Final = "services.scoring.read_model"
 SCORING_READERS: Final = ("services.alerts", "services.reporting")
+ALERTS: Final = "services.alerts"
+ALERTS_READ_MODEL: Final = "services.alerts.read_model"
+ALERTS_READERS: Final = ("services.reporting",)
 MAX_LINES: Final = 500
 # A file written by a tool says so on its first line; it is exempt from the length limit.
 GENERATED_MARK: Final = "# generated"
@@ -217,6 +221,19 @@ def test_alerts_and_reporting_read_scoring_only_through_its_read_model() -> None
         if _in(i.target, SCORING) and not _in(i.target, SCORING_READ_MODEL)
     ]
     assert not reaching, "alerts and reporting may import only services.scoring.read_model:\n" + (
+        "\n".join(reaching)
+    )
+
+
+def test_reporting_reads_alerts_only_through_its_read_model() -> None:
+    reaching = [
+        f"{module.path.relative_to(ROOT)}:{i.line} imports {i.target}"
+        for name, module in MODULES.items()
+        if any(_in(name, reader) for reader in ALERTS_READERS)
+        for i in module.imports
+        if _in(i.target, ALERTS) and not _in(i.target, ALERTS_READ_MODEL)
+    ]
+    assert not reaching, "reporting may import only services.alerts.read_model:\n" + (
         "\n".join(reaching)
     )
 

@@ -3,7 +3,7 @@ tests.
 
 - `save` keeps every revision once by its `scorecard_id`; saving a card twice changes nothing.
 - `latest_of_period` and `latest` answer the highest revision of each entity, or of each period
-  asked for.
+  asked for; `periods` names every period with a scorecard.
 - The close state: the horizon (the last one set) and the final periods (each once).
 
 `tests/support/scorecard_store_contract.py` holds it to the same cases as
@@ -44,6 +44,9 @@ class MemoryScorecardStore:
         return self._newest(
             (c for c in self.cards.values() if c.entity == entity and c.period in wanted), "period"
         )
+
+    async def periods(self) -> set[str]:
+        return {c.period for c in self.cards.values()}
 
     async def horizon(self) -> str | None:
         return self.horizon_month

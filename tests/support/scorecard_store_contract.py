@@ -51,6 +51,7 @@ class ScorecardStoreContract:
         assert await store.latest("branch:B01", ["2024-04"]) == {}
         assert await store.horizon() is None
         assert await store.final_periods() == set()
+        assert await store.periods() == set()
 
     async def test_the_schema_can_be_ensured_again(self, store: ScorecardStore) -> None:
         await store.save([card("branch:B01", "2024-04", 1)])
@@ -104,3 +105,11 @@ class ScorecardStoreContract:
         assert finals == {"2024-04", "2024-05"}
         finals.add("2024-06")  # the answer is the caller's own set
         assert await store.final_periods() == {"2024-04", "2024-05"}
+
+    async def test_the_periods_with_scorecards_are_each_named_once(
+        self, store: ScorecardStore
+    ) -> None:
+        await store.save([card("branch:B01", "2024-04", 1), card("branch:B01", "2024-04", 2)])
+        await store.save([card("branch:B02", "2024-04", 1), card("branch:B01", "FY2024-Q1", 1)])
+
+        assert await store.periods() == {"2024-04", "FY2024-Q1"}

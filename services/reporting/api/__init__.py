@@ -1,0 +1,1 @@
+"""Reporting's read-only HTTP API under `/api/v1` (routes) and its shapes (models)."""
