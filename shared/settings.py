@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     mongodb_database: str = Field(default="kpi", validation_alias="MONGODB_DATABASE")
 
     config_dir: Path = Field(default=Path("config"), validation_alias="KPI_CONFIG_DIR")
+    runbooks_dir: Path = Field(
+        default=Path("docs/runbooks"),
+        validation_alias="KPI_RUNBOOKS_DIR",
+        description="Where reporting's console finds the runbooks the alerts link to.",
+    )
     state_dir: Path = Field(default=Path(".kpi"), validation_alias="KPI_STATE_DIR")
     phone_hash_key: SecretStr | None = Field(default=None, validation_alias="KPI_PHONE_HASH_KEY")
     dedup_horizon_days: int = Field(

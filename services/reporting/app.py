@@ -21,6 +21,7 @@ from shared.service.periodic import Periodic
 from shared.settings import Settings
 
 from .api.routes import api_router, legacy_router
+from .console.routes import console_router
 from .deadletters import DeadLetterSummary
 from .domain import load_profiles
 from .reads import ReportingReads
@@ -35,7 +36,8 @@ API_DESCRIPTION = (
     "scorecards (JSON, CSV or a printable HTML page), alerts and dead-letter counts. Values "
     "are decimal strings, ratios as fractions 0–1, null when a KPI has no denominator. A "
     "malformed parameter is a 422 and an unknown entity or scorecard a 404, each with a "
-    "Problem body naming it. No answer carries a customer identifier or a phone hash."
+    "Problem body naming it. No answer carries a customer identifier or a phone hash. The "
+    "console (HTML, en/zh/ja) is served at /."
 )
 
 
@@ -135,7 +137,11 @@ def create_app(
         broker=broker,
         mongo_client=client,
         registry=registry,
-        routers=[api_router(reads), legacy_router(reads)],
+        routers=[
+            api_router(reads),
+            legacy_router(reads),
+            console_router(reads, settings.runbooks_dir),
+        ],
         on_startup=[start_dependencies],
         on_shutdown=[stop_dependencies],
     )

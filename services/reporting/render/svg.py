@@ -22,8 +22,8 @@ _NAME_STYLE: Final = ' class="quadrant-name" fill="#57606a"'
 
 
 @dataclass(frozen=True, slots=True)
-class _Axis:
-    """A linear map from a value range onto a pixel range."""
+class Axis:
+    """A linear map from a value range onto a pixel range (the console's charts use it too)."""
 
     low: Decimal
     high: Decimal
@@ -66,9 +66,10 @@ def _ticks(low: Decimal, high: Decimal, step: Decimal) -> list[Decimal]:
     return [first + step * i for i in range(count)]
 
 
-def _text(
+def svg_text(
     x: float, y: float, text: str, *, size: int = 10, anchor: str = "start", extra: str = ""
 ) -> str:
+    """A `<text>` element, its text escaped; `extra` is more attributes, written as given."""
     return (
         f'<text x="{x}" y="{y}" font-size="{size}" text-anchor="{anchor}" {FONT}{extra}>'
         f"{escape(text)}</text>"
@@ -94,8 +95,8 @@ def quadrant_svg(
     ys = [p.y for p in chart.points] + [chart.y_split]
     x_low, x_high, x_step = _nice_range(xs)
     y_low, y_high, y_step = _nice_range(ys)
-    x_axis = _Axis(x_low, x_high, left, right)
-    y_axis = _Axis(y_low, y_high, bottom, top)
+    x_axis = Axis(x_low, x_high, left, right)
+    y_axis = Axis(y_low, y_high, bottom, top)
     sx, sy = x_axis.at(chart.x_split), y_axis.at(chart.y_split)
     title = f"{ui('quadrant', language)}: {x_name} × {y_name}"
     parts = [
@@ -126,24 +127,28 @@ def quadrant_svg(
             else quadrant_name(x_name, y_name, right_half, top_half, language)
         )
         parts.append(
-            _text(
+            svg_text(
                 cx, cy, name, size=9, anchor=anchor, extra=' class="quadrant-name" fill="#57606a"'
             )
         )
     # Round ticks, and the split (the target) itself; a tick too close to the split is left out.
-    parts.append(_text(sx, bottom + 12, tick(chart.x_kpi, chart.x_split), size=9, anchor="middle"))
+    parts.append(
+        svg_text(sx, bottom + 12, tick(chart.x_kpi, chart.x_split), size=9, anchor="middle")
+    )
     for value in _ticks(x_low, x_high, x_step):
         x = x_axis.at(value)
         if abs(x - sx) > 42:
-            parts.append(_text(x, bottom + 12, tick(chart.x_kpi, value), size=9, anchor="middle"))
-    parts.append(_text(left - 4, sy + 3, tick(chart.y_kpi, chart.y_split), size=9, anchor="end"))
+            parts.append(
+                svg_text(x, bottom + 12, tick(chart.x_kpi, value), size=9, anchor="middle")
+            )
+    parts.append(svg_text(left - 4, sy + 3, tick(chart.y_kpi, chart.y_split), size=9, anchor="end"))
     for value in _ticks(y_low, y_high, y_step):
         y = y_axis.at(value)
         if abs(y - sy) > 12:
-            parts.append(_text(left - 4, y + 3, tick(chart.y_kpi, value), size=9, anchor="end"))
-    parts.append(_text((left + right) / 2, height - 12, x_name, size=11, anchor="middle"))
+            parts.append(svg_text(left - 4, y + 3, tick(chart.y_kpi, value), size=9, anchor="end"))
+    parts.append(svg_text((left + right) / 2, height - 12, x_name, size=11, anchor="middle"))
     parts.append(
-        _text(
+        svg_text(
             14,
             (top + bottom) / 2,
             y_name,
@@ -171,7 +176,9 @@ def quadrant_svg(
             )
     if not chart.points:
         parts.append(
-            _text((left + right) / 2, (top + bottom) / 2, ui("no_peers", language), anchor="middle")
+            svg_text(
+                (left + right) / 2, (top + bottom) / 2, ui("no_peers", language), anchor="middle"
+            )
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -179,7 +186,7 @@ def quadrant_svg(
 
 def _label_beside(x: float, y: float, text: str, left: float, right: float) -> str:
     anchor, dx = ("end", -10.0) if x > (left + right) / 2 else ("start", 10.0)
-    return _text(
+    return svg_text(
         round(x + dx, 2),
         round(y + 4, 2),
         text,
@@ -202,7 +209,7 @@ def trend_svg(
     scores = [p.final_score for p in points]
     low = min([Decimal(60), *scores])
     low = (low // 10) * 10  # down to a round ten, so the gridlines fall on tens
-    y_axis = _Axis(low, Decimal(100), bottom, top)
+    y_axis = Axis(low, Decimal(100), bottom, top)
     title = ui("trend_chart", language, n=len(points))
     parts = [
         f'<svg class="chart trend-chart" '
@@ -213,7 +220,7 @@ def trend_svg(
         y = y_axis.at(Decimal(value))
         parts.append(
             f'<line x1="{left}" y1="{y}" x2="{right}" y2="{y}" stroke="#eaeef2"/>'
-            + _text(left - 4, y + 3, str(value), size=9, anchor="end")
+            + svg_text(left - 4, y + 3, str(value), size=9, anchor="end")
         )
     # The grade lines are named in the right margin, where no point can cover the name.
     for mark, colour, name in ((90, EXCELLENT, excellent), (80, QUALIFIED, qualified)):
@@ -221,11 +228,13 @@ def trend_svg(
         parts.append(
             f'<line class="grade-line" data-grade-line="{mark}" x1="{left}" y1="{y}" '
             f'x2="{right}" y2="{y}" stroke="{colour}" stroke-dasharray="5 3"/>'
-            + _text(right + 4, y + 3, name, size=9, extra=f' fill="{colour}" font-weight="bold"')
+            + svg_text(right + 4, y + 3, name, size=9, extra=f' fill="{colour}" font-weight="bold"')
         )
     if not points:
         parts.append(
-            _text((left + right) / 2, (top + bottom) / 2, ui("no_trend", language), anchor="middle")
+            svg_text(
+                (left + right) / 2, (top + bottom) / 2, ui("no_trend", language), anchor="middle"
+            )
         )
         parts.append("</svg>")
         return "".join(parts)
@@ -247,7 +256,7 @@ def trend_svg(
         )
         if last or len(points) <= 6:
             parts.append(
-                _text(
+                svg_text(
                     x,
                     y - 8,
                     score(point.final_score),
@@ -257,7 +266,7 @@ def trend_svg(
                 )
             )
         parts.append(
-            _text(
+            svg_text(
                 x,
                 bottom + 12,
                 point.period,

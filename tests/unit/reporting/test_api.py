@@ -166,6 +166,7 @@ async def test_a_scorecard_in_json_csv_and_html(
     assert any("renewal" in cell or "premium_attainment" in cell for row in rows for cell in row)
     assert as_html.headers["content-type"] == "text/html; charset=utf-8"
     assert "スコアカード" in as_html.text
+    assert "東京中央支店 (branch:B01)" in as_html.text  # the name with the id, in Japanese
     assert legacy.status_code == 200
     assert legacy.text == as_csv.text
 
