@@ -7,7 +7,7 @@ entity that is not in the organisation or a scorecard that does not exist `NotFo
 Nothing here writes.
 """
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -190,15 +190,22 @@ class ReportingReads:
             scores=[score_out(s) for s in found],
         )
 
-    def children(self, entity: str, day: date) -> tuple[str, ...]:
-        """The entities one level below: a team's agents as assigned on `day`."""
-        level, entity_id = parse_entity(entity)
-        if level is Level.TEAM:
-            return tuple(
-                entity_key(Level.AGENT, path.agent)
-                for path in self.org.agents_on(day)
-                if path.team == entity_id and path.agent is not None
-            )
+    def teams_on(self, day: date) -> dict[str, tuple[str, ...]]:
+        """Every team's agents (``team:ID`` → ``agent:ID``s) as assigned on `day`."""
+        members: dict[str, list[str]] = {}
+        for path in self.org.agents_on(day):
+            if path.team is not None and path.agent is not None:
+                team = entity_key(Level.TEAM, path.team)
+                members.setdefault(team, []).append(entity_key(Level.AGENT, path.agent))
+        return {team: tuple(agents) for team, agents in members.items()}
+
+    def children(
+        self, entity: str, day: date, teams: Mapping[str, tuple[str, ...]] | None = None
+    ) -> tuple[str, ...]:
+        """The entities one level below: a team's agents as assigned on `day` (from `teams`,
+        `teams_on(day)`, when the caller has it already)."""
+        if parse_entity(entity)[0] is Level.TEAM:
+            return (teams if teams is not None else self.teams_on(day)).get(entity, ())
         return self.org.children(entity)
 
     def parent(self, entity: str, day: date) -> str | None:
@@ -244,9 +251,10 @@ class ReportingReads:
         period = self.period(period) if period else await self.current_month()
         wanted = {self.kpi(k) for k in kpis}
         day = await self.day_in(period)
+        teams = self.teams_on(day)
         levels: list[list[str]] = [[root]]
         for _ in range(depth):
-            below = [c for e in levels[-1] for c in self.children(e, day)]
+            below = [c for e in levels[-1] for c in self.children(e, day, teams)]
             if not below:
                 break
             levels.append(below)
@@ -255,7 +263,7 @@ class ReportingReads:
 
         def node(entity: str, remaining: int) -> m.HierarchyNode:
             values = [kpi_value(s) for s in found.get(entity, []) if not wanted or s.kpi in wanted]
-            below = self.children(entity, day) if remaining > 0 else ()
+            below = self.children(entity, day, teams) if remaining > 0 else ()
             return m.HierarchyNode(
                 entity=entity,
                 name=display_name(self.org, entity, language),
