@@ -6,6 +6,8 @@ dead letters are counted by reason, and no customer id of the stream appears any
 
 import asyncio
 import json
+import os
+import shutil
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
@@ -28,6 +30,7 @@ from shared.localstack import LocalStack
 from shared.messages.alert import AlertState
 from shared.settings import Settings
 from tests.support.pipeline_runs import scorecards, serve, stop, wait_idle
+from tests.support.scorecard_browser import BrowserVisit, chromium_path, visit
 from tests.support.stack_fixtures import service_env
 from tests.support.topics_io import publish_raw
 
@@ -123,10 +126,56 @@ def _json(scores: list[Any]) -> list[dict[str, Any]]:
     return [json.loads(score_out(s).model_dump_json()) for s in scores]
 
 
+LANGUAGES: Final = ("en", "zh", "ja")
+# KPI_CONSOLE_SCREENSHOTS=docs/console refreshes the committed screenshots from this run.
+SCREENSHOTS: Final = os.environ.get("KPI_CONSOLE_SCREENSHOTS")
+
+
+def _browser() -> str:
+    path = chromium_path()
+    if path is None:
+        message = "Debian's chromium is not installed (/usr/bin/chromium); run `make tools`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+async def _browse(
+    base: str, agent: str, folder: Path, executable: str
+) -> dict[tuple[str, str], BrowserVisit]:
+    """A manager's way through the console in each language: the overview, the drill-down to
+    one agent, a branch's scorecard, the alerts and the data-quality pages."""
+    pages = {
+        "overview": "/",
+        "agent": f"/org/{agent}?period={CLOSED}",
+        "scorecard": f"/api/v1/scorecards/branch:B01/{CLOSED}?format=html",
+        "alerts": "/alerts",
+        "data-quality": "/data-quality",
+    }
+    seen: dict[tuple[str, str], BrowserVisit] = {}
+    for language in LANGUAGES:
+        for name, path in pages.items():
+            url = f"{base}{path}{'&' if '?' in path else '?'}lang={language}"
+            shot = folder / f"{name}-{language}.png"
+            seen[(name, language)] = await visit(url, shot, executable=executable)
+    if SCREENSHOTS:
+        await asyncio.to_thread(_keep, [folder / f"{n}-{lang}.png" for n, lang in seen])
+    return seen
+
+
+def _keep(shots: list[Path]) -> None:
+    target = Path(str(SCREENSHOTS))
+    target.mkdir(parents=True, exist_ok=True)
+    for shot in shots:
+        shutil.copyfile(shot, target / shot.name)
+
+
 async def test_the_api_and_the_console_show_what_the_read_models_hold(
     private_stack: LocalStack, tmp_path: Path
 ) -> None:
     settings = private_stack.settings
+    executable = _browser()
     env = service_env(settings) | {"KPI_REPORTING_TICK_S": "1", "KPI_ALERTS_TICK_S": "5"}
     children = [
         serve(name, env, tmp_path / f"{name}.log")
@@ -169,8 +218,20 @@ async def test_the_api_and_the_console_show_what_the_read_models_hold(
                     "/pipeline",
                 )
             }
+        agent = next(str(d["agent_id"]) for d in documents if d.get("agent_id"))
+        browsed = await _browse(base, f"agent:{agent}", tmp_path, executable)
     finally:
         stop(children)
+
+    # In a real browser: no error, nothing fetched from another host, every CJK character
+    # drawn with a real glyph (no empty box), in every language.
+    for (page, language), seen in browsed.items():
+        where = f"{page} ({language})"
+        assert seen.console_errors == [], where
+        assert seen.page_errors == [], where
+        assert all(url.startswith(base) for url in seen.requests), (where, seen.requests)
+        assert seen.tofu == [], (where, seen.tofu)
+        assert seen.height > 0, where
 
     assert branch["scores"] == _json(expected["branch"])
     assert any(s["value"] is not None for s in branch["scores"]), "the demo left B01 empty"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shared.config.org import Level, entity_key
 from shared.kpi.fiscal_calendar import is_window
@@ -91,6 +91,12 @@ def console_router(reads: ReportingReads, runbooks: Path) -> APIRouter:
     company = entity_key(Level.COMPANY, org.company)
     render = Renderer(reads)
     page, refused = render.page, render.refused
+
+    @router.get("/favicon.ico")
+    async def favicon() -> Response:
+        """No icon: a browser asks for one on every page that names none (the printable
+        scorecard names none, to stay self-contained); 204 keeps its console free of 404s."""
+        return Response(status_code=204)
 
     @router.get("/")
     async def overview(request: Request, lang: Lang = "en") -> HTMLResponse:

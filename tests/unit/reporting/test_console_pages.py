@@ -292,3 +292,10 @@ async def test_before_anything_happened_every_page_says_so() -> None:
     assert "No dead letter" in quality.all_text()
     assert "No event has been applied yet" in pipeline.all_text()
     assert "No scorecard yet" in entity.all_text()
+
+
+async def test_a_browser_asking_for_an_icon_gets_no_content_not_a_404(
+    http: httpx.AsyncClient,
+) -> None:
+    answer = await http.get("/favicon.ico")
+    assert (answer.status_code, answer.content) == (204, b"")
