@@ -90,6 +90,7 @@ def create_app(
         metrics=ReportingMetrics(registry),
         idle_after=timedelta(seconds=settings.idle_timeout_s),
         upstream=upstream or IngestUpstream(settings),
+        definitions=config.definitions,
     )
     ticker = Periodic("reporting-tick", service.tick, settings.reporting_tick_s, run_first=True)
 
