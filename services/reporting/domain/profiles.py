@@ -22,14 +22,7 @@ from shared.config.issues import ConfigIssue, InvalidConfig, did_you_mean, unkno
 from shared.config.loading import load_calendar, read_yaml
 from shared.config.org import OrgChart, parse_entity
 from shared.kpi.catalogue import KpiCatalogue
-from shared.kpi.effective import (
-    BEGINNING,
-    Dated,
-    calendar_of,
-    describe_start,
-    same_start,
-    start_month,
-)
+from shared.kpi.effective import Dated, calendar_of, start_month
 from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.kpi.kpi_definition import Direction, KpiKind
 from shared.messages.scorecard import Category, Labels
@@ -50,6 +43,7 @@ from .config_models import (
     Split,
     YearlyTarget,
 )
+from .profile_versions import dating_issues, profile_overlaps
 
 SCORECARDS_FILE: Final = "scorecards.yaml"
 _TOP_LEVEL: Final = ("defaults", "assign", "profiles")
@@ -266,64 +260,6 @@ def _resolve(
     )
 
 
-def _dating_issues(
-    where: str, profile: ProfileDocument, catalogue: KpiCatalogue, calendar: FiscalCalendar
-) -> list[ConfigIssue]:
-    """A dated catalogue: every KPI the profile version weighs must be defined when the
-    version starts (a KPI, once defined, stays defined)."""
-    start = start_month(profile.effective_from, calendar)
-    defined = catalogue.as_of(start)
-    issues: list[ConfigIssue] = []
-    for index, entry in enumerate(profile.kpis):
-        if entry.kpi in catalogue and entry.kpi not in defined:
-            first = min(
-                start_month(k.effective_from, calendar)
-                for k in catalogue.entries
-                if k.id == entry.kpi
-            )
-            issues.append(
-                ConfigIssue(
-                    f"{where}.kpis[{index}].kpi",
-                    f"{entry.kpi} is defined only from {first} (kpis.yaml: effective_from), "
-                    f"but this version of the profile applies from {describe_start(start)}; "
-                    f"give the profile a version with effective_from {first} that weighs it",
-                )
-            )
-    return issues
-
-
-def _profile_overlaps(
-    versions: list[tuple[int, str, str | None]], calendar: FiscalCalendar, raw: list[Any]
-) -> list[ConfigIssue]:
-    """Two versions of a profile starting in the same month."""
-    issues: list[ConfigIssue] = []
-    by_id: dict[str, list[tuple[int, str | None]]] = {}
-    for index, profile_id, effective_from in versions:
-        by_id.setdefault(profile_id, []).append((index, effective_from))
-    for profile_id, dated in by_id.items():
-        for earlier, later, month in same_start(dated, calendar):
-            where = f"profiles[{later}] ({profile_id})"
-            if month == BEGINNING:
-                issues.append(
-                    ConfigIssue(
-                        f"{where}.id",
-                        f"profile '{profile_id}' is already defined at profiles[{earlier}]"
-                        "; give each profile its own id",
-                    )
-                )
-            else:
-                shown = raw[earlier].get("effective_from")
-                issues.append(
-                    ConfigIssue(
-                        f"{where}.effective_from",
-                        f"this version starts in {month}, like profiles[{earlier}] "
-                        f"(effective_from {shown}); give each version of a profile its own "
-                        "start",
-                    )
-                )
-    return issues
-
-
 def _assign_issues(
     assign: Assign, profile_ids: Collection[str], org: OrgChart | None
 ) -> list[ConfigIssue]:
@@ -443,11 +379,11 @@ class ScorecardConfig:
             versions.append((index, parsed.id, parsed.effective_from))
             issues += _profile_issues(where, parsed, catalogue, fallback.category_shares)
             if catalogue.dated:
-                issues += _dating_issues(where, parsed, catalogue, calendar)
+                issues += dating_issues(where, parsed, catalogue, calendar)
             # Broken defaults may hold the grid texts; checking against none would mislead.
             quadrants = _quadrants(where, parsed, defaults, catalogue, issues) if defaults else None
             profiles.append(_resolve(parsed, fallback, catalogue, quadrants))
-        issues += _profile_overlaps(versions, calendar, raw_profiles or [])
+        issues += profile_overlaps(versions, calendar, raw_profiles or [])
         if assign is not None:
             issues += _assign_issues(assign, named, org)
         if issues or defaults is None or assign is None:
