@@ -214,11 +214,10 @@ async def whatif(
     """`kpi whatif`: scorecards under a draft profile file beside the official ones, from
     scoring's read model; nothing is published or stored."""
     from services.reporting.domain import load_profiles  # noqa: PLC0415
+    from services.reporting.whatif_run import load_draft, run_whatif  # noqa: PLC0415
     from services.scoring.read_model import mongo_score_queries  # noqa: PLC0415
     from shared import mongo  # noqa: PLC0415
     from shared.kpi.config import load_kpi_config  # noqa: PLC0415
-
-    from .whatif import load_draft, run_whatif  # noqa: PLC0415
 
     config = load_kpi_config(settings.config_dir)
     official = load_profiles(settings.config_dir, config.catalogue, org=config.org)

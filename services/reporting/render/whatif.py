@@ -128,6 +128,14 @@ def as_html(report: WhatIfReport) -> str:
     )
 
 
+def drafts_page(drafts: list[str], drafts_dir: str) -> str:
+    """The console's list of draft profile files to run a what-if with."""
+    return render_page(
+        "whatif.html", lang="en", stylesheet=STYLESHEET, report=None, drafts=drafts,
+        drafts_dir=drafts_dir,
+    )  # fmt: skip
+
+
 def render_whatif(report: WhatIfReport, fmt: str) -> str:
     """The report in `table`, `csv` or `html`."""
     formats = {"table": as_table, "csv": as_csv, "html": as_html}

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from services.cli.whatif import Draft, load_draft, run_whatif
 from services.reporting.domain import ScorecardConfig, load_profiles
 from services.reporting.whatif import WhatIfReport, WhatIfRow
+from services.reporting.whatif_run import Draft, load_draft, run_whatif
 from services.scoring.read_model import GroupClock, MemoryScoreQueries, StateScoreQueries
 from shared.errors import ConfigError, KpiError
 from shared.kpi.config import KpiConfig, load_kpi_config

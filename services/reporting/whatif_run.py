@@ -1,19 +1,21 @@
-"""`kpi whatif`: a period's scorecards under a draft profile file beside the official ones,
-computed from scoring's read model as reporting computes them, published nowhere."""
+"""Running a what-if (`kpi whatif` and the console's /whatif page): load and check a draft
+profile file, choose the period, read scoring's read model and render the report. Published
+nowhere, stored nowhere."""
 
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from services.reporting.domain import ScorecardConfig, load_profiles
-from services.reporting.render.whatif import render_whatif
-from services.reporting.service import ScoresReader
-from services.reporting.whatif import Company, WhatIfReport, what_if
-from shared.errors import KpiError
 from shared.kpi.config import KpiConfig
 from shared.kpi.fiscal_calendar import is_window, parse_period
 from shared.kpi.versions import load_definitions
 from shared.messages.definitions import Definitions
+from shared.service.http import BadParameter, NotFound
+
+from .domain import ScorecardConfig, load_profiles
+from .render.whatif import render_whatif
+from .service import ScoresReader
+from .whatif import Company, WhatIfReport, what_if
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ def load_draft(config_dir: os.PathLike[str], path: str, config: KpiConfig) -> Dr
     """Read and validate the draft against the loaded catalogue and organisation; a mistake is
     a `ConfigError` naming the draft file, the profile and the field."""
     if not os.path.isfile(path):
-        raise KpiError(
+        raise NotFound(
             f"{path}: no such file; give a scorecard profile file (like scorecards.yaml)"
         )
     profiles = load_profiles(config_dir, config.catalogue, org=config.org, path=path)
@@ -40,7 +42,7 @@ async def default_period(reader: ScoresReader, config: KpiConfig) -> str:
     clock = await reader.clock()
     latest = None if clock is None else (clock.latest or clock.low)
     if latest is None:
-        raise KpiError(
+        raise NotFound(
             "no scores yet: scoring has applied no event, so there is nothing to compare"
         )
     return config.calendar.previous_period(config.calendar.month_of(latest))
@@ -60,12 +62,12 @@ async def run_whatif(
     if period is None:
         period = await default_period(reader, config)
     elif is_window(period):
-        raise KpiError(f"{period!r} is a rolling window; scorecards are for fiscal periods")
+        raise BadParameter(f"{period!r} is a rolling window; scorecards are for fiscal periods")
     else:
         try:
             parse_period(period)
         except ValueError as exc:
-            raise KpiError(str(exc)) from None
+            raise BadParameter(str(exc)) from None
     report = await what_if(
         reader,
         period,
