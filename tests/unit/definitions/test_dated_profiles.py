@@ -13,6 +13,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from services.reporting.domain import ScorecardConfig, load_profiles
+from services.reporting.pages import scorecard_page
 from services.reporting.service import ReportingMetrics, ReportingService
 from services.scoring.read_model import GroupClock
 from shared.config import InvalidConfig, OrgChart
@@ -137,31 +138,36 @@ def test_a_profile_version_weighing_a_kpi_not_defined_yet_is_refused(tmp_path: P
 
 
 class Reader:
-    """Scoring's read model: the same renewal rate, 87 %, for agent A001 in every period."""
+    """Scoring's read model: the same renewal rate, 87 %, for agent A1 in every period (and a
+    satisfaction score when given)."""
 
-    def __init__(self, time: datetime) -> None:
+    def __init__(self, time: datetime, satisfaction: Decimal | None = None) -> None:
         self.time = time
+        self.satisfaction = satisfaction
 
     async def clock(self) -> GroupClock | None:
         return GroupClock(self.time, self.time, None, earliest=self.time - timedelta(days=40))
 
     async def period_scores(self, entities: Sequence[str], period: str) -> dict[str, list[Score]]:
-        rate = Decimal("0.87")
+        values = {"renewal_rate": (Decimal("0.87"), Decimal("0.9"))}
+        if self.satisfaction is not None:
+            values["satisfaction_mean"] = (self.satisfaction, Decimal(85))
         return {
             "agent:A1": [
                 Score(
                     score_id="x",
                     entity="agent:A1",
                     period=period,
-                    kpi="renewal_rate",
-                    value=rate,
-                    numerator=rate,
+                    kpi=kpi,
+                    value=value,
+                    numerator=value,
                     denominator=Decimal(1),
-                    target=Decimal("0.9"),
+                    target=target,
                     attainment=None,
                     revision=1,
                     as_of=self.time,
                 )
+                for kpi, (value, target) in values.items()
             ]
         }
 
@@ -196,3 +202,37 @@ def test_the_shipped_profiles_load_undated_as_before() -> None:
     assert not config.dated
     assert config.as_of("2024-04") is config
     assert [p.id for p in config] == [p["id"] for p in SHIPPED["profiles"]]
+
+
+async def test_the_printable_page_draws_the_periods_own_profile_version() -> None:
+    config = scorecards(with_fy2024_clerks(quadrants="none"))  # FY2024: no coaching grid
+    store = MemoryScorecardStore()
+    service = ReportingService(
+        config=config,
+        catalogue=CONFIG.catalogue,
+        calendar=CONFIG.calendar,
+        org=SMALL_ORG,
+        reader=Reader(datetime(2024, 5, 2, tzinfo=UTC), satisfaction=Decimal(90)),
+        store=store,
+        output=RecordingOutput(),
+        metrics=ReportingMetrics(CollectorRegistry()),
+        wall=FakeClock(datetime(2030, 1, 1, tzinfo=UTC)),
+    )
+    await service.tick()
+
+    async def chart(period: str) -> object:
+        page = await scorecard_page(
+            store,
+            config=config,
+            catalogue=CONFIG.catalogue,
+            calendar=CONFIG.calendar,
+            entity="agent:A1",
+            period=period,
+        )
+        assert page is not None
+        # 87 % against the 90 % target is low, satisfaction 90 against 85 high
+        assert page.scorecard.quadrant == ("low_high" if period == "2024-03" else None)
+        return page.quadrant
+
+    assert await chart("2024-03") is not None  # FY2023's version has the grid
+    assert await chart("2024-04") is None
