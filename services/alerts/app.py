@@ -77,7 +77,9 @@ def create_app(
     alert_store = store or MongoAlertStore(client, settings.mongodb_database)
     kafka_output = KafkaOutput(settings, client_id=f"kpi-{NAME}-out") if output is None else None
     service = AlertsService(
-        engine=AlertEngine(rules, config.calendar, started_at=datetime.now(UTC)),
+        engine=AlertEngine(
+            rules, config.calendar, started_at=datetime.now(UTC), definitions=config.definitions
+        ),
         store=alert_store,
         output=output or kafka_output,  # type: ignore[arg-type]
         metrics=metrics,

@@ -22,6 +22,7 @@ from shared.settings import Settings
 
 from .api.routes import api_router, legacy_router
 from .console.routes import console_router
+from .console.whatif_page import whatif_router
 from .deadletters import DeadLetterSummary
 from .domain import load_profiles
 from .reads import ReportingReads
@@ -90,6 +91,7 @@ def create_app(
         metrics=ReportingMetrics(registry),
         idle_after=timedelta(seconds=settings.idle_timeout_s),
         upstream=upstream or IngestUpstream(settings),
+        definitions=config.definitions,
     )
     ticker = Periodic("reporting-tick", service.tick, settings.reporting_tick_s, run_first=True)
 
@@ -141,6 +143,7 @@ def create_app(
             api_router(reads),
             legacy_router(reads),
             console_router(reads, settings.runbooks_dir),
+            whatif_router(reads, settings.config_dir),
         ],
         on_startup=[start_dependencies],
         on_shutdown=[stop_dependencies],

@@ -48,6 +48,7 @@ def build_scorer(
         targets=config.targets,
         store=store,
         on_failure=(lambda: None) if metrics is None else metrics.score_failures.inc,
+        definitions=config.definitions,
     )
 
 
