@@ -79,6 +79,7 @@ class StateScoreQueries:
             org=config.org,
             targets=config.targets,
             store=state,
+            definitions=config.definitions,
         )
 
     async def current_scores(self, entity: str, period: str, kpi: str | None = None) -> list[Score]:

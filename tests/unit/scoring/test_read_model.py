@@ -59,3 +59,11 @@ class TestStateScoreQueries(ScoreQueriesContract):
         state = MemoryStateStore()
         await apply_scenario(state, CONFIG)
         return StateScoreQueries(state, CONFIG)
+
+    async def test_served_scores_carry_the_definitions_they_were_computed_with(
+        self, filled: ScoreQueries
+    ) -> None:
+        scores = await filled.current_scores("agent:A1", "2024-05")
+
+        assert scores
+        assert {score.definitions for score in scores} == {CONFIG.definitions}
