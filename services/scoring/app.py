@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
 from shared import mongo, topics
-from shared.consumer_state import backlog_of
+from shared.consumer_state import backlog_of, records_left
 from shared.errors import KpiError
 from shared.kafka import create_broker, headerless_batch, raw_body
 from shared.kafka_output import KafkaOutput, OutputPort
@@ -104,7 +104,9 @@ def create_app(
     @subscriber
     async def on_events(message: KafkaMessage, consumer: Consumer) -> None:
         records = decode_records(message.raw_message)
-        result = await service.handle(records, await backlog_of(consumer))
+        result = await service.handle(
+            records, await backlog_of(consumer), left=await records_left(consumer)
+        )
         await after_batch(consumer, result)
         metrics.consumer_lag.observe(consumer, {(r.topic, r.partition): r.offset for r in records})
 
