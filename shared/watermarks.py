@@ -135,6 +135,11 @@ class InputClocks(Generic[K]):
         state = self._inputs.get(key)
         return state is not None and state.backlog
 
+    @property
+    def last_low(self) -> datetime | None:
+        """The low watermark as `low` last computed it; reading it moves nothing."""
+        return self._low
+
     def low(self, now: datetime) -> datetime | None:
         """The low watermark over every input; it never moves back."""
         inputs = list(self._inputs.values())
