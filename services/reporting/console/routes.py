@@ -4,24 +4,27 @@ shapes with `views` and renders a template of `templates/console`; every link ke
 language (`?lang=zh`). Read-only: GET only."""
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 
 from shared.config.org import Level, entity_key
 from shared.kpi.fiscal_calendar import is_window
 from shared.messages.alert import AlertState
 from shared.messages.scorecard import Grade
-from shared.service.http import NotFound, RequestRefused
+from shared.service.http import BadParameter, NotFound, RequestRefused
 
 from ..names import display_name, labelled
+from ..pipeline_sampler import SAMPLE_EVERY_S
 from ..reads import REDRIVE_COMMAND, ReportingReads
 from ..render.labels import grade_name
-from ..render.page import Language
+from ..render.page import LANGUAGES, Language
 from ..render.templating import render_page, trusted
 from . import views as v
 from .charts import grade_bars_svg, hourly_bars_svg, reason_colour
@@ -37,6 +40,7 @@ PAGES: Final = (
     ("pipeline", "/pipeline"),
 )
 Lang = Annotated[Language, Query(description="en, zh or ja")]
+EVERY: Final = f"{SAMPLE_EVERY_S:g}"  # how often the pipeline page's offsets are read
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,45 @@ class Renderer:
         return HTMLResponse(html, exc.status)
 
 
+def asked_language(request: Request) -> Language:
+    """The language a request asked for, English when it asked for none the console has."""
+    asked = request.query_params.get("lang", "en")
+    return next((code for code in LANGUAGES if code == asked), "en")
+
+
+def refusal_reason(exc: RequestValidationError) -> str:
+    """What was wrong with the request, naming each parameter, as the API's Problem says it."""
+    reasons = []
+    for error in exc.errors():
+        kind, *rest = [str(part) for part in error.get("loc", ())] or ["request"]
+        where = f"{kind} parameter {'.'.join(rest)}" if rest else kind
+        reasons.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(reasons) or "invalid request"
+
+
+def console_route(renderer: Renderer) -> type[APIRoute]:
+    """A route class whose malformed request (an unknown `lang`, a parameter of the wrong type)
+    and refused request answer the console's own 4xx page, in the language asked for when the
+    console has it; `/api/v1` keeps its JSON Problem (shared/service/http.py)."""
+
+    class ConsoleRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def handle(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except RequestValidationError as exc:
+                    refused = BadParameter(refusal_reason(exc))
+                    return renderer.refused(request, asked_language(request), refused)
+                except RequestRefused as exc:
+                    return renderer.refused(request, asked_language(request), exc)
+
+            return handle
+
+    return ConsoleRoute
+
+
 def read_runbook(folder: Path, name: str) -> str | None:
     """A runbook's text: a `.md` file directly in `folder`, else None (no way out of it)."""
     inside = folder.resolve()
@@ -86,10 +129,14 @@ def read_runbook(folder: Path, name: str) -> str | None:
 def console_router(reads: ReportingReads, runbooks: Path) -> APIRouter:
     """The console's routes, reading from `reads`; runbooks are served from the folder
     `runbooks` (`KPI_RUNBOOKS_DIR`, docs/runbooks)."""
-    router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+    render = Renderer(reads)
+    router = APIRouter(
+        include_in_schema=False,
+        default_response_class=HTMLResponse,
+        route_class=console_route(render),
+    )
     org, calendar, catalogue = reads.org, reads.config.calendar, reads.config.catalogue
     company = entity_key(Level.COMPANY, org.company)
-    render = Renderer(reads)
     page, refused = render.page, render.refused
 
     @router.get("/favicon.ico")
@@ -221,7 +268,8 @@ def console_router(reads: ReportingReads, runbooks: Path) -> APIRouter:
 
     @router.get("/pipeline")
     async def pipeline(request: Request, lang: Lang = "en") -> HTMLResponse:
-        return await page(request, "pipeline.html", lang, "pipeline", report=await reads.pipeline())
+        report = await reads.pipeline()
+        return await page(request, "pipeline.html", lang, "pipeline", report=report, every=EVERY)
 
     @router.get("/runbooks/{name}")
     async def runbook(request: Request, name: str, lang: Lang = "en") -> HTMLResponse:
