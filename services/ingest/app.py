@@ -130,7 +130,7 @@ def create_app(
     watermark = pipeline.watermarks
     publisher = Periodic(
         "progress",
-        ProgressPublisher(timings, board, lambda _: watermark.last_low, clock).publish,
+        ProgressPublisher(timings, board, watermark.peek_low, clock).publish,
         PUBLISH_EVERY_S,
     )
 

@@ -39,7 +39,8 @@ from .store import ScorecardStore
 
 REDRIVE_COMMAND = "kpi deadletters redrive --reason {reason} --dry-run"
 _LEVELS = ", ".join(level.value for level in Level)
-# Figures only Prometheus has (each service's /metrics), with the query that shows them.
+# The pipeline's figures as only Prometheus keeps them (each service's /metrics, with history
+# and every quantile), with the query that shows them.
 PROMETHEUS_ONLY: tuple[m.PrometheusFigure, ...] = (
     m.PrometheusFigure(
         figure="consumer lag (records)",
