@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 
 from shared.config.org import Level, entity_key
+from shared.errors import TransientError
 from shared.kpi.fiscal_calendar import is_window
 from shared.messages.alert import AlertState
 from shared.messages.scorecard import Grade
@@ -77,6 +78,14 @@ class Renderer:
         )
         return HTMLResponse(html, exc.status)
 
+    def unavailable(self, request: Request, lang: Language, exc: TransientError) -> HTMLResponse:
+        """The page of a request a database or broker down for now kept from an answer: 503,
+        with when to retry, as the API's (shared/service/http.py)."""
+        common = self._common(request, lang, "")
+        reason = f"a dependency is unavailable, retry later: {exc}"
+        html = render_page("console/error.html", **common, as_of=None, status=503, reason=reason)
+        return HTMLResponse(html, 503, headers={"Retry-After": "5"})
+
 
 def asked_language(request: Request) -> Language:
     """The language a request asked for, English when it asked for none the console has."""
@@ -96,8 +105,9 @@ def refusal_reason(exc: RequestValidationError) -> str:
 
 def console_route(renderer: Renderer) -> type[APIRoute]:
     """A route class whose malformed request (an unknown `lang`, a parameter of the wrong type)
-    and refused request answer the console's own 4xx page, in the language asked for when the
-    console has it; `/api/v1` keeps its JSON Problem (shared/service/http.py)."""
+    and refused request answer the console's own 4xx page, and a dependency down for now its
+    503 page, in the language asked for when the console has it; `/api/v1` keeps its JSON
+    Problem (shared/service/http.py)."""
 
     class ConsoleRoute(APIRoute):
         def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -111,6 +121,8 @@ def console_route(renderer: Renderer) -> type[APIRoute]:
                     return renderer.refused(request, asked_language(request), refused)
                 except RequestRefused as exc:
                     return renderer.refused(request, asked_language(request), exc)
+                except TransientError as exc:
+                    return renderer.unavailable(request, asked_language(request), exc)
 
             return handle
 

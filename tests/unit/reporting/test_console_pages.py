@@ -12,7 +12,16 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from services.reporting.app import create_app
+from services.reporting.offsets import MemoryOffsets
+from services.scoring.read_model import MemoryScoreQueries
+from shared.errors import StoreUnavailable
+from shared.messages.alert import Alert, AlertState
+from shared.progress_board import MemoryProgressBoard
+from tests.support import console_data
 from tests.support.console_data import CUSTOMER, PHONE_HASH, ConsoleState, reporting_app
+from tests.support.fake_scorecard_store import MemoryScorecardStore
+from tests.support.fakes import RecordingOutput
 
 PAGES: Final = (
     "/",
@@ -392,3 +401,33 @@ async def test_a_browser_asking_for_an_icon_gets_no_content_not_a_404(
 ) -> None:
     answer = await http.get("/favicon.ico")
     assert (answer.status_code, answer.content) == (204, b"")
+
+
+class UnreachableAlerts:
+    """The alerts read model with its database down."""
+
+    async def alerts(self, state: AlertState | None = None) -> list[Alert]:
+        raise StoreUnavailable("cannot list the alerts: 127.0.0.1:1 refused the connection")
+
+
+async def test_a_database_down_for_now_is_a_503_page_and_the_api_a_503_problem() -> None:
+    app = create_app(
+        console_data.settings(),
+        store=MemoryScorecardStore(),
+        output=RecordingOutput(),
+        scores=MemoryScoreQueries(),
+        alerts=UnreachableAlerts(),
+        offsets=MemoryOffsets(),
+        progress=MemoryProgressBoard(),
+    )
+    transport = httpx.ASGITransport(app=app.http)
+    async with httpx.AsyncClient(transport=transport, base_url="http://console") as http:
+        page = await http.get("/alerts?lang=ja")
+        api = await http.get("/api/v1/alerts")
+
+    assert (page.status_code, page.headers["retry-after"]) == (503, "5")
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    text = parse(page.text).all_text()
+    assert "a dependency is unavailable, retry later: cannot list the alerts" in text
+    assert "概要に戻る" in text  # the console's page, in Japanese
+    assert (api.status_code, api.headers["content-type"]) == (503, "application/json")
