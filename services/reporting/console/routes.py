@@ -19,7 +19,7 @@ from shared.errors import TransientError
 from shared.kpi.fiscal_calendar import is_window
 from shared.messages.alert import AlertState
 from shared.messages.scorecard import Grade
-from shared.service.http import BadParameter, NotFound, RequestRefused
+from shared.service.http import BadParameter, NotFound, RequestRefused, validation_reason
 
 from ..names import display_name, labelled
 from ..pipeline_sampler import SAMPLE_EVERY_S
@@ -93,21 +93,11 @@ def asked_language(request: Request) -> Language:
     return next((code for code in LANGUAGES if code == asked), "en")
 
 
-def refusal_reason(exc: RequestValidationError) -> str:
-    """What was wrong with the request, naming each parameter, as the API's Problem says it."""
-    reasons = []
-    for error in exc.errors():
-        kind, *rest = [str(part) for part in error.get("loc", ())] or ["request"]
-        where = f"{kind} parameter {'.'.join(rest)}" if rest else kind
-        reasons.append(f"{where}: {error.get('msg', 'invalid')}")
-    return "; ".join(reasons) or "invalid request"
-
-
 def console_route(renderer: Renderer) -> type[APIRoute]:
     """A route class whose malformed request (an unknown `lang`, a parameter of the wrong type)
-    and refused request answer the console's own 4xx page, and a dependency down for now its
-    503 page, in the language asked for when the console has it; `/api/v1` keeps its JSON
-    Problem (shared/service/http.py)."""
+    and refused request (a route raises `RequestRefused`) answer the console's own 4xx page,
+    and a dependency down for now its 503 page, in the language asked for when the console has
+    it; `/api/v1` keeps its JSON Problem (shared/service/http.py)."""
 
     class ConsoleRoute(APIRoute):
         def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -117,7 +107,7 @@ def console_route(renderer: Renderer) -> type[APIRoute]:
                 try:
                     return await handler(request)
                 except RequestValidationError as exc:
-                    refused = BadParameter(refusal_reason(exc))
+                    refused = BadParameter(validation_reason(exc))
                     return renderer.refused(request, asked_language(request), refused)
                 except RequestRefused as exc:
                     return renderer.refused(request, asked_language(request), exc)
@@ -149,7 +139,7 @@ def console_router(reads: ReportingReads, runbooks: Path) -> APIRouter:
     )
     org, calendar, catalogue = reads.org, reads.config.calendar, reads.config.catalogue
     company = entity_key(Level.COMPANY, org.company)
-    page, refused = render.page, render.refused
+    page = render.page
 
     @router.get("/favicon.ico")
     async def favicon() -> Response:
@@ -185,12 +175,9 @@ def console_router(reads: ReportingReads, runbooks: Path) -> APIRouter:
     async def drill_down(
         request: Request, entity: str, period: str | None = None, lang: Lang = "en"
     ) -> HTMLResponse:
-        try:
-            level = reads.entity(entity)
-            month = await reads.current_month()
-            chosen = reads.period(period) if period else month
-        except RequestRefused as exc:
-            return refused(request, lang, exc)
+        level = reads.entity(entity)
+        month = await reads.current_month()
+        chosen = reads.period(period) if period else month
         day = await reads.day_in(chosen)
         parent = reads.parent(entity, day)
         peers = list(reads.children(parent, day)) if parent else [entity]
@@ -230,10 +217,7 @@ def console_router(reads: ReportingReads, runbooks: Path) -> APIRouter:
         periods = (await reads.scorecard_periods()).periods
         if not periods:
             return await page(request, "scorecards.html", lang, "scorecards", listing=None)
-        try:
-            listing = await reads.period_scorecards(period, lang)
-        except RequestRefused as exc:
-            return refused(request, lang, exc)
+        listing = await reads.period_scorecards(period, lang)
         counts = [(g.value, grade_name(g, lang), listing.grades[g]) for g in Grade]
         return await page(
             request,
@@ -287,7 +271,7 @@ def console_router(reads: ReportingReads, runbooks: Path) -> APIRouter:
     async def runbook(request: Request, name: str, lang: Lang = "en") -> HTMLResponse:
         text = await asyncio.to_thread(read_runbook, runbooks, name)
         if text is None:
-            return refused(request, lang, NotFound(f"no runbook {name!r} in {runbooks}"))
+            raise NotFound(f"no runbook {name!r} in {runbooks}")
         return await page(request, "runbook.html", lang, "alerts", name=name, text=text)
 
     return router
