@@ -66,6 +66,11 @@ class AlertEngine:
         self._stream_time: datetime | None = None
         self._drop_kpis = frozenset(r.kpi for r in rules if isinstance(r, DropRule))
 
+    @property
+    def stream_time(self) -> datetime | None:
+        """The latest event time seen (the alerts service's event time)."""
+        return self._stream_time
+
     # -- restart --------------------------------------------------------------------------
 
     def restore(
