@@ -160,18 +160,16 @@ def _limits_text(results: list[Measurement], latency: Latency, profile: Profile 
         top_db = database[0] if database else ("?", 0.0, 0.0)
         text += (
             "Where scoring's own CPU goes (profile above): the MongoDB commit "
-            f"(`MongoStateStore.commit`, building and encoding the writes) "
-            f"{_share(stages, 'MongoStateStore.commit'):.0%}, publishing the score messages "
-            f"(`ScoringService._apply.<locals>.publish`, with `ScoreBuilder.score`) "
-            f"{_share(stages, 'ScoringService._apply.<locals>.publish'):.0%}, applying the "
-            f"batch (`apply_batch`) {_share(stages, 'apply_batch'):.0%}, and decoding the "
-            f"canonical events with pydantic (`decode_records`) "
-            f"{_share(stages, 'decode_records'):.0%}. In the database the largest single "
-            f"cost is `{top_db[0]}` at {top_db[1]:.0%} of its samples: SecantusDB checks "
-            "every path of an update against every earlier one, so a counter `$inc` with "
-            "hundreds of `bucket/component` paths costs the square of its width there. "
-            "Its background TTL sweep (`Storage._ttl_sweep_loop`, expiring documents of "
-            "collections with a TTL index) took "
+            f"(`MongoStateStore.commit`, reading, adding up and encoding the documents) "
+            f"{_share(stages, 'MongoStateStore.commit'):.0%}, computing the score updates "
+            f"(`ScoreBuilder.messages`) {_share(stages, 'ScoreBuilder.messages'):.0%}, "
+            f"applying the batch (`apply_batch`) {_share(stages, 'apply_batch'):.0%}, and "
+            f"reading the canonical events (`decode_records`, msgspec into the pydantic "
+            f"models) {_share(stages, 'decode_records'):.0%}. In the database the largest "
+            f"single cost is `{top_db[0]}` at {top_db[1]:.0%} of its samples: SecantusDB "
+            "is a Python server, and every document read and replaced whole is decoded and "
+            "encoded in Python there. Its background TTL sweep (`Storage._ttl_sweep_loop`, "
+            "expiring documents of collections with a TTL index) took "
             f"{_share(profile.database_stages(), 'Storage._ttl_sweep_loop'):.0%} of its "
             "samples on top of the transactions.\n\n"
         )
@@ -180,9 +178,10 @@ def _limits_text(results: list[Measurement], latency: Latency, profile: Profile 
         f"the backlog grows during the run and p99 event-to-score was {_seconds(latency.p99)}. "
         "Peak RSS of scoring "
         f"re-reading the whole topic was {rss:,.0f} MiB: a batch under backlog holds every "
-        "record of the fetch (up to 20,000, `MAX_BATCH`), its decoded events, the state it "
-        "read and its writes at once, so its memory should follow that bound rather than the "
-        "backlog's size (this run does not vary the backlog to show it).\n\n"
+        "record of the fetch (up to `KPI_SCORING_MAX_BATCH`, 50,000), its decoded events, the "
+        "state it read and its writes at once, so its memory follows that bound rather than "
+        "the backlog's size: tests/e2e/test_large_backlog.py drains 128,500 events of two "
+        "years within the same bound.\n\n"
     )
     if peer is not None:
         text += (
@@ -198,14 +197,13 @@ def _limits_text(results: list[Measurement], latency: Latency, profile: Profile 
             "score messages with deterministic ids.\n\n"
         )
     text += (
-        "What would move scoring (issue 12's levers, to measure one at a time with this "
-        "bench): overlap the database and scoring (pipeline the next batch's decode and apply "
-        "while the previous commit is in flight); fewer paths per written document (`$set` "
-        "of a bucket's whole counter set from cached state rather than hundreds of `$inc` "
-        "paths); state of owned partitions cached between batches so a batch does not re-read "
-        "what it wrote; one score message per changed (entity, period) instead of one per "
-        "KPI; a faster decoder (msgspec) on `kpi.events.v1`; and, in production, a database "
-        "that is not sharing the two cores.\n"
+        "What would move scoring next (docs/scoring.md lists the levers already taken): "
+        "overlap the database and scoring further (decode and apply the next batch while the "
+        "previous commit is in flight); keep the counters of owned partitions in memory "
+        "between batches, so that a batch writes without reading what it wrote; fewer score "
+        "updates per event (one message per changed (entity, period) instead of one per KPI, "
+        "a contract change); the per-event Python of applying a batch and reading events; "
+        "and, in production, a database that is not sharing the two cores.\n"
     )
     return text
 
