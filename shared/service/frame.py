@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -17,10 +18,18 @@ from shared import mongo
 from shared.errors import KpiError
 from shared.kafka import create_broker
 from shared.metrics import FrameMetrics, create_registry, faststream_middleware
+from shared.progress import ProgressWatch
 from shared.settings import Settings
 
 from .health import Readiness
 from .http import service_http
+from .liveness import (
+    CHECK_EVERY_S,
+    ConsumerLiveness,
+    EndProbe,
+    LivenessMetrics,
+    progress_middleware,
+)
 
 logger = logging.getLogger(__name__)
 Hook = Callable[[], Awaitable[None]]
@@ -44,6 +53,7 @@ class ServiceApp:
     mongo_client: AsyncMongoClient[mongo.Document]
     registry: CollectorRegistry
     readiness: Readiness
+    liveness: ConsumerLiveness
     http: FastAPI
     faststream: AsgiFastStream
     extra: dict[str, Any] = field(default_factory=dict)
@@ -88,6 +98,7 @@ def build_service(
     routers: Sequence[APIRouter] = (),
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
+    clock: Callable[[], float] = time.monotonic,
 ) -> ServiceApp:
     """Assemble broker, database client, metrics, readiness and HTTP routes for a service;
     `routers` are the service's own routes beside /healthz, /readyz and /metrics.
@@ -109,7 +120,29 @@ def build_service(
     async def mongodb_probe() -> bool:
         return await mongo.ping(client, timeout)
 
-    readiness = Readiness({"kafka": kafka_probe, "mongodb": mongodb_probe}, metrics)
+    # Every subscriber's batches report progress; the monitor watches every subscriber's
+    # assigned partitions (reporting's group-less dead-letter reader too).
+    watch = ProgressWatch(settings.stall_timeout_s)
+    broker.add_middleware(progress_middleware(watch, clock))
+    probe = EndProbe(settings, client_id=f"kpi-{name}-ends")
+    liveness = ConsumerLiveness(
+        name,
+        consumers=lambda: [
+            consumer
+            for subscriber in broker.subscribers
+            if (consumer := getattr(subscriber, "consumer", None)) is not None
+        ],
+        ends=probe.ends,
+        metrics=LivenessMetrics(registry, name),
+        watch=watch,
+        clock=clock,
+        interval_s=min(CHECK_EVERY_S, settings.stall_timeout_s / 4),
+    )
+    readiness = Readiness(
+        {"kafka": kafka_probe, "mongodb": mongodb_probe},
+        metrics,
+        conditions={"progress": liveness.reason},
+    )
 
     async def wait_for_kafka() -> None:
         await _wait_for_kafka(settings, name)
@@ -117,9 +150,12 @@ def build_service(
     async def start_probes() -> None:
         await readiness.check_once()
         readiness.start()
+        liveness.start()
         logger.info("service %s started", name)
 
     async def stop_probes() -> None:
+        await liveness.stop()
+        await probe.stop()
         await readiness.stop()
 
     async def close_mongo() -> None:
@@ -150,6 +186,7 @@ def build_service(
         mongo_client=client,
         registry=registry,
         readiness=readiness,
+        liveness=liveness,
         http=http,
         faststream=faststream,
     )
