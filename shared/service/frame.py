@@ -15,7 +15,8 @@ from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
 from shared import mongo
-from shared.errors import KpiError
+from shared.credential_scan import credentials_in_directory
+from shared.errors import ConfigError, KpiError
 from shared.kafka import create_broker
 from shared.metrics import FrameMetrics, create_registry, faststream_middleware
 from shared.progress import ProgressWatch
@@ -88,6 +89,22 @@ async def _wait_for_kafka(settings: Settings, service: str) -> None:
         return
 
 
+def refuse_credentials_in_files(settings: Settings) -> None:
+    """Stop with a `ConfigError` when the configuration directory holds a credential.
+
+    Its files are the repository's (config/ is tracked by git): a password or key written there
+    is a committed secret. The error names each file and line, never the value.
+    """
+    findings = credentials_in_directory(settings.config_dir)
+    if findings:
+        shown = "; ".join(str(f) for f in findings[:10])
+        raise ConfigError(
+            f"credentials in files of KPI_CONFIG_DIR ({settings.config_dir}): {shown}. Secrets "
+            "come from the environment only (KAFKA_SASL_PASSWORD, MONGODB_URI, "
+            "KPI_PHONE_HASH_KEY): remove them from the file, rotate them, and set the variable"
+        )
+
+
 def build_service(
     name: str,
     settings: Settings,
@@ -106,6 +123,7 @@ def build_service(
     Callers may pass their own broker, client or registry (tests do); otherwise they are
     created from settings. Nothing connects until the app starts.
     """
+    refuse_credentials_in_files(settings)
     registry = registry or create_registry()
     metrics = FrameMetrics(registry, name, _package_version())
     broker = broker or create_broker(
