@@ -9,7 +9,7 @@ and never repeating the value.
 What counts: a URI with a password (`mongodb://user:pw@host`), a secret-named setting with a
 literal value (`KAFKA_SASL_PASSWORD=…`, `password: …`, `KPI_PHONE_HASH_KEY=…`, `api_key: …`),
 a private key block, and the shapes of well-known tokens (AWS access keys, GitHub, Slack).
-Placeholders are not credentials: `${VAR}`, `$VAR`, `<password>`, `…`, `***`, `changeme`,
+Placeholders are not credentials: `${VAR}`, `$VAR`, `{name}`, `<password>`, `…`, `***`, `changeme`,
 `example`, empty values and references to a secret store (`secretKeyRef`, `valueFrom`).
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Final
 
 _PLACEHOLDER: Final = re.compile(
-    r"^(\$.*|<[^>]*>|\{\{.*\}\}|[.…*xX_-]*|change[_-]?me.*|.*example.*|.*placeholder.*|"
+    r"^(\$.*|<[^>]*>|\{\{.*\}\}|\{[A-Za-z_][A-Za-z0-9_.]*\}|[.…*xX_-]*|change[_-]?me.*|.*example.*|.*placeholder.*|"
     r"secret|password|redacted|none|null|true|false|\w+[_-]?(password|secret|key|token))$",
     re.IGNORECASE,
 )
