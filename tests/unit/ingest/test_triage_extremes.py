@@ -53,3 +53,54 @@ def test_deep_nesting_in_a_field_the_fast_reader_decodes_is_malformed_json(
     raw = document.replace('"HERE"', opener * 5_000 + "1" + closer * 5_000).encode()
     assert len(raw) < 64 * 1024
     assert _reason(triage, raw) == "malformed_json"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("issued_at", "0001-01-01T00:00:00Z"),
+        ("issued_at", "1899-12-31"),
+        ("issued_at", "9999-12-31T23:59:59+09:00"),
+        ("due_date", "2200-01-01"),
+        ("due_date", "9999-12-31"),
+    ],
+)
+def test_a_policy_or_renewal_date_outside_1900_to_2199_is_out_of_range(
+    triage: Triage, field: str, value: str
+) -> None:
+    # Accepted before, then failed in scoring on every try: it names periods by 4-digit years.
+    base = {**upstream_samples.POLICY, "agent_id": "A0001"}
+    if field == "issued_at":
+        document = {**base, "action": "lapsed", "issued_at": value}
+        topic = topics.POLICY
+    else:
+        document = {
+            **{k: base[k] for k in ("source", "schema_version", "occurred_at", "agent_id")},
+            "event_id": "ren-1",
+            "event_type": "renewal",
+            "source": "renewal-desk",
+            "renewal_id": "R1",
+            "policy_id": "P1",
+            "action": "due",
+            "due_date": value,
+            "premium": "82000",
+            "currency": "JPY",
+            "channel": "face_to_face",
+        }
+        topic = topics.RENEWAL
+    outcome = triage(Record(topic, 0, 7, json.dumps(document).encode(), None), RECEIVED)
+    assert isinstance(outcome, Rejected)
+    assert outcome.dead_letter.reason.value == "out_of_range"
+    assert field in outcome.dead_letter.detail
+
+
+def test_dates_at_the_bounds_are_accepted(triage: Triage) -> None:
+    for issued_at in ("1900-01-01", "2024-09-30"):
+        document = {
+            **upstream_samples.POLICY,
+            "agent_id": "A0001",
+            "action": "lapsed",
+            "issued_at": issued_at,
+        }
+        raw = json.dumps(document).encode()
+        assert isinstance(triage(Record(topics.POLICY, 0, 7, raw, None), RECEIVED), Accepted)
