@@ -17,6 +17,7 @@ from shared.events import (
     parse_document,
     validate_document,
 )
+from shared.events.decoding import mask_phone_like
 from shared.events.fast_canonical import CanonicalDocument
 from shared.events.fast_upstream import read_upstream
 from shared.messages import DeadLetter
@@ -209,7 +210,8 @@ class Triage:
     def _canonical(self, event: UpstreamEvent, record: Record, received_at: datetime) -> Accepted:
         owner = self._owner(event)
         if owner.org is None:
-            raise ContractViolation(RejectReason.UNKNOWN_ENTITY, owner.unknown)
+            # An id is echoed: never one written like a phone number (personal data).
+            raise ContractViolation(RejectReason.UNKNOWN_ENTITY, mask_phone_like(owner.unknown))
         problem = self._gate.problem(event.occurred_at, received_at)
         if problem is not None:
             reason, detail = problem
