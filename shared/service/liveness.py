@@ -23,7 +23,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
-from faststream._internal.context.repository import ContextRepo
 from faststream.middlewares import BaseMiddleware
 from prometheus_client import CollectorRegistry, Gauge
 
@@ -56,9 +55,8 @@ def _offsets(batch: Any) -> tuple[dict[PartitionKey, int], dict[PartitionKey, in
 class ProgressMiddleware(BaseMiddleware):
     """Reports each batch to the watch: taken on receipt, progress once handled without error."""
 
-    def __init__(
-        self, msg: Any, /, *, context: ContextRepo, watch: ProgressWatch, clock: Clock
-    ) -> None:
+    # `context` is FastStream's ContextRepo, which it exports only from a private module.
+    def __init__(self, msg: Any, /, *, context: Any, watch: ProgressWatch, clock: Clock) -> None:
         super().__init__(msg, context=context)
         self._watch = watch
         self._clock = clock
@@ -81,7 +79,7 @@ class ProgressMiddleware(BaseMiddleware):
 def progress_middleware(watch: ProgressWatch, clock: Clock) -> Callable[..., ProgressMiddleware]:
     """The broker middleware (a factory FastStream calls with each message)."""
 
-    def build(msg: Any, /, *, context: ContextRepo) -> ProgressMiddleware:
+    def build(msg: Any, /, *, context: Any) -> ProgressMiddleware:
         return ProgressMiddleware(msg, context=context, watch=watch, clock=clock)
 
     return build
