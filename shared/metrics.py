@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from aiokafka import TopicPartition
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
@@ -27,17 +28,38 @@ class FrameMetrics:
         )
 
 
+# One gauge per registry: a service's handler sets it after each batch, and its liveness monitor
+# (shared/service/liveness.py) sets it for every assigned partition on a timer.
+_LAG_GAUGES: "WeakKeyDictionary[CollectorRegistry, Gauge]" = WeakKeyDictionary()
+
+
+def _lag_gauge(registry: CollectorRegistry) -> Gauge:
+    gauge = _LAG_GAUGES.get(registry)
+    if gauge is None:
+        gauge = _LAG_GAUGES[registry] = Gauge(
+            "kpi_consumer_lag_records",
+            "Records between a partition's true end (its high watermark) and the next record "
+            "to process, for every partition assigned to the service.",
+            ["service", "topic", "partition"],
+            registry=registry,
+        )
+    return gauge
+
+
 class ConsumerLag:
     """`kpi_consumer_lag_records{service,topic,partition}`: how far behind a consumer is."""
 
     def __init__(self, registry: CollectorRegistry, service: str) -> None:
         self._service = service
-        self._gauge = Gauge(
-            "kpi_consumer_lag_records",
-            "Records between a partition's high watermark and the last record processed.",
-            ["service", "topic", "partition"],
-            registry=registry,
-        )
+        self._gauge = _lag_gauge(registry)
+
+    def set(self, topic: str, partition: int, lag: int) -> None:
+        """Set one partition's lag."""
+        self._gauge.labels(self._service, topic, str(partition)).set(lag)
+
+    def remove(self, topic: str, partition: int) -> None:
+        """Stop exporting a partition no longer assigned."""
+        self._gauge.remove(self._service, topic, str(partition))
 
     def observe(self, consumer: Any, last_offsets: Mapping[tuple[str, int], int]) -> None:
         """Set the lag of each partition from the consumer's high watermarks."""

@@ -164,6 +164,17 @@ class Settings(BaseSettings):
         ),
     )
 
+    stall_timeout_s: float = Field(
+        default=60.0,
+        ge=2,
+        le=3600,
+        validation_alias="KPI_STALL_TIMEOUT_S",
+        description=(
+            "Seconds a consumer may leave records waiting on an assigned partition without "
+            "processing any before /readyz answers 503 and kpi_consumer_stalled turns 1."
+        ),
+    )
+
     @field_validator("metric_levels")
     @classmethod
     def _bounded_levels(cls, value: str) -> str:

@@ -17,6 +17,7 @@ from shared.events import (
     parse_document,
     validate_document,
 )
+from shared.events.decoding import mask_phone_like
 from shared.events.fast_canonical import CanonicalDocument
 from shared.events.fast_upstream import read_upstream
 from shared.messages import DeadLetter
@@ -127,10 +128,13 @@ class Triage:
             return None
         if EVENT_TYPE_BY_UPSTREAM.get(record.topic, upstream.event_type) != upstream.event_type:
             return None
-        owner = self._owner_of(upstream.agent_id, upstream.branch_id, upstream.occurred_at)
-        if owner.values is None:
-            return None
         if self._gate.problem(upstream.occurred_at, received_at) is not None:
+            return None
+        try:
+            owner = self._owner_of(upstream.agent_id, upstream.branch_id, upstream.occurred_at)
+        except ContractViolation:
+            return None  # the slow path names it
+        if owner.values is None:
             return None
         try:
             document = canonical_document(
@@ -206,7 +210,8 @@ class Triage:
     def _canonical(self, event: UpstreamEvent, record: Record, received_at: datetime) -> Accepted:
         owner = self._owner(event)
         if owner.org is None:
-            raise ContractViolation(RejectReason.UNKNOWN_ENTITY, owner.unknown)
+            # An id is echoed: never one written like a phone number (personal data).
+            raise ContractViolation(RejectReason.UNKNOWN_ENTITY, mask_phone_like(owner.unknown))
         problem = self._gate.problem(event.occurred_at, received_at)
         if problem is not None:
             reason, detail = problem
@@ -246,7 +251,7 @@ class Triage:
             self._owners = {}
         key: tuple[str, date | None]
         if agent_id is not None:
-            key = (agent_id, self._calendar.local_date(occurred_at))
+            key = (agent_id, self._local_date(occurred_at))
         else:
             assert branch_id is not None
             key = (branch_id, None)
@@ -254,6 +259,20 @@ class Triage:
         if owner is None:
             owner = self._owners[key] = self._resolve(*key)
         return owner
+
+    def _local_date(self, occurred_at: datetime) -> date:
+        """The event's date in the calendar's time zone. A valid timestamp at the very end (or
+        start) of the representable range has none: 9999-12-31T23:59:59+09:00 is 10000-01-01
+        in Tokyo. That is the publisher's error, not ingest's (it raised OverflowError and was
+        dead-lettered as a processing error, found by tests/resilience/test_hostile_input.py)."""
+        try:
+            return self._calendar.local_date(occurred_at)
+        except OverflowError as exc:
+            raise ContractViolation(
+                RejectReason.OUT_OF_RANGE,
+                f"occurred_at: {occurred_at.isoformat()} has no date in the calendar's time "
+                "zone: it lies outside the years 1–9999 there",
+            ) from exc
 
     def _resolve(self, entity: str, day: date | None) -> "_Owner":
         if day is not None:

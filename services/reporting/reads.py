@@ -44,8 +44,13 @@ _LEVELS = ", ".join(level.value for level in Level)
 PROMETHEUS_ONLY: tuple[m.PrometheusFigure, ...] = (
     m.PrometheusFigure(
         figure="consumer lag (records)",
-        service="ingest, scoring, alerts",
+        service="ingest, scoring, alerts, reporting",
         query="sum by (service) (kpi_consumer_lag_records)",
+    ),
+    m.PrometheusFigure(
+        figure="consumer stalled (seconds without progress)",
+        service="ingest, scoring, alerts, reporting",
+        query="max by (service) (kpi_consumer_no_progress_seconds)",
     ),
     m.PrometheusFigure(
         figure="events/s accepted",

@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Final
 
+from .fields import EARLIEST_DATE, LATEST_DATE
+
 # A timestamp as publishers and ingest write them: seconds, up to 6 fraction digits, an offset.
 _TIMESTAMP: Final = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)",
@@ -62,18 +64,23 @@ def timestamp(value: object) -> datetime | None:
 
 
 def date_or_timestamp(value: object) -> date | None:
-    """A `DateOrTimestamp`: 'YYYY-MM-DD', or a strict timestamp taken at its own local date."""
+    """A `DateOrTimestamp`: 'YYYY-MM-DD', or a strict timestamp taken at its own local date,
+    from 1900 to 2199 (outside, the models name the bound)."""
     if type(value) is not str:
         return None
     if len(value) == 10:
         if _DATE.fullmatch(value) is None:
             return None
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             return None
-    moment = timestamp(value)
-    return None if moment is None else moment.date()
+    else:
+        moment = timestamp(value)
+        if moment is None:
+            return None
+        day = moment.date()
+    return day if EARLIEST_DATE <= day <= LATEST_DATE else None
 
 
 def plain_decimal(value: object, *, max_digits: int, decimal_places: int) -> Decimal | None:

@@ -160,7 +160,9 @@ def read_upstream(raw: bytes, translate: Translate) -> FastUpstream | None:
     """The event in `raw`, or None when the models must decide (anything unusual or wrong)."""
     try:
         event = _DECODER.decode(raw)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        # RecursionError: nesting deeper than msgspec follows, inside an object it otherwise
+        # reads (found by the hostile-input fuzzer); the slow path names it malformed_json.
         return None
     return read_event(event, translate)
 

@@ -11,7 +11,14 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, Final
 
-from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 IDENTIFIER_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -116,11 +123,38 @@ def _date_from_timestamp(value: object) -> object:
     return value
 
 
+# The dates a policy or renewal can have. Periods are named by 4-digit years, and a 13-month
+# anniversary must still be one: the hostile-input fuzzer's issued_at of 0001-01-01 and due
+# dates in 9999 were accepted, then failed in scoring on every try.
+EARLIEST_DATE: Final = date(1900, 1, 1)
+LATEST_DATE: Final = date(2199, 12, 31)
+
+
+def _within_dates(value: date) -> date:
+    if value < EARLIEST_DATE:
+        raise PydanticCustomError(
+            "greater_than_equal",
+            "Input should be greater than or equal to {ge}",
+            {"ge": EARLIEST_DATE.isoformat()},
+        )
+    if value > LATEST_DATE:
+        raise PydanticCustomError(
+            "less_than_equal",
+            "Input should be less than or equal to {le}",
+            {"le": LATEST_DATE.isoformat()},
+        )
+    return value
+
+
 DateOrTimestamp = Annotated[
     date,
     BeforeValidator(_date_from_timestamp),
+    AfterValidator(_within_dates),
     Field(
-        description="A date 'YYYY-MM-DD', or an ISO 8601 timestamp with an offset (its local date)."
+        description=(
+            "A date 'YYYY-MM-DD', or an ISO 8601 timestamp with an offset (its local date), "
+            "from 1900-01-01 to 2199-12-31."
+        )
     ),
 ]
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -14,13 +15,22 @@ from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
 from shared import mongo
-from shared.errors import KpiError
+from shared.credential_scan import credentials_in_directory
+from shared.errors import ConfigError, KpiError
 from shared.kafka import create_broker
 from shared.metrics import FrameMetrics, create_registry, faststream_middleware
 from shared.settings import Settings
+from shared.stall_watch import ProgressWatch
 
 from .health import Readiness
 from .http import service_http
+from .liveness import (
+    CHECK_EVERY_S,
+    ConsumerLiveness,
+    EndProbe,
+    LivenessMetrics,
+    progress_middleware,
+)
 
 logger = logging.getLogger(__name__)
 Hook = Callable[[], Awaitable[None]]
@@ -44,6 +54,7 @@ class ServiceApp:
     mongo_client: AsyncMongoClient[mongo.Document]
     registry: CollectorRegistry
     readiness: Readiness
+    liveness: ConsumerLiveness
     http: FastAPI
     faststream: AsgiFastStream
     extra: dict[str, Any] = field(default_factory=dict)
@@ -78,6 +89,22 @@ async def _wait_for_kafka(settings: Settings, service: str) -> None:
         return
 
 
+def refuse_credentials_in_files(settings: Settings) -> None:
+    """Stop with a `ConfigError` when the configuration directory holds a credential.
+
+    Its files are the repository's (config/ is tracked by git): a password or key written there
+    is a committed secret. The error names each file and line, never the value.
+    """
+    findings = credentials_in_directory(settings.config_dir)
+    if findings:
+        shown = "; ".join(str(f) for f in findings[:10])
+        raise ConfigError(
+            f"credentials in files of KPI_CONFIG_DIR ({settings.config_dir}): {shown}. Secrets "
+            "come from the environment only (KAFKA_SASL_PASSWORD, MONGODB_URI, "
+            "KPI_PHONE_HASH_KEY): remove them from the file, rotate them, and set the variable"
+        )
+
+
 def build_service(
     name: str,
     settings: Settings,
@@ -88,6 +115,7 @@ def build_service(
     routers: Sequence[APIRouter] = (),
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
+    clock: Callable[[], float] = time.monotonic,
 ) -> ServiceApp:
     """Assemble broker, database client, metrics, readiness and HTTP routes for a service;
     `routers` are the service's own routes beside /healthz, /readyz and /metrics.
@@ -95,6 +123,7 @@ def build_service(
     Callers may pass their own broker, client or registry (tests do); otherwise they are
     created from settings. Nothing connects until the app starts.
     """
+    refuse_credentials_in_files(settings)
     registry = registry or create_registry()
     metrics = FrameMetrics(registry, name, _package_version())
     broker = broker or create_broker(
@@ -109,7 +138,29 @@ def build_service(
     async def mongodb_probe() -> bool:
         return await mongo.ping(client, timeout)
 
-    readiness = Readiness({"kafka": kafka_probe, "mongodb": mongodb_probe}, metrics)
+    # Every subscriber's batches report progress; the monitor watches every subscriber's
+    # assigned partitions (reporting's group-less dead-letter reader too).
+    watch = ProgressWatch(settings.stall_timeout_s)
+    broker.add_middleware(progress_middleware(watch, clock))
+    probe = EndProbe(settings, client_id=f"kpi-{name}-ends")
+    liveness = ConsumerLiveness(
+        name,
+        consumers=lambda: [
+            consumer
+            for subscriber in broker.subscribers
+            if (consumer := getattr(subscriber, "consumer", None)) is not None
+        ],
+        ends=probe.ends,
+        metrics=LivenessMetrics(registry, name),
+        watch=watch,
+        clock=clock,
+        interval_s=min(CHECK_EVERY_S, settings.stall_timeout_s / 4),
+    )
+    readiness = Readiness(
+        {"kafka": kafka_probe, "mongodb": mongodb_probe},
+        metrics,
+        conditions={"progress": liveness.reason},
+    )
 
     async def wait_for_kafka() -> None:
         await _wait_for_kafka(settings, name)
@@ -117,9 +168,12 @@ def build_service(
     async def start_probes() -> None:
         await readiness.check_once()
         readiness.start()
+        liveness.start()
         logger.info("service %s started", name)
 
     async def stop_probes() -> None:
+        await liveness.stop()
+        await probe.stop()
         await readiness.stop()
 
     async def close_mongo() -> None:
@@ -150,6 +204,7 @@ def build_service(
         mongo_client=client,
         registry=registry,
         readiness=readiness,
+        liveness=liveness,
         http=http,
         faststream=faststream,
     )

@@ -1,5 +1,6 @@
 """Readiness: the broker and the database each answer their own protocol, probed in the
-background so `/readyz` is instant and reflects a lost dependency within seconds."""
+background so `/readyz` is instant and reflects a lost dependency within seconds; and the
+service's own conditions (its consumers make progress), each of which says why it fails."""
 
 import asyncio
 import logging
@@ -8,6 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from shared.metrics import FrameMetrics
 
 Probe = Callable[[], Awaitable[bool]]
+Condition = Callable[[], str | None]  # why the service is not ready, None when it is
 logger = logging.getLogger(__name__)
 
 
@@ -15,9 +17,14 @@ class Readiness:
     """Runs each probe every `interval_s` and remembers the last answers."""
 
     def __init__(
-        self, probes: Mapping[str, Probe], metrics: FrameMetrics, interval_s: float = 1.0
+        self,
+        probes: Mapping[str, Probe],
+        metrics: FrameMetrics,
+        interval_s: float = 1.0,
+        conditions: Mapping[str, Condition] | None = None,
     ) -> None:
         self._probes = dict(probes)
+        self._conditions = dict(conditions or {})
         self._metrics = metrics
         self._interval_s = interval_s
         self._status: dict[str, bool] = dict.fromkeys(self._probes, False)
@@ -25,12 +32,28 @@ class Readiness:
 
     @property
     def status(self) -> dict[str, bool]:
-        """The last answer of every probe."""
-        return dict(self._status)
+        """The last answer of every probe, and whether each condition holds."""
+        failing = self.reasons
+        return {**self._status, **{name: name not in failing for name in self._conditions}}
+
+    @property
+    def reasons(self) -> dict[str, str]:
+        """Why each failing check fails."""
+        reasons = {
+            name: f"{name} did not answer its last probe"
+            for name, up in self._status.items()
+            if not up
+        }
+        for name, condition in self._conditions.items():
+            reason = condition()
+            if reason is not None:
+                reasons[name] = reason
+        return reasons
 
     @property
     def ready(self) -> bool:
-        """True when every dependency answered its last probe."""
+        """True when every dependency answered its last probe (`kpi_service_ready`; the
+        conditions turn `/readyz` to 503 and have metrics of their own)."""
         return all(self._status.values())
 
     async def check_once(self) -> None:

@@ -68,11 +68,15 @@ class Health(BaseModel):
 
 
 class ReadinessReport(BaseModel):
-    """`/readyz`: whether every dependency answered its last probe (200 ready, 503 not)."""
+    """`/readyz`: whether every dependency answered its last probe and the service's consumers
+    make progress (200 ready, 503 not), with the reason of each failing check."""
 
     status: Literal["ready", "not_ready"]
     service: str
     checks: dict[str, bool]
+    reasons: dict[str, str] = Field(
+        default_factory=dict, description="Why each failing check fails (empty when ready)."
+    )
 
 
 def _where(location: Sequence[int | str]) -> str:
@@ -114,14 +118,22 @@ def health_router(name: str, readiness: Readiness, registry: CollectorRegistry) 
 
     @router.get(
         "/readyz",
-        summary="Kafka and MongoDB answered their last probe",
-        responses={503: {"model": ReadinessReport, "description": "A dependency is down."}},
+        summary="Kafka and MongoDB answered their last probe and the consumers make progress",
+        responses={
+            503: {
+                "model": ReadinessReport,
+                "description": "A dependency is down, or a consumer has stalled.",
+            }
+        },
     )
     async def readyz() -> JSONResponse:
         status = readiness.status
         ready = all(status.values())
         report = ReadinessReport(
-            status="ready" if ready else "not_ready", service=name, checks=status
+            status="ready" if ready else "not_ready",
+            service=name,
+            checks=status,
+            reasons=readiness.reasons,
         )
         return JSONResponse(report.model_dump(), 200 if ready else 503)
 

@@ -26,9 +26,11 @@ async def test_service_exposes_health_readiness_and_metrics(settings: Settings, 
     assert ready.json() == {
         "status": "ready",
         "service": name,
-        "checks": {"kafka": True, "mongodb": True},
+        "checks": {"kafka": True, "mongodb": True, "progress": True},
+        "reasons": {},
     }
     assert "kpi_service_ready 1.0" in metrics.text
     assert 'kpi_dependency_up{dependency="mongodb"} 1.0' in metrics.text
     assert f'kpi_build_info{{service="{name}"' in metrics.text
+    assert f'kpi_consumer_stalled{{service="{name}"}} 0.0' in metrics.text
     assert missing.status_code == 404

@@ -23,6 +23,7 @@ from services.ingest.metrics import IngestMetrics
 from services.scoring.metrics import ScoringMetrics
 from shared import topics
 from shared.metrics import FrameMetrics
+from shared.service.liveness import LivenessMetrics
 from shared.settings import SERVICE_NAMES, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -356,6 +357,7 @@ def _exported_metrics() -> set[str]:
     """Sample names the services' metric classes export, plus those the rules use or record."""
     registries = [CollectorRegistry() for _ in range(4)]
     FrameMetrics(registries[0], "test", "0")
+    LivenessMetrics(registries[0], "test")
     IngestMetrics(registries[1])
     ScoringMetrics(registries[2])
     levels = frozenset({"company", "region", "branch"})

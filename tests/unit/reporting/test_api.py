@@ -331,7 +331,11 @@ async def test_health_readiness_and_metrics_are_served_as_before(
     assert ready.json() == {
         "status": "not_ready",
         "service": "reporting",
-        "checks": {"kafka": False, "mongodb": False},
+        "checks": {"kafka": False, "mongodb": False, "progress": True},
+        "reasons": {
+            "kafka": "kafka did not answer its last probe",
+            "mongodb": "mongodb did not answer its last probe",
+        },
     }
     assert metrics.headers["content-type"].startswith("text/plain")
     assert 'kpi_build_info{service="reporting"' in metrics.text
