@@ -53,7 +53,7 @@ async def test_kill_9_every_service_three_times_during_a_replay(
             {
                 "events": len(documents),
                 "kills": dict(pipeline.kills),
-                "seconds": round(time.monotonic() - begun),
+                "total_s": round(time.monotonic() - begun),
                 "peak_rss_mib": pipeline.peak_mib(),
                 **verified.__dict__,
             }

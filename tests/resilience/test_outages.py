@@ -38,7 +38,7 @@ from tests.resilience.harness import (
 
 pytestmark = pytest.mark.resilience
 OUTAGE_S = 30.0
-EVENTS = 40_000
+EVENTS = 15_000
 
 
 async def _outage_during_replay(
@@ -97,7 +97,7 @@ async def _outage_during_replay(
                 "events": len(documents),
                 "outage_s": round(back_at - cut_at, 1),
                 "ready_again_after_s": recovered,
-                "seconds": round(time.monotonic() - begun),
+                "total_s": round(time.monotonic() - begun),
                 "peak_rss_mib": pipeline.peak_mib(),
                 **verified.__dict__,
             }
