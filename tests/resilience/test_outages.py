@@ -96,6 +96,9 @@ async def _outage_during_replay(
             {
                 "events": len(documents),
                 "outage_s": round(back_at - cut_at, 1),
+                "readyz_during": {
+                    n: sorted(set(readiness.codes(n, cut_at + 5, back_at))) for n in SERVICES
+                },
                 "ready_again_after_s": recovered,
                 "total_s": round(time.monotonic() - begun),
                 "peak_rss_mib": pipeline.peak_mib(),
