@@ -14,7 +14,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: help install tools deploy-check run stack-up stack-down test test-static test-unit test-integration test-e2e lint format typecheck bench docs docs-check clean
+.PHONY: help install tools deploy-check run stack-up stack-down test test-static test-unit test-integration test-e2e test-resilience lint format typecheck bench docs docs-check clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -64,7 +64,7 @@ stack-up: install ## Start only the local broker and database
 stack-down: install ## Stop the local broker and database
 	@$(BIN)/kpi stack down
 
-test: install tools lint typecheck test-static test-unit test-integration test-e2e ## Everything CI runs
+test: install tools lint typecheck test-static test-unit test-integration test-e2e test-resilience ## Everything CI runs
 
 # The static tier includes what docs-check and deploy-check check, so `make test` runs it instead.
 test-static: install tools ## Checks of files, no servers: deploy manifests and configs, generated docs, import boundaries
@@ -78,6 +78,10 @@ test-integration: install tools ## Against the real local broker and database (s
 
 test-e2e: install tools ## Several services as processes, end to end
 	@$(PYTEST) tests/e2e -q
+
+# docs/resilience.md: what each test injects and checks, and the figures of the last run.
+test-resilience: install tools ## Faults injected into the running services: kill -9, broker and database outages, duplicates, overload
+	@$(PYTEST) tests/resilience -q
 
 lint: install ## ruff check and format check
 	@$(BIN)/ruff check .

@@ -226,6 +226,7 @@ class ScoreBuilder:
         catch) is logged with its key and counted, and the others go out."""
         if stream_time is None or not changed:
             return []
+        changed = await self._with_later_periods(changed)
         needs_opening = {
             (entity, self._fiscal_year(period))
             for (entity, period), kpis in changed.items()
@@ -259,6 +260,47 @@ class ScoreBuilder:
                     continue
                 messages.append(Outbound(topics.SCORES, entity.encode(), encode_score(fields)))
         return messages
+
+    async def _with_later_periods(
+        self, changed: Mapping[tuple[str, str], set[str]]
+    ) -> Mapping[tuple[str, str], set[str]]:
+        """Add the later periods a change reaches through a prefix sum.
+
+        Policies in force and existing customers (PREFIX_SUMMED) are summed over every month
+        before a period, and over the years before through the opening. So a month's change
+        changes those KPIs in every later month of its fiscal year and in the years after:
+        each later month that already has a bucket (so may have been published) is published
+        again. Without this, an April event applied after May's last update — another
+        partition behind, a restart — left May's published figures short of the state.
+        """
+        earliest: dict[str, tuple[str, set[str]]] = {}
+        for (entity, period), kpis in changed.items():
+            prefix = kpis & self._uses_prefix
+            if not prefix or not is_month(period):
+                continue
+            first, known = earliest.get(entity, (period, set()))
+            earliest[entity] = (min(first, period), known | prefix)
+        if not earliest:
+            return changed
+        years = {
+            entity: self._calendar.fiscal_year_of_month(month)
+            for entity, (month, _) in earliest.items()
+        }
+        ids = {
+            f"{entity}|{_previous_year(year, -ahead)}"
+            for entity, year in years.items()
+            for ahead in range(HISTORY_YEARS + 1)
+        }
+        documents = await self._store.counter_documents(ids)
+        wider = {key: set(kpis) for key, kpis in changed.items()}
+        for entity, (month, kpis) in earliest.items():
+            for ahead in range(HISTORY_YEARS + 1):
+                document = documents.get(f"{entity}|{_previous_year(years[entity], -ahead)}")
+                for bucket in _buckets(document):
+                    if is_month(bucket) and bucket > month:
+                        for period in self._calendar.periods_of_month(bucket):
+                            wider.setdefault((entity, period), set()).update(kpis)
+        return wider
 
     def score(
         self,

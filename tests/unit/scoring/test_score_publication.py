@@ -213,3 +213,43 @@ async def test_a_lost_broker_delays_the_publication_and_loses_nothing() -> None:
     assert comparable(latest(output)) == comparable(latest(reference))
     assert output.failures == 2
     assert (registry.get_sample_value("kpi_scoring_retries_total") or 0) >= 2
+
+
+async def test_a_late_month_change_republishes_later_months_that_sum_it() -> None:
+    """Regression (found by tests/resilience/test_crashes.py): policies in force are summed
+    over the months before a period, so an April policy applied after May's scores went out
+    changes May's lapse rate; May is published again, and the last score of every key equals
+    the state."""
+    from services.scoring.queries import period_scores  # noqa: PLC0415
+    from tests.support.scoring_events import policy  # noqa: PLC0415
+
+    store, output, clock = MemoryStateStore(), RecordingOutput(), FakeClock(WALL)
+    service, _ = build(store, output, clock)
+    await service.assign({P0, P1})
+    may = policy(1, "A1", MAY, "issued")
+    april = policy(2, "A1", datetime(2024, 4, 20, tzinfo=UTC), "issued")
+    for offset, (partition, event) in enumerate(((P0, may), (P1, april))):
+        clock.advance(timedelta(seconds=1))
+        record = InputRecord(
+            *partition, offset, event.model_copy(update={"source_timestamp": WALL})
+        )
+        await service.handle([record], {P0: False, P1: False})
+
+    published = latest(output)
+    assert published[("agent:A1", "lapse_rate", "2024-05")].denominator == 1  # April's policy
+    builder = ScoreBuilder(
+        catalogue=CONFIG.catalogue,
+        calendar=CONFIG.calendar,
+        org=CONFIG.org,
+        targets=CONFIG.targets,
+        store=store,
+    )
+    for period in ("2024-04", "2024-05", "FY2024-Q1"):
+        state = await period_scores(store, builder, entities=["agent:A1"], period=period)
+        for score in state["agent:A1"]:
+            sent = published.get(("agent:A1", score.kpi, period))
+            if sent is not None:
+                assert (sent.numerator, sent.denominator) == (
+                    score.numerator,
+                    score.denominator,
+                ), (score.kpi, period)
