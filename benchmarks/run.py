@@ -455,7 +455,7 @@ INGEST_PARTS = {
     "triage (parse, validate, org, canonical document)": "Triage.__call__",
     "claims": "MongoClaimStore.claim",
     "encoding the outputs": "_outbound",
-    "handing the outputs to the producer": "BatchedKafkaOutput._send",
+    "handing the outputs to the producer": "KafkaOutput._send",
     "metrics": "IngestPipeline._record",
     "aiokafka's consumer (fetching, decoding records)": "aiokafka/consumer/",
     "aiokafka's producer (sending, acks)": "aiokafka/producer/",

@@ -14,14 +14,13 @@ from shared.config.loading import load_calendar
 from shared.consumer_state import backlog_of
 from shared.events import MAX_MESSAGE_BYTES
 from shared.kafka import RawBatch, create_broker, headerless_batch, raw_body
-from shared.kafka_output import OutputPort
+from shared.kafka_output import KafkaOutput, OutputPort
 from shared.metrics import create_registry, faststream_middleware
 from shared.service import ServiceApp, build_service
 from shared.settings import Settings
 
 from .claims import ClaimStore, MongoClaimStore
 from .future import FutureGate
-from .kafka_batches import BatchedKafkaOutput
 from .metrics import IngestMetrics
 from .normalise import load_codebook
 from .org_directory import OrgDirectory
@@ -91,9 +90,7 @@ def create_app(
     mongo_store = MongoClaimStore.on(
         client, settings.mongodb_database, timedelta(days=settings.dedup_horizon_days)
     )
-    kafka_output = (
-        BatchedKafkaOutput(settings, client_id=f"kpi-{NAME}-out") if output is None else None
-    )
+    kafka_output = KafkaOutput(settings, client_id=f"kpi-{NAME}-out") if output is None else None
     outputs: OutputPort = output or kafka_output  # type: ignore[assignment]
     feed = OrgFeed(settings, directory, metrics, outputs)
 

@@ -1,10 +1,22 @@
 """`StateStore` on MongoDB: one transaction per batch, fenced by the stored offsets.
 
 Collections:
-- `scoring_counters`: `{_id: "{entity}|{fiscal year}", entity, fiscal_year,
-  buckets: {bucket: {component: int}}}`, changed only by `$inc`, so increments commute.
-- `scoring_records`: `{_id: record bucket id, r: {sha1(record id): {id, facts}}}`; a record id
-  may contain '.', so it is stored as a value, under a key that is safe in a field path.
+- `scoring_counters`: the counters of an entity in a fiscal year, read and written as the
+  logical document `{entity}|{fiscal year}` (`{entity, fiscal_year, buckets: {bucket:
+  {component: int}}}`). Teams and levels above keep one MongoDB document each, `{_id:
+  "{entity}|{fiscal year}", entity, fiscal_year, buckets, touched}`. Agents, most of the
+  entities, share one document per shard and year: `{_id: "agents#{shard}|{fiscal year}",
+  entity: "agents#{shard}", fiscal_year, members: {sha1(agent): {entity, buckets, touched}}}`,
+  the shard a stable hash of the agent id (`AGENT_SHARDS`). A batch touches a few hundred
+  documents instead of one per agent, and a document write costs the database about as much
+  as its first fifty fields (DESIGN §10; docs/scoring.md). Documents are read in the batch's
+  transaction, added up in Python and replaced whole.
+- `scoring_records`: the facts of records (policies, customers, renewals, cases), read and
+  written by logical bucket (`{kind}|{owner}|{suffix}`). An agent's buckets share one document
+  per kind, agent shard and suffix, other owners' keep their own: `{_id, r: {sha1(bucket|record
+  id): {id, b: bucket, facts}}}`; a record id may contain '.', so it is stored as a value, under
+  a key that is safe in a field path. Written by replacing the document read in the
+  transaction, with this batch's records changed in it.
 - `scoring_positions`: `{_id: "{group}|{topic}|{partition}", group, topic, partition,
   next_offset, source_marks: [{source, offset, watermark}], low, committed_at}`; source names
   ("insurance.policy.v1:3") contain '.', so the marks are a list, not a document keyed by
@@ -24,14 +36,12 @@ on `$or`, so every read by id goes in chunks of `ID_CHUNK` (DESIGN §10); every 
 unordered bulk per collection, a write per document, never per event.
 """
 
-import hashlib
-import re
 import time
-from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from pymongo import ASCENDING, AsyncMongoClient, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, AsyncMongoClient, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import CollectionInvalid, DuplicateKeyError, OperationFailure, PyMongoError
@@ -42,11 +52,19 @@ from shared.transient import mongo_transient
 from shared.watermarks import PartitionClock
 
 from .domain.model import Fact
+from .mongo_documents import (
+    AGENT,
+    aware,
+    counter_location,
+    counter_replacements,
+    record_location,
+    record_replacements,
+    touched_of,
+)
 from .ports import (
     BatchWrite,
     BeforeCommit,
     CommitTooLong,
-    CounterDocument,
     Document,
     GroupClock,
     PartitionCommit,
@@ -68,12 +86,14 @@ ID_CHUNK = 100
 # (MongoDB's transaction lifetime is 60 s by default): it is split, not retried as it is.
 LONG_COMMIT_S = 20.0
 NAMESPACE_EXISTS = 48
-DAY_LENGTH = len("2024-05-17")  # day buckets feed rolling windows; their changes are not kept
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-# Bucket and component names become field-path segments: nothing but these characters.
-_PATH_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
-_COUNTER_FIELDS = {"entity": 1, "fiscal_year": 1, "buckets": 1}
+_COUNTER_FIELDS = {"entity": 1, "fiscal_year": 1, "buckets": 1, "members": 1}
+_OLD_LAYOUT = (
+    "the scoring state in {database} was written before agents' counters were sharded (an "
+    "`agent:` counter document exists); drop the scoring_* collections so that scoring "
+    "rebuilds its state from kpi.events.v1 (docs/scoring.md, 'State layout')"
+)
 
 
 class MongoStateStore:
@@ -109,8 +129,13 @@ class MongoStateStore:
             await self._counters.create_index(
                 [("fiscal_year", ASCENDING), ("entity", ASCENDING)], name="counters_year_entity"
             )
+            old = await self._counters.find_one(
+                {"_id": {"$gte": AGENT, "$lt": AGENT[:-1] + ";"}}, {"_id": 1}
+            )
         except PyMongoError as exc:
             raise _failure(exc, f"cannot create the scoring state schema: {exc}") from exc
+        if old is not None:
+            raise StateStoreError(_OLD_LAYOUT.format(database=db.name))
 
     async def positions(
         self, group: str, partitions: Collection[tuple[str, int]]
@@ -128,7 +153,7 @@ class MongoStateStore:
                         for mark in marks
                         if mark.get("watermark") is not None
                     },
-                    low=_aware(doc.get("low")),
+                    low=aware(doc.get("low")),
                 )
         except PyMongoError as exc:
             raise _failure(exc, f"cannot read the positions of group {group}: {exc}") from exc
@@ -146,20 +171,22 @@ class MongoStateStore:
         if doc is None:
             return None
         return GroupClock(
-            low=_aware(doc.get("low")),
-            latest=_aware(doc.get("stream_time")),
-            committed_at=_aware(doc.get("committed_at")),
+            low=aware(doc.get("low")),
+            latest=aware(doc.get("stream_time")),
+            committed_at=aware(doc.get("committed_at")),
             backlog=bool(doc.get("backlog", False)),
-            earliest=_aware(doc.get("earliest")),
+            earliest=aware(doc.get("earliest")),
         )
 
     async def records(self, bucket_ids: Collection[str]) -> dict[str, dict[str, list[Fact]]]:
+        wanted = set(bucket_ids)
         found: dict[str, dict[str, list[Fact]]] = {}
         try:
-            async for doc in _find_by_ids(self._records, bucket_ids):
-                found[doc["_id"]] = {
-                    record["id"]: list(record["facts"]) for record in doc.get("r", {}).values()
-                }
+            physical = {record_location(bucket) for bucket in wanted}
+            async for doc in _find_by_ids(self._records, physical):
+                for record in doc.get("r", {}).values():
+                    if record["b"] in wanted:
+                        found.setdefault(record["b"], {})[record["id"]] = list(record["facts"])
         except PyMongoError as exc:
             raise _failure(exc, f"cannot read {len(bucket_ids)} record buckets: {exc}") from exc
         return found
@@ -171,7 +198,7 @@ class MongoStateStore:
             raise _failure(exc, f"cannot read {len(doc_ids)} counter documents: {exc}") from exc
 
     async def commit(self, write: BatchWrite, before_commit: BeforeCommit) -> None:
-        record_ops = record_updates(write.records)
+        record_ops: list[ReplaceOne[Document]] = []
         counter_ops: list[ReplaceOne[Document]] = []
         started = time.monotonic()
         try:
@@ -189,14 +216,22 @@ class MongoStateStore:
                     # hundreds of day/component paths), a replacement's does not. The snapshot
                     # makes a concurrent writer of the same document a write conflict, which
                     # aborts this transaction to be retried (transient).
-                    ids = {counter.doc_id for counter in write.counters}
+                    ids = {counter_location(counter.doc_id)[0] for counter in write.counters}
                     current = {
                         doc["_id"]: doc
                         async for doc in _find_by_ids(self._counters, ids, session=session)
                     }
                     counter_ops = counter_replacements(write.counters, current, write.committed_at)
                     await self._counters.bulk_write(counter_ops, ordered=False, session=session)
-                if record_ops:
+                if write.records:
+                    # The same for records: an agent's buckets share a document with other
+                    # agents', which another instance may be writing.
+                    ids = {record_location(bucket) for bucket in write.records}
+                    stored = {
+                        doc["_id"]: doc
+                        async for doc in _find_by_ids(self._records, ids, session=session)
+                    }
+                    record_ops = record_replacements(write.records, stored)
                     await self._records.bulk_write(record_ops, ordered=False, session=session)
                 await self._advance_group(write, session)
                 # Nothing is visible to others yet: leaving the block commits, a raise aborts.
@@ -229,7 +264,7 @@ class MongoStateStore:
         through: datetime | None = None
         try:
             async for doc in _find_by_ids(self._positions, ids):
-                committed, scored = _aware(doc.get("committed_at")), _aware(doc.get("scored_at"))
+                committed, scored = aware(doc.get("committed_at")), aware(doc.get("scored_at"))
                 if committed is None or (scored is not None and scored >= committed):
                     continue
                 start = scored or _EPOCH
@@ -238,11 +273,10 @@ class MongoStateStore:
             if since is None:
                 return Unscored()
             touched = {
-                (doc["entity"], bucket)
-                async for doc in self._counters.find(
-                    {"touched": {"$exists": True}}, {"entity": 1, "touched": 1}
-                )
-                for bucket, at in doc["touched"].items()
+                (entity, bucket)
+                async for doc in self._counters.find({}, {"entity": 1, "touched": 1, "members": 1})
+                for entity, buckets in touched_of(doc)
+                for bucket, at in buckets.items()
                 if _later_than(at, since)
             }
         except PyMongoError as exc:
@@ -255,8 +289,8 @@ class MongoStateStore:
         the session reads its own writes); it only ever moves forward."""
         clocks = [
             PartitionClock(
-                _aware(doc.get("low")),
-                _aware(doc["committed_at"]) or write.committed_at,
+                aware(doc.get("low")),
+                aware(doc["committed_at"]) or write.committed_at,
                 bool(doc.get("backlog", False)),
             )
             async for doc in self._positions.find(
@@ -314,63 +348,6 @@ def position_id(group: str, topic: str, partition: int) -> str:
     return f"{group}|{topic}|{partition}"
 
 
-def record_key(record_id: str) -> str:
-    """A field-path-safe key for a record id, which may contain '.' or start with '$'."""
-    return hashlib.sha1(record_id.encode(), usedforsecurity=False).hexdigest()
-
-
-def counter_replacements(
-    counters: Iterable[CounterDocument], current: Mapping[str, Document], touched_at: datetime
-) -> list[ReplaceOne[Document]]:
-    """Each counter document as it stands after the batch's increments (several entries for
-    one document are summed), with the time each bucket other than a day's last changed
-    (`touched`)."""
-    merged: dict[str, Document] = {}
-    for counter in counters:
-        doc = merged.get(counter.doc_id)
-        if doc is None:
-            before = current.get(counter.doc_id) or {}
-            doc = {
-                "_id": counter.doc_id,
-                "entity": counter.entity,
-                "fiscal_year": counter.fiscal_year,
-                "buckets": {b: dict(c) for b, c in before.get("buckets", {}).items()},
-                "touched": dict(before.get("touched", {})),
-            }
-            merged[counter.doc_id] = doc
-        buckets, touched = doc["buckets"], doc["touched"]
-        for key, delta in counter.increments.items():
-            bucket, component = _increment_key(key)
-            components = buckets.setdefault(bucket, {})
-            components[component] = components.get(component, 0) + delta
-            if len(bucket) != DAY_LENGTH:
-                last = _aware(touched.get(bucket))
-                touched[bucket] = touched_at if last is None else max(last, touched_at)
-    return [ReplaceOne({"_id": doc_id}, doc, upsert=True) for doc_id, doc in merged.items()]
-
-
-def _increment_key(key: str) -> tuple[str, str]:
-    """`"2024-05/renewal_due"` -> `("2024-05", "renewal_due")`; anything else is refused."""
-    bucket, _, component = key.partition("/")
-    if not (_PATH_SEGMENT.fullmatch(bucket) and _PATH_SEGMENT.fullmatch(component)):
-        raise ValueError(f"counter increment key {key!r} is not 'bucket/component'")
-    return bucket, component
-
-
-def record_updates(records: Mapping[str, Mapping[str, Sequence[Fact]]]) -> list[UpdateOne]:
-    """One upsert per record bucket, replacing the facts of each record it names."""
-    updates = []
-    for bucket_id, by_record in records.items():
-        if not by_record:
-            continue
-        fields = {
-            f"r.{record_key(record_id)}": {"id": record_id, "facts": [dict(f) for f in facts]}
-            for record_id, facts in by_record.items()
-        }
-        updates.append(UpdateOne({"_id": bucket_id}, {"$set": fields}, upsert=True))
-    return updates
-
-
 def _marks(source_marks: Mapping[str, int], watermarks: Mapping[str, datetime]) -> list[Document]:
     return [
         {
@@ -383,15 +360,8 @@ def _marks(source_marks: Mapping[str, int], watermarks: Mapping[str, datetime]) 
 
 
 def _later_than(value: datetime | None, since: datetime) -> bool:
-    aware = _aware(value)
-    return aware is not None and aware > since
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """A BSON date as an aware datetime (a client without tz_aware=True reads naive UTC)."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+    moment = aware(value)
+    return moment is not None and moment > since
 
 
 # Server codes that say a transaction was too big or too long for the server, however often it
@@ -439,12 +409,26 @@ async def _read_counters(
     doc_ids: Collection[str],
     session: AsyncClientSession | None = None,
 ) -> dict[str, Document]:
+    """Logical counter documents by id (`{entity}|{fiscal year}`), wherever they are kept."""
+    located = {doc_id: counter_location(doc_id) for doc_id in doc_ids}
+    stored = {
+        doc["_id"]: doc
+        async for doc in _find_by_ids(
+            collection, {physical for physical, _ in located.values()}, _COUNTER_FIELDS, session
+        )
+    }
     found: dict[str, Document] = {}
-    async for doc in _find_by_ids(collection, doc_ids, _COUNTER_FIELDS, session):
-        found[doc["_id"]] = {
-            "entity": doc.get("entity"),
+    for doc_id, (physical, member) in located.items():
+        doc = stored.get(physical)
+        if doc is None:
+            continue
+        entry = doc if member is None else doc.get("members", {}).get(member)
+        if entry is None:
+            continue
+        found[doc_id] = {
+            "entity": entry.get("entity"),
             "fiscal_year": doc.get("fiscal_year"),
-            "buckets": doc.get("buckets", {}),
+            "buckets": entry.get("buckets", {}),
         }
     return found
 

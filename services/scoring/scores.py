@@ -5,6 +5,7 @@ Values are computed from the counter documents as they stand after the batch's i
 the same team, branch or company documents.
 """
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -30,6 +31,7 @@ from .ports import StateStore
 
 logger = logging.getLogger(__name__)
 HISTORY_YEARS = 5  # prefix sums (in force, existing customers) look this far back
+YIELD_EVERY = 500  # (entity, period) pairs computed between two turns of the event loop
 
 
 def is_day(bucket: str) -> bool:
@@ -230,7 +232,9 @@ class ScoreBuilder:
             {f"{entity}|{self._fiscal_year(period)}" for entity, period in changed}
         )
         messages: list[Outbound] = []
-        for (entity, period), kpi_ids in sorted(changed.items()):
+        for number, ((entity, period), kpi_ids) in enumerate(sorted(changed.items()), 1):
+            if number % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let a batch beside this publication go on
             fiscal_year = self._fiscal_year(period)
             totals = period_totals(
                 period,

@@ -28,7 +28,14 @@ from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.messages import DeadLetter
 from shared.watermarks import InputClocks
 
-from .domain.batch import BatchOutcome, InputRecord, Position, apply_batch, needed_buckets
+from .domain.batch import (
+    BatchOutcome,
+    InputRecord,
+    Position,
+    apply_batch,
+    batch_facts,
+    needed_buckets,
+)
 from .domain.model import Deltas
 from .metrics import ScoringMetrics
 from .ports import (
@@ -52,6 +59,13 @@ DETAIL_CHARS = 500  # an error's message in a dead letter's detail, cut to stay 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _report_failure(task: "asyncio.Task[int]") -> None:
+    """A publication beside the batches that failed for good: its updates stay pending for the
+    next one (ScorePublication.flush keeps them); say why."""
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("score publication failed; retried later", exc_info=task.exception())
 
 
 @dataclass
@@ -170,6 +184,7 @@ class ScoringService:
         self._wall = wall
         self._latest: datetime | None = None  # the latest event time applied
         self.in_flight = False
+        self._beside: asyncio.Task[int] | None = None
         self._publication = ScorePublication(
             scorer=scorer,
             store=store,
@@ -255,9 +270,27 @@ class ScoringService:
             keys = {(r.topic, r.partition) for r in batch} & set(self._positions)
             result.seek.update(await self.assign(keys))
             self._metrics.fenced.inc()
-        caught_up = not any(self._clocks.has_backlog(key) for key in self._positions)
-        await self.publish(caught_up=caught_up)
+        if any(self._clocks.has_backlog(key) for key in self._positions):
+            self._publish_beside()
+        else:
+            await self.publish()
         return result
+
+    def _publish_beside(self) -> None:
+        """While catching up, a due publication runs beside the next batches rather than
+        before them: its CPU fills the time a batch waits for its commit. One at a time."""
+        running = self._beside
+        if (running is not None and not running.done()) or not self._publication.due(False):
+            return
+        self._beside = asyncio.create_task(
+            self._publication.flush(set(self._positions)), name="score publication"
+        )
+        self._beside.add_done_callback(_report_failure)
+
+    async def published(self) -> None:
+        """Wait for a publication running beside the batches (tests; shutdown)."""
+        if self._beside is not None:
+            await asyncio.gather(self._beside, return_exceptions=True)
 
     async def publish(self, *, caught_up: bool = True) -> int:
         """Publish the pending score updates when they are due (always once caught up);
@@ -265,8 +298,9 @@ class ScoringService:
         too (`caught_up=False`), so that updates recovered after a crash go out when no batch
         comes, and the service on its way down."""
         if not self._publication.due(caught_up):
+            await self.published()
             return 0
-        return await self._publication.flush(set(self._positions))
+        return await self._publication.flush(set(self._positions))  # after one running beside
 
     @property
     def pending_scores(self) -> int:
@@ -317,12 +351,14 @@ class ScoringService:
                 # Revoked while the batch waited for a retry: another instance owns it now.
                 raise StaleOffsets("partitions were revoked while the batch waited")
             if poison is None:
-                state = await self._store.records(needed_buckets(batch, self._calendar))
+                facts = batch_facts(batch, self._calendar)
+                state = await self._store.records(needed_buckets(batch, self._calendar, facts))
                 outcome = apply_batch(
                     batch,
                     positions={key: self._positions[key] for key in keys},
                     record_state=state,
                     calendar=self._calendar,
+                    prepared=facts,
                 )
                 applied = batch
             else:

@@ -10,7 +10,8 @@ import pytest_asyncio
 from pymongo import AsyncMongoClient
 
 from services.scoring.domain.model import Fact
-from services.scoring.mongo_store import COUNTERS, MongoStateStore
+from services.scoring.mongo_documents import AGENT_SHARDS
+from services.scoring.mongo_store import COUNTERS, RECORDS, MongoStateStore
 from services.scoring.ports import StateStoreError
 from shared.localstack.probes import free_port
 from tests.support.state_store_contract import (
@@ -18,6 +19,7 @@ from tests.support.state_store_contract import (
     TOPIC,
     StateStoreContract,
     batch,
+    counter,
     move,
     nothing,
 )
@@ -63,6 +65,43 @@ class TestMongoStateStore(StateStoreContract):
 
         indexes = await mongo_client[database_name(unique)][COUNTERS].index_information()
         assert indexes["counters_year_entity"]["key"] == [("fiscal_year", 1), ("entity", 1)]
+
+    async def test_agents_share_a_document_per_shard_and_year(
+        self,
+        store: MongoStateStore,
+        mongo_client: AsyncMongoClient[dict[str, Any]],
+        unique: str,
+    ) -> None:
+        agents = [f"agent:A{i:04d}" for i in range(500)]
+        await store.commit(
+            batch(
+                move(None, 1),
+                counters=[
+                    *(counter(f"{a}|FY2024", {"2024-05/sales": 1}) for a in agents),
+                    counter("team:T01|FY2024", {"2024-05/sales": 500}),
+                ],
+                records={f"policy|{a}|2024-05": {"P.1": [{"n": 1}]} for a in agents},
+            ),
+            nothing,
+        )
+        database = mongo_client[database_name(unique)]
+        ids = {doc["_id"] async for doc in database[COUNTERS].find({}, {"_id": 1})}
+        assert len(ids) == AGENT_SHARDS + 1
+        assert "team:T01|FY2024" in ids
+        assert await database[RECORDS].count_documents({}) == AGENT_SHARDS
+
+    async def test_a_state_of_the_old_layout_is_refused_with_what_to_do(
+        self, mongo_client: AsyncMongoClient[dict[str, Any]], unique: str
+    ) -> None:
+        name = database_name(unique)[:50] + "_old"
+        await mongo_client[name][COUNTERS].insert_one(
+            {"_id": "agent:A0001|FY2024", "entity": "agent:A0001", "buckets": {}}
+        )
+        try:
+            with pytest.raises(StateStoreError, match="drop the scoring_\\* collections"):
+                await MongoStateStore(mongo_client, name).ensure_schema()
+        finally:
+            await mongo_client.drop_database(name)
 
     async def test_a_lost_database_is_a_state_store_error(self) -> None:
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(

@@ -297,6 +297,8 @@ def test_topic_job_creates_every_topic() -> None:
             assert "cleanup.policy=compact" in options, f"{topic} must be compacted"
         else:
             assert partitions == '"$PARTITIONS"', topic
+    # Scoring's state is rebuilt from kpi.events.v1 (docs/deploy.md, "Topic retention").
+    assert "retention.ms=-1" in created[topics.EVENTS][1]
 
 
 # --- Grafana -------------------------------------------------------------------------------
@@ -531,6 +533,7 @@ def test_every_topic_has_a_kafka_topic() -> None:
             assert spec["config"]["cleanup.policy"] == "compact", topic
         else:
             assert spec["partitions"] == partitions, topic
+    assert declared[topics.EVENTS]["config"]["retention.ms"] == -1
 
 
 def test_kafka_runs_in_kraft_mode_and_mongodb_as_a_replica_set() -> None:

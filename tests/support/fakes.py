@@ -10,6 +10,7 @@ clock and sleep every service takes.
 - `RecordingSleep`: an `asyncio.sleep` stand-in that returns at once and remembers the delays.
 """
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -54,7 +55,8 @@ class OutputUnavailable(errors.OutputUnavailable, ConnectionError):
 
 
 class RecordingOutput:
-    """`OutputPort` that records what it acknowledged; `fail_next` makes it refuse calls."""
+    """`OutputPort` that records what it acknowledged; `fail_next` makes it refuse calls, and
+    `hold` keeps every call waiting for its acknowledgement until `release`."""
 
     def __init__(self) -> None:
         self.sent: list[Outbound] = []
@@ -62,6 +64,16 @@ class RecordingOutput:
         self.failures = 0
         self._fail_remaining = 0
         self._error: BaseException = OutputUnavailable("broker unavailable")
+        self._open = asyncio.Event()
+        self._open.set()
+
+    def hold(self) -> None:
+        """Acknowledge nothing until `release`."""
+        self._open.clear()
+
+    def release(self) -> None:
+        """Acknowledge what waits, and what comes."""
+        self._open.set()
 
     def fail_next(self, calls: int, error: BaseException | None = None) -> None:
         """Raise `error` (default `OutputUnavailable`) from the next `calls` calls."""
@@ -75,6 +87,8 @@ class RecordingOutput:
             self._fail_remaining -= 1
             self.failures += 1
             raise self._error
+        if messages:  # nothing to acknowledge in an empty call, as on Kafka
+            await self._open.wait()
         self.sent.extend(messages)
 
     def on(self, topic: str) -> list[Outbound]:

@@ -189,16 +189,20 @@ def reference_counters(events: Iterable[KpiEvent], cal: FiscalCalendar) -> Count
 
 
 def stored_counters(documents: Iterable[dict[str, object]]) -> Counters:
-    """The counters in `scoring_counters` documents, without the revision bookkeeping."""
+    """The counters in `scoring_counters` documents (an entity's own, or an agent shard's
+    members), without the revision bookkeeping."""
     out: Counters = {}
     for document in documents:
-        entity = str(document["entity"])
-        buckets = document["buckets"]
-        assert isinstance(buckets, dict)
-        for bucket, components in buckets.items():
-            for component, value in components.items():
-                if component != "revisions" and value:
-                    out[(entity, bucket, component)] = int(value)
+        members = document.get("members")
+        entries = members.values() if isinstance(members, dict) else [document]
+        for entry in entries:
+            entity = str(entry["entity"])
+            buckets = entry["buckets"]
+            assert isinstance(buckets, dict)
+            for bucket, components in buckets.items():
+                for component, value in components.items():
+                    if component != "revisions" and value:
+                        out[(entity, bucket, component)] = int(value)
     return out
 
 

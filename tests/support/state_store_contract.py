@@ -338,6 +338,47 @@ class StateStoreContract:
         stored = await store.counter_documents(["agent:A001|FY2024"])
         assert set(stored["agent:A001|FY2024"]) == {"entity", "fiscal_year", "buckets"}
 
+    async def test_many_agents_and_their_records_stay_apart_across_batches(
+        self, store: StateStore
+    ) -> None:
+        # 300 agents: MongoDB keeps several agents in one document; each reads back alone,
+        # and a batch that changes one agent leaves its neighbours as they were.
+        agents = [f"agent:A{i:04d}" for i in range(300)]
+        await store.commit(
+            batch(
+                move(None, 1),
+                counters=[
+                    counter(f"{a}|FY2024", {"2024-05/sales": i}) for i, a in enumerate(agents)
+                ],
+                records={
+                    f"policy|{a}|2024-05": {"P.1": [{"agent": i}], f"P.{a}": [{"n": i}]}
+                    for i, a in enumerate(agents)
+                },
+            ),
+            nothing,
+        )
+        await store.commit(
+            batch(
+                move(1, 2),
+                counters=[counter(f"{agents[7]}|FY2024", {"2024-05/sales": 100})],
+                records={f"policy|{agents[7]}|2024-05": {"P.1": [{"agent": 7}, {"lapsed": 1}]}},
+            ),
+            nothing,
+        )
+        counters = await store.counter_documents([f"{a}|FY2024" for a in agents])
+        expected = {a: i + (100 if i == 7 else 0) for i, a in enumerate(agents)}
+        assert {doc["entity"]: doc["buckets"]["2024-05"]["sales"] for doc in counters.values()} == (
+            expected
+        )
+        records = await store.records([f"policy|{a}|2024-05" for a in agents])
+        assert records == {
+            f"policy|{a}|2024-05": {
+                "P.1": [{"agent": i}, {"lapsed": 1}] if i == 7 else [{"agent": i}],
+                f"P.{a}": [{"n": i}],
+            }
+            for i, a in enumerate(agents)
+        }
+
     async def test_reads_of_250_ids_come_back_whole(self, store: StateStore) -> None:
         ids = [f"agent:A{i:04d}|FY2024" for i in range(250)]
         buckets = [f"policy|agent:A{i:04d}|2024-05" for i in range(250)]

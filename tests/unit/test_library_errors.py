@@ -3,6 +3,7 @@ transient `StoreUnavailable`/`OutputUnavailable` or a permanent `StoreError`/`Ou
 in the classifier and in each adapter (ingest claims, alerts, reporting, scoring's state, the
 Kafka output), built from the library's exception instances and hand-written fakes."""
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -258,8 +259,18 @@ async def test_the_state_store_translates(error: PyMongoError, kind: type[StoreE
     assert isinstance(raised.value, TransientError) == (kind is StateStoreUnavailable)
 
 
+class FakeBatch:
+    """A record batch with room for every message."""
+
+    def append(self, *, key: bytes | None, value: bytes, timestamp: int | None) -> object:
+        return object()
+
+    def close(self) -> None:
+        return None
+
+
 class FakeProducer:
-    """An `AIOKafkaProducer` stand-in whose sends fail with `error` once acknowledged."""
+    """An `AIOKafkaProducer` stand-in whose batches fail with `error` once acknowledged."""
 
     def __init__(self, error: KafkaError, **options: object) -> None:
         self.error = error
@@ -270,11 +281,16 @@ class FakeProducer:
     async def stop(self) -> None:
         return None
 
-    async def send(self, topic: str, value: bytes, key: bytes | None = None) -> Any:
-        async def acknowledged() -> None:
-            raise self.error
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0, 1, 2}
 
-        return acknowledged()
+    def create_batch(self) -> FakeBatch:
+        return FakeBatch()
+
+    async def send_batch(self, batch: FakeBatch, topic: str, *, partition: int) -> Any:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future.set_exception(self.error)
+        return future
 
 
 @pytest.mark.parametrize(

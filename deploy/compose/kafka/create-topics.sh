@@ -28,7 +28,7 @@ create insurance.survey.v1 "$PARTITIONS"
 create insurance.assessment.v1 "$PARTITIONS"
 create insurance.training.v1 "$PARTITIONS"
 # The platform's own
-create kpi.events.v1 "$PARTITIONS"
+create kpi.events.v1 "$PARTITIONS" --config retention.ms=-1
 create kpi.deadletter.v1 "$PARTITIONS" --config retention.ms=2592000000
 create kpi.scores.v1 "$PARTITIONS"
 create kpi.alerts.v1 "$PARTITIONS"

@@ -20,7 +20,7 @@ from .contributions import (
     record_kind,
     stateless,
 )
-from .model import Deltas, Fact
+from .model import Deltas, Fact, RecordRef
 
 PartitionKey = tuple[str, int]
 _NOT_CANONICAL = "not a canonical kpi.events.v1 event (see docs/schemas/events.v1.json)"
@@ -62,14 +62,23 @@ class BatchOutcome:
     delivered: dict[PartitionKey, set[str]] = field(default_factory=dict)
 
 
-def needed_buckets(records: Sequence[InputRecord], calendar: FiscalCalendar) -> set[str]:
+RecordFacts = list[tuple[RecordRef, Fact]]
+
+
+def batch_facts(records: Sequence[InputRecord], calendar: FiscalCalendar) -> list[RecordFacts]:
+    """The record facts of each record of a batch, in order (none for a non-event): worked out
+    once, for `needed_buckets` and `apply_batch`."""
+    return [record_facts(r.event, calendar) if r.event is not None else [] for r in records]
+
+
+def needed_buckets(
+    records: Sequence[InputRecord],
+    calendar: FiscalCalendar,
+    facts: Sequence[RecordFacts] | None = None,
+) -> set[str]:
     """The record buckets a batch will read and write."""
-    return {
-        ref.bucket
-        for r in records
-        if r.event is not None
-        for ref, _ in record_facts(r.event, calendar)
-    }
+    each = batch_facts(records, calendar) if facts is None else facts
+    return {ref.bucket for per_record in each for ref, _ in per_record}
 
 
 def _source(event: KpiEvent) -> str:
@@ -82,9 +91,11 @@ def apply_batch(
     positions: Mapping[PartitionKey, Position],
     record_state: Mapping[str, Mapping[str, Sequence[Fact]]],
     calendar: FiscalCalendar,
+    prepared: Sequence[RecordFacts] | None = None,
 ) -> BatchOutcome:
     """Apply records in order; skip re-publications, refuse events past the allowed lateness
-    of their own channel's watermark (a pure function of that channel's sequence)."""
+    of their own channel's watermark (a pure function of that channel's sequence). `prepared`,
+    when given, is `batch_facts(records, calendar)`."""
     deltas = Deltas()
     marks = {key: dict(position.source_marks) for key, position in positions.items()}
     watermarks = {key: dict(position.watermarks) for key, position in positions.items()}
@@ -97,7 +108,7 @@ def apply_batch(
     late: Counter[tuple[str, str]] = Counter()
     applied = duplicates = 0
 
-    for record in records:
+    for index, record in enumerate(records):
         key = (record.topic, record.partition)
         next_offsets[key] = record.offset + 1
         event = record.event
@@ -122,7 +133,7 @@ def apply_batch(
         if watermark is not None and calendar.is_closed(month, watermark):
             late.update((entity, month) for entity in event.org.entities())  # +1 each
         deltas.add(stateless(event, calendar))
-        for ref, fact in record_facts(event, calendar):
+        for ref, fact in record_facts(event, calendar) if prepared is None else prepared[index]:
             in_bucket = new_facts.setdefault(ref.bucket, {})
             in_bucket.setdefault(ref.record_id, []).append(fact)
         channel[source] = occurred if watermark is None else max(watermark, occurred)

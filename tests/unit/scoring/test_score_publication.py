@@ -119,9 +119,30 @@ async def test_while_catching_up_updates_go_out_every_interval() -> None:
     assert output.on(topics.SCORES) == []
     clock.advance(timedelta(seconds=1))  # ten seconds since the last publication
     await service.handle(third, {P0: True, P1: True})
+    await service.published()  # it runs beside the next batches
 
     reference = await every_batch()
     assert comparable(latest(output)) == comparable(latest(reference))
+
+
+async def test_while_catching_up_a_publication_does_not_hold_the_next_batch() -> None:
+    store, output, clock = MemoryStateStore(), RecordingOutput(), FakeClock(WALL)
+    service, _ = build(store, output, clock)
+    await service.assign({P0, P1})
+    first, second, third = batches()
+    await service.handle(first, {P0: True, P1: True})
+    clock.advance(timedelta(seconds=10))
+    output.hold()  # the broker is slow to acknowledge
+    await service.handle(second, {P0: True, P1: True})  # the interval's publication starts
+    await service.handle(third, {P0: True, P1: True})  # and this batch does not wait for it
+    assert output.on(topics.SCORES) == []  # held: nothing acknowledged yet
+
+    output.release()
+    await service.published()
+    await service.publish()  # caught up: whatever the publication beside did not take
+    reference = await every_batch()
+    assert comparable(latest(output)) == comparable(latest(reference))
+    assert service.pending_scores == 0
 
 
 async def test_updates_committed_and_never_published_go_out_from_the_next_owner() -> None:

@@ -1,0 +1,155 @@
+"""How scoring's state is laid out in MongoDB documents, purely: where a logical counter
+document or record bucket is kept, and the whole documents a batch writes back (see
+`mongo_store.py` for the collections)."""
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from pymongo import ReplaceOne
+
+from .domain.model import Fact
+from .ports import CounterDocument
+
+Document = dict[str, Any]
+DAY_LENGTH = len("2024-05-17")  # day buckets feed rolling windows; their changes are not kept
+# Agents' counters and records share documents by a stable hash of the agent id. Changing it
+# moves every agent to another document: the state must then be rebuilt (docs/scoring.md).
+AGENT_SHARDS: Final = 64
+AGENT = "agent:"
+# Bucket and component names become field-path segments: nothing but these characters.
+_PATH_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def record_key(record_id: str) -> str:
+    """A field-path-safe key for a record id, which may contain '.' or start with '$'."""
+    return hashlib.sha1(record_id.encode(), usedforsecurity=False).hexdigest()
+
+
+def counter_location(doc_id: str) -> tuple[str, str | None]:
+    """Where the logical counter document `{entity}|{fiscal year}` is kept: the MongoDB
+    document's `_id`, and for an agent its key in that document's `members`."""
+    entity, _, fiscal_year = doc_id.rpartition("|")
+    if entity.startswith(AGENT):
+        return f"agents#{_shard(entity):02d}|{fiscal_year}", record_key(entity)
+    return doc_id, None
+
+
+def record_location(bucket: str) -> str:
+    """The `_id` of the MongoDB document that holds the logical record bucket
+    `{kind}|{owner}|{suffix}`: shared by the agents of a shard, an own one for other owners."""
+    kind, _, rest = bucket.partition("|")
+    owner, _, suffix = rest.partition("|")
+    if owner.startswith(AGENT):
+        return f"{kind}|agents#{_shard(owner):02d}|{suffix}"
+    return bucket
+
+
+def _shard(owner: str) -> int:
+    digest = hashlib.blake2b(owner.encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") % AGENT_SHARDS
+
+
+def touched_of(doc: Document) -> Iterable[tuple[str, Mapping[str, datetime]]]:
+    """(entity, {bucket: last changed}) of a counter document, or of each of its members."""
+    if "members" in doc:
+        for member in doc["members"].values():
+            yield member["entity"], member.get("touched", {})
+    else:
+        yield doc["entity"], doc.get("touched", {})
+
+
+def counter_replacements(
+    counters: Iterable[CounterDocument], current: Mapping[str, Document], touched_at: datetime
+) -> list[ReplaceOne[Document]]:
+    """Each MongoDB counter document as it stands after the batch's increments (several
+    entries for one logical document are summed), with the time each bucket other than a
+    day's last changed (`touched`); an agent's entry changes only its own member."""
+    merged: dict[str, Document] = {}
+    copied: set[tuple[str, str]] = set()  # members already copied from `current`
+    for counter in counters:
+        physical, member = counter_location(counter.doc_id)
+        doc = merged.get(physical)
+        if doc is None:
+            doc = _writable(physical, counter, member, current.get(physical) or {})
+            merged[physical] = doc
+        if member is None:
+            entry = doc
+        else:
+            members = doc["members"]
+            if (physical, member) not in copied:
+                members[member] = _copied(counter.entity, members.get(member) or {})
+                copied.add((physical, member))
+            entry = members[member]
+        buckets, touched = entry["buckets"], entry["touched"]
+        for key, delta in counter.increments.items():
+            bucket, component = _increment_key(key)
+            components = buckets.setdefault(bucket, {})
+            components[component] = components.get(component, 0) + delta
+            if len(bucket) != DAY_LENGTH:
+                last = aware(touched.get(bucket))
+                touched[bucket] = touched_at if last is None else max(last, touched_at)
+    return [ReplaceOne({"_id": doc_id}, doc, upsert=True) for doc_id, doc in merged.items()]
+
+
+def _writable(
+    physical: str, counter: CounterDocument, member: str | None, before: Document
+) -> Document:
+    """The document to write, started from what is stored: the members of a shard are
+    copied lazily (only those the batch changes are copied deep)."""
+    head: Document = {"_id": physical, "fiscal_year": counter.fiscal_year}
+    if member is None:
+        return head | _copied(counter.entity, before)
+    return head | {
+        "entity": physical.rpartition("|")[0],
+        "members": dict(before.get("members", {})),
+    }
+
+
+def _copied(entity: str, entry: Document) -> Document:
+    return {
+        "entity": entity,
+        "buckets": {b: dict(c) for b, c in entry.get("buckets", {}).items()},
+        "touched": dict(entry.get("touched", {})),
+    }
+
+
+def _increment_key(key: str) -> tuple[str, str]:
+    """`"2024-05/renewal_due"` -> `("2024-05", "renewal_due")`; anything else is refused."""
+    bucket, _, component = key.partition("/")
+    if not (_PATH_SEGMENT.fullmatch(bucket) and _PATH_SEGMENT.fullmatch(component)):
+        raise ValueError(f"counter increment key {key!r} is not 'bucket/component'")
+    return bucket, component
+
+
+def record_replacements(
+    records: Mapping[str, Mapping[str, Sequence[Fact]]], stored: Mapping[str, Document]
+) -> list[ReplaceOne[Document]]:
+    """Each record document as stored, with the facts of every record the batch changed
+    replaced (other records, of this bucket or of others sharing the document, kept)."""
+    merged: dict[str, Document] = {}
+    for bucket, by_record in records.items():
+        if not by_record:
+            continue
+        physical = record_location(bucket)
+        doc = merged.get(physical)
+        if doc is None:
+            doc = {"_id": physical, "r": dict(stored.get(physical, {}).get("r", {}))}
+            merged[physical] = doc
+        entries = doc["r"]
+        for record_id, facts in by_record.items():
+            entries[record_key(f"{bucket}|{record_id}")] = {
+                "id": record_id,
+                "b": bucket,
+                "facts": [dict(f) for f in facts],
+            }
+    return [ReplaceOne({"_id": doc_id}, doc, upsert=True) for doc_id, doc in merged.items()]
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """A BSON date as an aware datetime (a client without tz_aware=True reads naive UTC)."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value

@@ -1,0 +1,98 @@
+"""Scoring's MongoDB document layout, purely: agents share a document per shard and year, and
+writing batch after batch of whole documents keeps every entity's counters and every record
+exactly as if each had a document of its own."""
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.scoring.mongo_documents import (
+    AGENT_SHARDS,
+    counter_location,
+    counter_replacements,
+    record_location,
+    record_replacements,
+)
+from services.scoring.ports import CounterDocument
+
+AT = datetime(2026, 11, 1, tzinfo=UTC)
+ENTITIES = [f"agent:A{i:04d}" for i in range(40)] + ["team:T01", "branch:B01", "company:ACME"]
+
+
+def test_an_agent_lives_in_its_shard_and_other_entities_in_their_own_document() -> None:
+    physical, member = counter_location("agent:A0001|FY2024")
+    assert physical.startswith("agents#")
+    assert physical.endswith("|FY2024")
+    assert member is not None
+    assert counter_location("agent:A0001|FY2024") == (physical, member)  # stable
+    assert counter_location("branch:B01|FY2024") == ("branch:B01|FY2024", None)
+    shards = {counter_location(f"agent:A{i:04d}|FY2024")[0] for i in range(1_000)}
+    assert len(shards) == AGENT_SHARDS
+    assert (
+        record_location("policy|agent:A0001|2024-05")
+        == "policy|" + physical.split("|")[0] + "|2024-05"
+    )
+    assert record_location("case|team:T01|3") == "case|team:T01|3"
+
+
+increments = st.lists(
+    st.lists(
+        st.tuples(
+            st.sampled_from(ENTITIES),
+            st.sampled_from(["2024-05", "2024-06", "2024-05-17"]),
+            st.sampled_from(["sales", "renewal_due"]),
+            st.integers(min_value=-3, max_value=5),
+        ),
+        max_size=30,
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(increments)
+def test_whole_documents_written_batch_after_batch_add_up_per_entity(
+    batches: list[list[tuple[str, str, str, int]]],
+) -> None:
+    stored: dict[str, Any] = {}
+    expected: Counter[tuple[str, str, str]] = Counter()
+    for number, batch in enumerate(batches):
+        counters = [
+            CounterDocument(f"{entity}|FY2024", entity, "FY2024", {f"{bucket}/{component}": n})
+            for entity, bucket, component, n in batch
+        ]
+        for entity, bucket, component, n in batch:
+            expected[(entity, bucket, component)] += n
+        for op in counter_replacements(counters, stored, AT + timedelta(seconds=number)):
+            stored[op._filter["_id"]] = op._doc  # what the replacement stores
+
+    found: Counter[tuple[str, str, str]] = Counter()
+    for doc in stored.values():
+        members = doc.get("members")
+        for entry in members.values() if isinstance(members, dict) else [doc]:
+            assert isinstance(entry, dict)
+            for bucket, components in entry["buckets"].items():
+                for component, value in components.items():
+                    found[(entry["entity"], bucket, component)] += value
+            # Only non-day buckets carry the time they last changed.
+            assert all(len(bucket) == 7 for bucket in entry["touched"])
+    assert {k: v for k, v in found.items() if v} == {k: v for k, v in expected.items() if v}
+
+
+def test_a_record_replacement_keeps_the_other_records_of_the_document() -> None:
+    bucket_a, bucket_b = "policy|agent:A0001|2024-05", "policy|agent:A0002|2024-05"
+    first = record_replacements({bucket_a: {"P.1": [{"n": 1}]}, bucket_b: {"P.1": [{"n": 2}]}}, {})
+    stored: dict[str, Any] = {op._filter["_id"]: op._doc for op in first}
+    second = record_replacements({bucket_a: {"P.1": [{"n": 1}, {"lapsed": 1}]}}, stored)
+    for op in second:
+        stored[op._filter["_id"]] = op._doc
+    entries = [entry for doc in stored.values() for entry in doc["r"].values()]
+    assert sorted((e["b"], e["id"], e["facts"]) for e in entries) == sorted(
+        [
+            (bucket_a, "P.1", [{"n": 1}, {"lapsed": 1}]),
+            (bucket_b, "P.1", [{"n": 2}]),
+        ]
+    )
