@@ -20,3 +20,15 @@ async def backlog_of(consumer: Any) -> dict[PartitionKey, bool]:
         position = await consumer.position(tp)
         backlog[(tp.topic, tp.partition)] = position < high
     return backlog
+
+
+async def records_left(consumer: Any) -> int:
+    """Records the broker holds beyond what the consumer has returned, over its assigned
+    partitions, by the high watermarks of the last fetch (a partition not fetched yet counts
+    none: nothing is known of it yet)."""
+    left = 0
+    for tp in consumer.assignment():
+        high = consumer.highwater(tp)
+        if high is not None:
+            left += max(0, high - await consumer.position(tp))
+    return left

@@ -135,11 +135,16 @@ class InputClocks(Generic[K]):
         state = self._inputs.get(key)
         return state is not None and state.backlog
 
-    def low(self, now: datetime) -> datetime | None:
-        """The low watermark over every input; it never moves back."""
+    def peek_low(self, now: datetime) -> datetime | None:
+        """What `low(now)` answers, without moving anything (for a reader that only looks)."""
         inputs = list(self._inputs.values())
         active = [s.watermark for s in inputs if self._active(s, now)]
         low = combined_low(active, every=[s.watermark for s in inputs])
         if low is not None and (self._low is None or low > self._low):
-            self._low = low
+            return low
+        return self._low
+
+    def low(self, now: datetime) -> datetime | None:
+        """The low watermark over every input; it never moves back."""
+        self._low = self.peek_low(now)
         return self._low

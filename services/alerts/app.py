@@ -1,5 +1,6 @@
 """Composition root of the alerts service: the one place its pieces are built and wired."""
 
+import time
 from datetime import UTC, datetime
 
 from faststream.kafka import KafkaBroker
@@ -17,6 +18,13 @@ from shared.kafka_output import KafkaOutput, OutputPort
 from shared.kpi.config import load_kpi_config
 from shared.messages.score import Score
 from shared.metrics import create_registry, faststream_middleware
+from shared.progress import BatchTimings
+from shared.progress_board import (
+    PUBLISH_EVERY_S,
+    MongoProgressBoard,
+    ProgressPublisher,
+    ProgressWriter,
+)
 from shared.service import ServiceApp, build_service
 from shared.service.periodic import Periodic
 from shared.settings import Settings
@@ -58,6 +66,7 @@ def create_app(
     store: AlertStore | None = None,
     output: OutputPort | None = None,
     scores: ScoreQueries | None = None,
+    progress: ProgressWriter | None = None,
 ) -> ServiceApp:
     """Build the alerts service; a bad alerts.yaml stops it here, naming the file and rule.
     `scores` is scoring's read model (default: on its MongoDB state)."""
@@ -77,7 +86,9 @@ def create_app(
     alert_store = store or MongoAlertStore(client, settings.mongodb_database)
     kafka_output = KafkaOutput(settings, client_id=f"kpi-{NAME}-out") if output is None else None
     service = AlertsService(
-        engine=AlertEngine(rules, config.calendar, started_at=datetime.now(UTC)),
+        engine=AlertEngine(
+            rules, config.calendar, started_at=datetime.now(UTC), definitions=config.definitions
+        ),
         store=alert_store,
         output=output or kafka_output,  # type: ignore[arg-type]
         metrics=metrics,
@@ -103,6 +114,7 @@ def create_app(
 
     @subscriber
     async def on_records(message: KafkaMessage, consumer: Consumer) -> None:
+        started = time.perf_counter()
         records = raw_records(message.raw_message)
         scores = [r for r in records if r.topic == topics.SCORES]
         events = [r for r in records if r.topic == topics.EVENTS]
@@ -110,9 +122,19 @@ def create_app(
             await service.handle_scores(scores)
         if events:
             await service.handle_events(events)
+        timings.observe(time.perf_counter() - started, len(records), datetime.now(UTC))
         metrics.consumer_lag.observe(consumer, {(r.topic, r.partition): r.offset for r in records})
 
     ticker = Periodic("alerts-tick", service.tick, settings.alerts_tick_s)
+    # The pipeline page's batch latency and event time (shared/progress_board.py).
+    timings = BatchTimings(NAME)
+    board = progress or MongoProgressBoard(client, settings.mongodb_database)
+    engine = service.engine
+    publisher = Periodic(
+        "progress",
+        ProgressPublisher(timings, board, lambda _: engine.stream_time).publish,
+        PUBLISH_EVERY_S,
+    )
 
     async def start_dependencies() -> None:
         await alert_store.ensure_schema()
@@ -120,8 +142,10 @@ def create_app(
             await kafka_output.start()
         await service.start()
         ticker.start()
+        publisher.start()
 
     async def stop_dependencies() -> None:
+        await publisher.stop()
         await ticker.stop()
         if kafka_output is not None:
             await kafka_output.stop()

@@ -208,6 +208,37 @@ async def alerts(settings: Settings, state: str | None, *, as_json: bool) -> int
     return 0
 
 
+async def whatif(
+    settings: Settings, profiles: str, period: str | None, fmt: str, output: str | None
+) -> int:
+    """`kpi whatif`: scorecards under a draft profile file beside the official ones, from
+    scoring's read model; nothing is published or stored."""
+    from services.reporting.domain import load_profiles  # noqa: PLC0415
+    from services.reporting.whatif_run import load_draft, run_whatif  # noqa: PLC0415
+    from services.scoring.read_model import mongo_score_queries  # noqa: PLC0415
+    from shared import mongo  # noqa: PLC0415
+    from shared.kpi.config import load_kpi_config  # noqa: PLC0415
+
+    config = load_kpi_config(settings.config_dir)
+    official = load_profiles(settings.config_dir, config.catalogue, org=config.org)
+    draft = load_draft(settings.config_dir, profiles, config)
+    client = mongo.create_client(settings, app_name="kpi-cli")
+    try:
+        reader = mongo_score_queries(client, settings.mongodb_database, config)
+        text, _ = await run_whatif(
+            reader, config=config, official=official, draft=draft, period=period, fmt=fmt
+        )
+    finally:
+        await client.close()
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        Path(output).write_text(text, encoding="utf-8")  # noqa: ASYNC240 - the command's last step
+        print(f"wrote {output}")
+    return 0
+
+
 async def scorecard(  # noqa: PLR0917 - mirrors the command's options
     settings: Settings,
     entity: str,

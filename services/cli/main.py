@@ -56,6 +56,20 @@ def _parser() -> argparse.ArgumentParser:
     card.add_argument("--format", choices=["json", "csv", "html"], default="json")
     card.add_argument("--lang", choices=["en", "zh", "ja"], default="en")
     card.add_argument("--output", "-o", default=None, help="write to this file, not stdout")
+    whatif = sub.add_parser(
+        "whatif",
+        help="scorecards under a draft profile file beside the official ones (publishes nothing)",
+        description="Compute a period's scorecards under a draft scorecard profile file and under "
+        "the official scorecards.yaml, from scoring's read model, and show per entity the "
+        "official and draft final score, grade and difference, and how many grades change. "
+        "Nothing is published or stored.",
+    )
+    whatif.add_argument("--profiles", required=True, help="the draft profile file (YAML)")
+    whatif.add_argument(
+        "--period", default=None, help="2024-05, FY2024-Q1, FY2024-H1, FY2024 (default: last month)"
+    )
+    whatif.add_argument("--format", choices=["table", "csv", "html"], default="table")
+    whatif.add_argument("--output", "-o", default=None, help="write to this file, not stdout")
     alerts = sub.add_parser("alerts", help="alerts known so far, newest first")
     alerts.add_argument("--state", choices=["firing", "resolved"], default=None)
     alerts.add_argument("--json", action="store_true", help="print JSON (a list of alerts)")
@@ -167,6 +181,25 @@ def _deadletters(settings: Settings, args: argparse.Namespace) -> int:
     )
 
 
+def _reads(settings: Settings, args: argparse.Namespace) -> int:
+    """The commands that read what the services computed."""
+    if args.command == "scores":
+        return asyncio.run(
+            commands.scores(settings, args.entity, args.period, args.kpi, as_json=args.json)
+        )
+    if args.command == "scorecard":
+        return asyncio.run(
+            commands.scorecard(
+                settings, args.entity, args.period, args.format, args.lang, args.output
+            )
+        )
+    if args.command == "whatif":
+        return asyncio.run(
+            commands.whatif(settings, args.profiles, args.period, args.format, args.output)
+        )
+    return asyncio.run(commands.alerts(settings, args.state, as_json=args.json))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `kpi` console script."""
     args = _parser().parse_args(argv)
@@ -195,18 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.command == "wait-idle":
             return asyncio.run(commands.wait_idle(settings, args.timeout, tuple(args.service)))
-        if args.command == "scores":
-            return asyncio.run(
-                commands.scores(settings, args.entity, args.period, args.kpi, as_json=args.json)
-            )
-        if args.command == "scorecard":
-            return asyncio.run(
-                commands.scorecard(
-                    settings, args.entity, args.period, args.format, args.lang, args.output
-                )
-            )
-        if args.command == "alerts":
-            return asyncio.run(commands.alerts(settings, args.state, as_json=args.json))
+        if args.command in {"scores", "scorecard", "whatif", "alerts"}:
+            return _reads(settings, args)
         if args.command == "deadletters":
             return _deadletters(settings, args)
         if args.command == "replay":

@@ -1,6 +1,7 @@
 """Composition root of the ingest service: the one place its pieces are built and wired."""
 
 import gc
+import time
 from datetime import UTC, datetime, timedelta
 
 from faststream.kafka import KafkaBroker
@@ -16,7 +17,15 @@ from shared.events import MAX_MESSAGE_BYTES
 from shared.kafka import RawBatch, create_broker, headerless_batch, raw_body
 from shared.kafka_output import KafkaOutput, OutputPort
 from shared.metrics import create_registry, faststream_middleware
+from shared.progress import BatchTimings
+from shared.progress_board import (
+    PUBLISH_EVERY_S,
+    MongoProgressBoard,
+    ProgressPublisher,
+    ProgressWriter,
+)
 from shared.service import ServiceApp, build_service
+from shared.service.periodic import Periodic
 from shared.settings import Settings
 
 from .claims import ClaimStore, MongoClaimStore
@@ -69,6 +78,7 @@ def create_app(
     output: OutputPort | None = None,
     claims: ClaimStore | None = None,
     clock: Clock = _utc_now,
+    progress: ProgressWriter | None = None,
 ) -> ServiceApp:
     """Build the ingest service from settings; tests may hand in their own pieces.
 
@@ -111,6 +121,16 @@ def create_app(
         idle_after=timedelta(seconds=settings.idle_timeout_s),
     )
 
+    # The pipeline page's batch latency and event time (shared/progress_board.py).
+    timings = BatchTimings(NAME)
+    board = progress or MongoProgressBoard(client, settings.mongodb_database)
+    watermark = pipeline.watermarks
+    publisher = Periodic(
+        "progress",
+        ProgressPublisher(timings, board, watermark.peek_low, clock).publish,
+        PUBLISH_EVERY_S,
+    )
+
     @broker.subscriber(
         *topics.UPSTREAM,
         group_id=GROUP_ID,
@@ -126,8 +146,10 @@ def create_app(
         decoder=raw_body,
     )
     async def on_upstream(message: KafkaMessage, consumer: Consumer) -> None:
+        started = time.perf_counter()
         records = upstream_records(message.raw_message)
         await pipeline.handle(records, await backlog_of(consumer))
+        timings.observe(time.perf_counter() - started, len(records), clock())
         metrics.consumer_lag.observe(consumer, {(r.topic, r.partition): r.offset for r in records})
 
     async def start_dependencies() -> None:
@@ -136,10 +158,12 @@ def create_app(
         if kafka_output is not None:
             await kafka_output.start()
         await feed.start()
+        publisher.start()
         if kafka_output is not None:  # a service process of its own, not a test's app
             _tune_garbage_collector()
 
     async def stop_dependencies() -> None:
+        await publisher.stop()
         await feed.stop()
         if kafka_output is not None:
             await kafka_output.stop()

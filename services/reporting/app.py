@@ -1,6 +1,7 @@
 """Composition root of the reporting service: the one place its pieces are built and wired."""
 
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -16,14 +17,19 @@ from shared.kafka_output import KafkaOutput, OutputPort
 from shared.kpi.config import load_kpi_config
 from shared.messages import DeadLetter
 from shared.metrics import create_registry, faststream_middleware
+from shared.progress import BatchTimings
+from shared.progress_board import MongoProgressBoard, ProgressQueries
 from shared.service import ServiceApp, build_service
 from shared.service.periodic import Periodic
 from shared.settings import Settings
 
 from .api.routes import api_router, legacy_router
 from .console.routes import console_router
+from .console.whatif_page import whatif_router
 from .deadletters import DeadLetterSummary
 from .domain import load_profiles
+from .offsets import BrokerOffsets, KafkaOffsets
+from .pipeline_sampler import SAMPLE_EVERY_S, OffsetSampler
 from .reads import ReportingReads
 from .service import ReportingMetrics, ReportingService
 from .store import MongoScorecardStore, ScorecardStore
@@ -33,7 +39,8 @@ NAME = "reporting"
 API_DESCRIPTION = (
     "Read-only JSON API of the reporting service (DESIGN §11), versioned under /api/v1: "
     "current scores of an entity and period, the organisation with current values, "
-    "scorecards (JSON, CSV or a printable HTML page), alerts and dead-letter counts. Values "
+    "scorecards (JSON, CSV or a printable HTML page), alerts, dead-letter counts and the "
+    "pipeline's figures (consumer lag, events/s, batch latency, watermarks). Values "
     "are decimal strings, ratios as fractions 0–1, null when a KPI has no denominator. A "
     "malformed parameter is a 422 and an unknown entity or scorecard a 404, each with a "
     "Problem body naming it. No answer carries a customer identifier or a phone hash. The "
@@ -45,6 +52,7 @@ def read_letters(summary: DeadLetterSummary, batch: RawBatch) -> None:
     """Count a batch of kpi.deadletter.v1; a record that is no dead letter is counted apart."""
     letters: list[DeadLetter] = []
     for record in batch:
+        summary.read_through(record.topic, record.partition, record.offset)
         try:
             letters.append(DeadLetter.model_validate_json(record.value or b""))
         except ValidationError:
@@ -63,10 +71,14 @@ def create_app(
     scores: ScoreQueries | None = None,
     alerts: AlertQueries | None = None,
     upstream: Upstream | None = None,
+    offsets: BrokerOffsets | None = None,
+    progress: ProgressQueries | None = None,
 ) -> ServiceApp:
     """Build the reporting service; a bad scorecards.yaml stops it here, naming the profile.
     `scores` and `alerts` are the scoring and alerts services' read models (default: on their
-    MongoDB state); `upstream` tells whether ingest has read everything (default: from Kafka)."""
+    MongoDB state); `upstream` tells whether ingest has read everything (default: from Kafka);
+    `offsets` and `progress` are what the pipeline page reads (default: the broker's offsets and
+    the progress board on MongoDB)."""
     client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{NAME}")
     config = load_kpi_config(settings.config_dir)  # calendar, KPIs, org and targets, checked
     calendar, catalogue, org = config.calendar, config.catalogue, config.org
@@ -90,6 +102,7 @@ def create_app(
         metrics=ReportingMetrics(registry),
         idle_after=timedelta(seconds=settings.idle_timeout_s),
         upstream=upstream or IngestUpstream(settings),
+        definitions=config.definitions,
     )
     ticker = Periodic("reporting-tick", service.tick, settings.reporting_tick_s, run_first=True)
 
@@ -108,7 +121,13 @@ def create_app(
         decoder=raw_body,
     )
     async def on_dead_letters(message: KafkaMessage) -> None:
+        started = time.perf_counter()
         read_letters(letters, message.raw_message)
+        batches.observe(time.perf_counter() - started, len(message.raw_message), datetime.now(UTC))
+
+    batches = BatchTimings(NAME)
+    sampler = OffsetSampler(offsets or KafkaOffsets(settings), scores, letters.positions)
+    sampling = Periodic("pipeline-offsets", sampler.sample, SAMPLE_EVERY_S, run_first=True)
 
     reads = ReportingReads(
         config=config,
@@ -118,6 +137,9 @@ def create_app(
         scorecards=card_store,
         letters=letters,
         close_status=service.close_status,
+        progress=progress or MongoProgressBoard(client, settings.mongodb_database),
+        sampler=sampler,
+        own_batches=batches,
     )
 
     async def start_dependencies() -> None:
@@ -125,8 +147,10 @@ def create_app(
         if kafka_output is not None:
             await kafka_output.start()
         ticker.start()
+        sampling.start()
 
     async def stop_dependencies() -> None:
+        await sampling.stop()
         await ticker.stop()
         if kafka_output is not None:
             await kafka_output.stop()
@@ -141,6 +165,7 @@ def create_app(
             api_router(reads),
             legacy_router(reads),
             console_router(reads, settings.runbooks_dir),
+            whatif_router(reads, settings.config_dir),
         ],
         on_startup=[start_dependencies],
         on_shutdown=[stop_dependencies],

@@ -78,6 +78,7 @@ class DeadLetterSummary:
         self._samples: dict[str, deque[LetterSample]] = {}
         self._unreadable = 0
         self._latest: datetime | None = None
+        self._positions: dict[tuple[str, int], int] = {}
 
     def add(self, letters: Iterable[DeadLetter]) -> None:
         """Count letters as read from the topic."""
@@ -99,6 +100,17 @@ class DeadLetterSummary:
             if self._latest is None or letter.received_at > self._latest:
                 self._latest = letter.received_at
         self._forget_old_hours()
+
+    def read_through(self, topic: str, partition: int, offset: int) -> None:
+        """The record at `offset` of the topic's partition has been counted."""
+        self._positions[topic, partition] = max(
+            self._positions.get((topic, partition), 0), offset + 1
+        )
+
+    def positions(self) -> dict[tuple[str, int], int]:
+        """The next offset to read of each partition read so far (reporting's position on
+        `kpi.deadletter.v1`, for the pipeline page's lag)."""
+        return dict(self._positions)
 
     def add_unreadable(self, count: int = 1) -> None:
         """Count records on the topic that are not dead letters."""

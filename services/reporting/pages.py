@@ -50,7 +50,9 @@ async def scorecard_page(
     if card is None:
         return None
     trend = tuple(TrendPoint(p, history[p].final_score) for p in reversed(periods) if p in history)
-    profile = config[card.profile]
+    # The profile's version of the period (effective_from), as the scorecard was built with.
+    in_force = config.in_force(card.profile, calendar.months_of(period)[0])
+    profile = in_force if in_force is not None else config[card.profile]
     chart = None
     scheme = profile.quadrants
     own = (_actual(card, scheme.x.kpi), _actual(card, scheme.y.kpi)) if scheme is not None else None

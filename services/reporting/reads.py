@@ -20,6 +20,8 @@ from shared.kpi.fiscal_calendar import is_window, parse_period, parse_window
 from shared.messages.alert import AlertSeverity, AlertState
 from shared.messages.score import Score
 from shared.messages.scorecard import Grade
+from shared.progress import BatchTimings
+from shared.progress_board import ProgressQueries
 from shared.service.http import BadParameter, NotFound
 
 from .api import models as m
@@ -27,6 +29,8 @@ from .deadletters import DeadLetterSummary
 from .domain import ScorecardConfig
 from .names import display_name
 from .pages import scorecard_page
+from .pipeline_report import pipeline_figures
+from .pipeline_sampler import OffsetSampler
 from .redaction import public_evidence, public_message
 from .render import ScorecardPage
 from .render.page import Language
@@ -35,7 +39,8 @@ from .store import ScorecardStore
 
 REDRIVE_COMMAND = "kpi deadletters redrive --reason {reason} --dry-run"
 _LEVELS = ", ".join(level.value for level in Level)
-# Figures only Prometheus has (each service's /metrics), with the query that shows them.
+# The pipeline's figures as only Prometheus keeps them (each service's /metrics, with history
+# and every quantile), with the query that shows them.
 PROMETHEUS_ONLY: tuple[m.PrometheusFigure, ...] = (
     m.PrometheusFigure(
         figure="consumer lag (records)",
@@ -92,6 +97,9 @@ class ReportingReads:
     scorecards: ScorecardStore
     letters: DeadLetterSummary
     close_status: Callable[[], Awaitable[CloseStatus]]
+    progress: ProgressQueries  # what ingest, scoring and alerts publish of their batches
+    sampler: OffsetSampler  # the services' offsets, sampled on a timer
+    own_batches: BatchTimings  # reporting's own batches (of kpi.deadletter.v1)
     wall: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     @property
@@ -420,7 +428,19 @@ class ReportingReads:
         status = await self.close_status()
         firing = await self.alerts.alerts(AlertState.FIRING)
         letters = self.letters.counts()
+        published = {p.service: p for p in await self.progress.progress()}
+        published["reporting"] = self.own_batches.progress(self.wall())
+        snapshots = self.sampler.snapshots
+        services, partitions = pipeline_figures(
+            snapshots,
+            published,
+            {"scoring": clock.low if clock else None, "reporting": status.clock},
+        )
         return m.Pipeline(
+            services=services,
+            partitions=partitions,
+            sampled_at=snapshots[-1].at if snapshots else None,
+            offsets_error=self.sampler.error,
             scoring=None
             if clock is None
             else m.ScoringClock(

@@ -10,10 +10,9 @@ period final: a crash in between publishes the same revision again (same `scorec
 """
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -21,30 +20,27 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from services.scoring.read_model import GroupClock
 from shared import topics
 from shared.config import OrgChart
-from shared.config.org import Level, parse_entity
+from shared.config.org import Level
 from shared.kafka_output import Outbound, OutputPort
 from shared.kpi.catalogue import KpiCatalogue
 from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.kpi.targets import team_sizes
+from shared.messages.definitions import Definitions
 from shared.messages.score import Score
 from shared.messages.scorecard import Scorecard, ScorecardStatus
 
 from .closing import CloseClock, closed_periods, horizon_of
-from .domain import (
-    Profile,
-    ScorecardConfig,
-    ScorecardInputs,
-    build_scorecard,
-    rank_scorecards,
-    region_coefficient,
-)
+from .domain import Profile, ScorecardConfig, build_scorecard, rank_scorecards
+from .inputs import scorecard_inputs
 from .store import ScorecardStore
 from .upstream import AlwaysIdle, Upstream
 
 logger = logging.getLogger(__name__)
 
-ASSESSMENT_KPI = "assessment_score"
-_VOLATILE = frozenset({"scorecard_id", "revision", "status", "as_of", "rank", "peers"})
+# A new definitions version alone (a new label, a restart on equal figures) is no revision.
+_VOLATILE = frozenset(
+    {"scorecard_id", "revision", "status", "as_of", "rank", "peers", "definitions"}
+)
 
 
 class ScoresReader(Protocol):
@@ -73,11 +69,6 @@ def publishable(card: Scorecard, old: Scorecard | None, *, final: bool) -> bool:
     if old.status is ScorecardStatus.FINAL:
         return False
     return final or figures(card) != figures(old)
-
-
-def _active(scores: Sequence[Score]) -> bool:
-    """Whether any event of the period reached the entity: some KPI counted something."""
-    return any(s.numerator is not None and s.numerator != 0 for s in scores)
 
 
 class ReportingMetrics:
@@ -139,8 +130,10 @@ class ReportingService:
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
         idle_after: timedelta = timedelta(seconds=30),
         upstream: Upstream | None = None,
+        definitions: Definitions | None = None,
     ) -> None:
         self._config = config
+        self._definitions = definitions  # stamped on every scorecard
         self._catalogue = catalogue
         self._calendar = calendar
         self._org = org
@@ -213,11 +206,26 @@ class ReportingService:
             self._latest[period] = await self._store.latest_of_period(period)
         return self._latest[period]
 
+    def _in_force(self, period: str) -> tuple[list[Scored], KpiCatalogue]:
+        """The entities and their profiles' versions in force in the period, and the KPIs'
+        (`effective_from`): an entity whose profile starts later gets no scorecard."""
+        if not (self._config.dated or self._catalogue.dated):
+            return self._entities, self._catalogue
+        month = self._calendar.months_of(period)[0]
+        config = self._config.as_of(month)
+        scored = [
+            Scored(s.entity, profile)
+            for s in self._entities
+            if (profile := config.profile_for(s.entity)) is not None
+        ]
+        return scored, self._catalogue.as_of(month)
+
     async def _close(self, period: str, *, final: bool) -> list[Scorecard]:
         readings = await self._reader.period_scores(self.entities, period)
         newest = await self._newest(period)
         previous = await self._newest(self._calendar.previous_period(period))
         now = self._wall()
+        entities, catalogue = self._in_force(period)
         cards = [
             self._build(
                 s,
@@ -227,8 +235,9 @@ class ReportingService:
                 previous.get(s.entity),
                 final=final,
                 now=now,
+                catalogue=catalogue,
             )
-            for s in self._entities
+            for s in entities
         ]
         changed = [
             card
@@ -265,41 +274,22 @@ class ReportingService:
         *,
         final: bool,
         now: datetime,
+        catalogue: KpiCatalogue,
     ) -> Scorecard:
-        by_kpi: Mapping[str, Score] = {s.kpi: s for s in scores}
-        assessment = by_kpi.get(ASSESSMENT_KPI)
-        revision = 1 if old is None else old.revision + 1
         if final:
             status = ScorecardStatus.FINAL
         else:
             status = ScorecardStatus.PROVISIONAL if old is None else ScorecardStatus.REVISED
-        assessed = assessment.value if assessment is not None else None
-        inputs = ScorecardInputs(
-            entity=scored.entity,
-            period=period,
-            readings=by_kpi,
-            revision=revision,
+        inputs = scorecard_inputs(
+            scored.entity,
+            period,
+            scores,
+            org=self._org,
+            team_sizes=self._team_sizes,
+            revision=1 if old is None else old.revision + 1,
             status=status,
-            activity=_active(scores),
             as_of=now,
-            assessment=None if assessed is None else min(max(assessed, Decimal(0)), Decimal(100)),
             previous_final_score=previous.final_score if previous is not None else None,
-            coefficient=region_coefficient(self._org, scored.entity),
-            headcount=self._headcount(scored.entity),
+            definitions=self._definitions,
         )
-        return build_scorecard(inputs, scored.profile, self._catalogue)
-
-    def _headcount(self, entity: str) -> int | None:
-        level, entity_id = parse_entity(entity)
-        match level:
-            case Level.AGENT:
-                return 1
-            case Level.TEAM:
-                return self._team_sizes.get(entity_id)
-            case Level.BRANCH:
-                branch = self._org.branch(entity_id)
-                return branch.headcount if branch is not None else None
-            case Level.REGION:
-                return sum(b.headcount for b in self._org.branches if b.region == entity_id)
-            case Level.COMPANY:
-                return sum(b.headcount for b in self._org.branches)
+        return build_scorecard(inputs, scored.profile, catalogue)

@@ -3,7 +3,8 @@
 import asyncio
 import functools
 import logging
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import Consumer, KafkaMessage
@@ -11,13 +12,15 @@ from faststream.middlewares import AckPolicy
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
-from shared import mongo, topics
-from shared.consumer_state import backlog_of
+from shared import mongo, progress_board, topics
+from shared.consumer_state import backlog_of, records_left
 from shared.errors import KpiError
 from shared.kafka import create_broker, headerless_batch, raw_body
 from shared.kafka_output import KafkaOutput, OutputPort
 from shared.kpi.config import load_kpi_config
 from shared.metrics import create_registry, faststream_middleware
+from shared.progress import BatchTimings
+from shared.progress_board import MongoProgressBoard, ProgressPublisher, ProgressWriter
 from shared.service import ServiceApp, build_service
 from shared.service.periodic import Periodic
 from shared.settings import Settings
@@ -48,6 +51,7 @@ def build_scorer(
         targets=config.targets,
         store=store,
         on_failure=(lambda: None) if metrics is None else metrics.score_failures.inc,
+        definitions=config.definitions,
     )
 
 
@@ -59,6 +63,7 @@ def create_app(
     registry: CollectorRegistry | None = None,
     store: StateStore | None = None,
     output: OutputPort | None = None,
+    progress: ProgressWriter | None = None,
 ) -> ServiceApp:
     """Build the scoring service; configuration errors stop it here, naming the file."""
     registry = registry or create_registry()
@@ -102,11 +107,22 @@ def create_app(
 
     @subscriber
     async def on_events(message: KafkaMessage, consumer: Consumer) -> None:
+        started = time.perf_counter()
         records = decode_records(message.raw_message)
-        result = await service.handle(records, await backlog_of(consumer))
+        result = await service.handle(
+            records, await backlog_of(consumer), left=await records_left(consumer)
+        )
         await after_batch(consumer, result)
+        timings.observe(time.perf_counter() - started, len(records), datetime.now(UTC))
         metrics.consumer_lag.observe(consumer, {(r.topic, r.partition): r.offset for r in records})
 
+    # The pipeline page's batch latency (shared/progress_board.py); scoring's event time is in
+    # its own read model (`ScoreQueries.clock`).
+    timings = BatchTimings(NAME)
+    board = progress or MongoProgressBoard(client, settings.mongodb_database)
+    progress_publisher = Periodic(
+        "progress", ProgressPublisher(timings, board).publish, progress_board.PUBLISH_EVERY_S
+    )
     # Updates recovered after a crash go out even when no batch comes.
     publisher = Periodic(
         "score publication", functools.partial(service.publish, caught_up=False), PUBLISH_EVERY_S
@@ -117,8 +133,10 @@ def create_app(
         if kafka_output is not None:
             await kafka_output.start()
         publisher.start()
+        progress_publisher.start()
 
     async def stop_dependencies() -> None:
+        await progress_publisher.stop()
         await publisher.stop()
         try:  # what is committed and not yet published goes out now, or from the next owner
             await asyncio.wait_for(service.publish(), timeout=SHUTDOWN_PUBLISH_S)

@@ -90,6 +90,7 @@ class ScorePublication:
         max_pending: int = MAX_PENDING,
         wall: Callable[[], datetime],
         stream_time: Callable[[], datetime | None],
+        writing: asyncio.Lock | None = None,
     ) -> None:
         self._scorer = scorer
         self._store = store
@@ -104,6 +105,10 @@ class ScorePublication:
         self._pending = _Pending()
         self._last_flush = wall()
         self._flushing = asyncio.Lock()  # one publication at a time, in commit order
+        # Held by the service around each batch's commit: marking positions published is a
+        # write to the documents a batch's transaction fences, so it waits for the commit
+        # rather than contending with it (the local database hung on that, never recovering).
+        self._writing = writing or asyncio.Lock()
 
     @property
     def pending(self) -> int:
@@ -176,9 +181,10 @@ class ScorePublication:
             for sent in taken.sent_at:
                 self._metrics.event_to_score.observe(max(0.0, acknowledged - sent))
             through = taken.through
-            await self._retry.run(
-                lambda: self._store.mark_scored(self._group, partitions, through), span
-            )
+            async with self._writing:
+                await self._retry.run(
+                    lambda: self._store.mark_scored(self._group, partitions, through), span
+                )
         except BaseException:
             taken.merge(self._pending)
             self._pending = taken

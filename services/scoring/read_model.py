@@ -5,14 +5,15 @@ through scoring's store, its composition root or its document layout, so scoring
 it stores its state by changing the adapter here alone. Three pieces:
 
 - `ScoreQueries`, the protocol: current scores of an entity and period (rolling windows
-  included), one period's scores of many entities in bulk, rolling windows in bulk, and the
-  group's event-time clock (`GroupClock`);
+  included), one period's scores of many entities in bulk, rolling windows in bulk, the
+  group's event-time clock (`GroupClock`) and its positions on `kpi.events.v1` (kept with the
+  state: scoring commits no offset to Kafka);
 - `mongo_score_queries`, the adapter on scoring's MongoDB state (read-only);
 - `MemoryScoreQueries`, an in-memory fake filled with scores and a clock, for other services'
   unit tests. Both keep the promises of `tests/support/score_queries_contract.py`.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Protocol
 
 from pymongo import AsyncMongoClient
@@ -67,6 +68,13 @@ class ScoreQueries(Protocol):
         commit's wall-clock time and backlog (None before its first commit)."""
         ...
 
+    async def positions(
+        self, partitions: Collection[tuple[str, int]]
+    ) -> dict[tuple[str, int], int]:
+        """For each of the `kpi.events.v1` partitions asked for that scoring has committed, the
+        offset of the next record it will apply (its consumer position, kept with its state)."""
+        ...
+
 
 class StateScoreQueries:
     """`ScoreQueries` on scoring's state, summed by scoring's own score builder."""
@@ -79,6 +87,7 @@ class StateScoreQueries:
             org=config.org,
             targets=config.targets,
             store=state,
+            definitions=config.definitions,
         )
 
     async def current_scores(self, entity: str, period: str, kpi: str | None = None) -> list[Score]:
@@ -101,6 +110,12 @@ class StateScoreQueries:
     async def clock(self) -> GroupClock | None:
         return await self._state.group_clock(topics.SCORING_GROUP)
 
+    async def positions(
+        self, partitions: Collection[tuple[str, int]]
+    ) -> dict[tuple[str, int], int]:
+        stored = await self._state.positions(topics.SCORING_GROUP, partitions)
+        return {partition: position.next_offset for partition, position in stored.items()}
+
 
 def mongo_score_queries(
     client: AsyncMongoClient[mongo.Document], database: str, config: KpiConfig
@@ -113,9 +128,15 @@ class MemoryScoreQueries:
     """An in-memory `ScoreQueries` for tests: put scores and set the clock; it answers with
     what it was given (the newest score per entity, period and KPI), in the order put."""
 
-    def __init__(self, scores: Iterable[Score] = (), clock: GroupClock | None = None) -> None:
+    def __init__(
+        self,
+        scores: Iterable[Score] = (),
+        clock: GroupClock | None = None,
+        positions: Mapping[tuple[str, int], int] | None = None,
+    ) -> None:
         self._scores: dict[tuple[str, str], dict[str, Score]] = {}
         self._clock = clock
+        self._positions = dict(positions or {})
         self.put(scores)
 
     def put(self, scores: Iterable[Score]) -> None:
@@ -126,6 +147,10 @@ class MemoryScoreQueries:
     def set_clock(self, clock: GroupClock | None) -> None:
         """What `clock` answers from now on; None reads as nothing applied yet."""
         self._clock = clock
+
+    def set_positions(self, positions: Mapping[tuple[str, int], int]) -> None:
+        """What `positions` answers from now on (next offsets by partition)."""
+        self._positions = dict(positions)
 
     def _of(self, entity: str, period: str) -> list[Score]:
         return list(self._scores.get((entity, period), {}).values())
@@ -147,3 +172,8 @@ class MemoryScoreQueries:
 
     async def clock(self) -> GroupClock | None:
         return self._clock
+
+    async def positions(
+        self, partitions: Collection[tuple[str, int]]
+    ) -> dict[tuple[str, int], int]:
+        return {p: self._positions[p] for p in partitions if p in self._positions}

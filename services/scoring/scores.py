@@ -19,11 +19,13 @@ from shared.config import OrgChart
 from shared.kafka_output import Outbound
 from shared.kpi.catalogue import KpiCatalogue
 from shared.kpi.components import PREFIX_SUMMED, C
+from shared.kpi.effective import rule_month
 from shared.kpi.fiscal_calendar import FiscalCalendar, is_window
 from shared.kpi.kpi_definition import DenominatorSource, KpiDefinition
 from shared.kpi.kpi_values import attainment, compute
 from shared.kpi.targets import Targets
-from shared.messages import Score
+from shared.messages import Definitions, Score
+from shared.messages.definitions import definitions_fields
 from shared.messages.score import ScoreFields, encode_score
 
 from .domain.batch import BatchOutcome
@@ -104,25 +106,28 @@ class ScoreBuilder:
         targets: Targets,
         store: StateStore,
         on_failure: Callable[[], None] = lambda: None,
+        definitions: Definitions | None = None,
     ) -> None:
         self._catalogue = catalogue
+        self._definitions = definitions_fields(definitions)  # stamped on every score
+        self._dated = catalogue.dated  # undated: one rule for every period, no look-up
         self._calendar = calendar
         self._org = org
         self._targets = targets
         self._store = store
         self._by_component: dict[str, list[KpiDefinition]] = defaultdict(list)
-        for kpi in catalogue:
+        for kpi in catalogue.entries:  # every version: each period's rule reads its components
             for component in kpi.components:
                 self._by_component[component].append(kpi)
         self._uses_prefix = {
-            kpi.id for kpi in catalogue if any(c in PREFIX_SUMMED for c in kpi.components)
+            kpi.id for kpi in catalogue.entries if any(c in PREFIX_SUMMED for c in kpi.components)
         }
         self._closed_openings: dict[tuple[str, str], dict[str, int]] = {}
         # Per-period facts that never change while the process runs; computing them for every
         # score was most of a batch's time.
         self._working_days: dict[str, int] = {}
         self._plans: dict[tuple[str, str], Decimal | None] = {}
-        self._targets_cache: dict[tuple[str, str, str], Decimal | None] = {}
+        self._targets_cache: dict[tuple[str, str, str, str | None], Decimal | None] = {}
         self._headcounts: dict[str, int | None] = {}
         self._on_failure = on_failure  # a score that could not be computed
 
@@ -243,6 +248,8 @@ class ScoreBuilder:
                 self._calendar,
             )
             for kpi_id in sorted(kpi_ids):
+                if self._rule(self._catalogue[kpi_id], period, stream_time) is None:
+                    continue  # not defined yet in this period (effective_from later)
                 try:
                     fields = self.score_fields(
                         self._catalogue[kpi_id], entity, period, totals, stream_time
@@ -304,7 +311,7 @@ class ScoreBuilder:
         as_of: datetime,
     ) -> Score:
         """The score of one KPI from an entity's period totals."""
-        return Score(**self.score_fields(kpi, entity, period, totals, as_of))
+        return Score.model_validate(self.score_fields(kpi, entity, period, totals, as_of))
 
     def score_fields(
         self,
@@ -314,9 +321,15 @@ class ScoreBuilder:
         totals: PeriodTotals,
         as_of: datetime,
     ) -> ScoreFields:
-        """The fields of `score`, for `encode_score` on the hot path (no model built)."""
+        """The fields of `score`, for `encode_score` on the hot path (no model built). The
+        KPI's version in force in the period (`effective_from`) is the one computed; a KPI not
+        defined yet in the period has no value."""
         calendar = self._calendar
-        target_key = (kpi.id, entity, period)
+        rule = self._rule(kpi, period, as_of)
+        if rule is None:
+            return self._undefined(kpi, entity, period, totals, as_of)
+        kpi = rule
+        target_key = (kpi.id, entity, period, kpi.effective_from)
         if target_key not in self._targets_cache:
             self._targets_cache[target_key] = self._targets.target(kpi, entity, period, calendar)
         target = self._targets_cache[target_key]
@@ -361,4 +374,32 @@ class ScoreBuilder:
             attainment=attainment(value.value, target, kpi.direction),
             revision=totals.revision,
             as_of=as_of,
+            definitions=self._definitions,
+        )
+
+    def _rule(self, kpi: KpiDefinition, period: str, as_of: datetime) -> KpiDefinition | None:
+        """The version of `kpi` in force in the period (None before its first version)."""
+        if not self._dated:
+            return kpi
+        return self._catalogue.in_force(kpi.id, rule_month(period, self._calendar, as_of))
+
+    def _undefined(
+        self, kpi: KpiDefinition, entity: str, period: str, totals: PeriodTotals, as_of: datetime
+    ) -> ScoreFields:
+        return ScoreFields(
+            schema_version=1,
+            score_id=Score.make_id(
+                entity, period, kpi.id, numerator=None, denominator=None, revision=totals.revision
+            ),
+            entity=entity,
+            period=period,
+            kpi=kpi.id,
+            value=None,
+            numerator=None,
+            denominator=None,
+            target=None,
+            attainment=None,
+            revision=totals.revision,
+            as_of=as_of,
+            definitions=self._definitions,
         )

@@ -185,6 +185,7 @@ class ScoringService:
         self._latest: datetime | None = None  # the latest event time applied
         self.in_flight = False
         self._beside: asyncio.Task[int] | None = None
+        self._writing = asyncio.Lock()
         self._publication = ScorePublication(
             scorer=scorer,
             store=store,
@@ -196,6 +197,7 @@ class ScoringService:
             max_pending=max_pending,
             wall=wall,
             stream_time=lambda: self._latest,
+            writing=self._writing,
         )
 
     @property
@@ -247,12 +249,19 @@ class ScoringService:
         return [r for r in records if (r.topic, r.partition) in keep]
 
     async def handle(
-        self, records: Sequence[InputRecord], backlog: Mapping[PartitionKey, bool] | None = None
+        self,
+        records: Sequence[InputRecord],
+        backlog: Mapping[PartitionKey, bool] | None = None,
+        *,
+        left: int | None = None,
     ) -> HandleResult:
         """Apply a batch; retry failures with backoff; re-read partitions that are out of step.
 
         `backlog` says, for each assigned partition, whether records are left to read on the
-        broker: a partition with a backlog holds the low watermark back."""
+        broker: a partition with a backlog holds the low watermark back. `left` is how many
+        (None: not known): under one batch's worth, scoring keeps up with its input, and
+        publishes its updates as soon as the last publication is out rather than coalescing
+        them for `flush_interval`."""
         if backlog is not None:
             self._clocks.set_backlog(backlog)
         result = HandleResult()
@@ -270,17 +279,21 @@ class ScoringService:
             keys = {(r.topic, r.partition) for r in batch} & set(self._positions)
             result.seek.update(await self.assign(keys))
             self._metrics.fenced.inc()
-        if any(self._clocks.has_backlog(key) for key in self._positions):
-            self._publish_beside()
-        else:
+        if not any(self._clocks.has_backlog(key) for key in self._positions):
             await self.publish()
+        else:
+            self._publish_beside(keeping_up=left is not None and left < self._max_chunk)
         return result
 
-    def _publish_beside(self) -> None:
-        """While catching up, a due publication runs beside the next batches rather than
-        before them: its CPU fills the time a batch waits for its commit. One at a time."""
+    def _publish_beside(self, *, keeping_up: bool) -> None:
+        """With records left to read, publication runs beside the next batches rather than
+        before them: its CPU fills the time a batch waits for its commit. One at a time: what
+        the batches add meanwhile goes out with the next. Keeping up (less than a batch left:
+        a steady stream), the next starts as soon as the last is out; behind by more, every
+        `flush_interval`, so that a long backlog publishes each update a few times only."""
         running = self._beside
-        if (running is not None and not running.done()) or not self._publication.due(False):
+        due = self._publication.due(keeping_up)
+        if (running is not None and not running.done()) or not due:
             return
         self._beside = asyncio.create_task(
             self._publication.flush(set(self._positions)), name="score publication"
@@ -403,7 +416,8 @@ class ScoringService:
                     [_dead_letter(*rejected) for rejected in outcome.rejected]
                 )
 
-            await self._store.commit(write, dead_letters)
+            async with self._writing:  # never beside a publication marking positions
+                await self._store.commit(write, dead_letters)
         finally:
             self.in_flight = False
         self._publication.add(changed, applied, now)

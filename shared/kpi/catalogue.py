@@ -1,7 +1,10 @@
 """The KPI catalogue (DESIGN §5) as configuration: `config/kpis.yaml`, validated at start-up.
 
-A new KPI of an existing kind is a new entry in the file, no code. `KpiCatalogue.from_document`
-is pure; `load_catalogue` reads the file. Every problem becomes one line naming the file, the
+A new KPI of an existing kind is a new entry in the file, no code. A KPI may be listed more than
+once with different `effective_from` periods, one version per scheme year (`effective.py`):
+iterating and indexing give each KPI's current version (the latest start), `in_force` and
+`as_of` the version of a given month. `KpiCatalogue.from_document` is pure; `load_catalogue`
+reads the file. Every problem becomes one line naming the file, the
 entry and the field, e.g. ``config/kpis.yaml: kpis[3] (renewal_rate).numerator: unknown
 component 'renewal_renewd' (did you mean 'renewal_renewed'?); components are …``.
 """
@@ -10,6 +13,7 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -24,10 +28,11 @@ from shared.config.issues import (
     did_you_mean,
     path_of,
 )
-from shared.config.loading import read_yaml
+from shared.config.loading import load_calendar, read_yaml
 
 from .components import C
-from .fiscal_calendar import PeriodKind
+from .effective import Dated, calendar_of, describe_start, same_start, start_month
+from .fiscal_calendar import FiscalCalendar, PeriodKind
 from .kpi_definition import (
     ADDITIVE_KINDS,
     KIND_RULES,
@@ -54,6 +59,7 @@ _FIELD_HELP: Final[Mapping[str, FieldHelp]] = {
     "unit": FieldHelp("ratio"),
     "scale": FieldHelp("10000", "the divisor of a scaled numerator: 10000, 100 or 86400"),
     "default_target": FieldHelp("0.9"),
+    "effective_from": FieldHelp("FY2024", "the fiscal period from which this version applies"),
     "below": FieldHelp("0.85"),
     "above": FieldHelp("5"),
 }
@@ -220,23 +226,76 @@ def _entries(document: object) -> tuple[list[object], list[ConfigIssue]]:
     return kpis, issues
 
 
+def _overlaps(entries: Mapping[int, KpiDefinition], calendar: FiscalCalendar) -> list[ConfigIssue]:
+    """Two versions of a KPI that start in the same month: which one applies is unknowable.
+    `entries` maps each valid entry's index in the file to it."""
+    issues: list[ConfigIssue] = []
+    by_id: dict[str, list[tuple[int, str | None]]] = {}
+    for index, kpi in entries.items():
+        by_id.setdefault(kpi.id, []).append((index, kpi.effective_from))
+    for kpi_id, versions in by_id.items():
+        for earlier, later, month in same_start(versions, calendar):
+            entry = ListEntry("kpis", later, kpi_id)
+            if month == "":
+                message = (
+                    f"KPI '{kpi_id}' is already defined at kpis[{earlier}]; give each KPI its "
+                    "own id"
+                )
+                issues.append(entry.issue("id", message))
+            else:
+                message = (
+                    f"this version starts in {describe_start(month)}, like kpis[{earlier}] "
+                    f"(effective_from {entries[earlier].effective_from}); give each version "
+                    "of a KPI its own start"
+                )
+                issues.append(entry.issue("effective_from", message))
+    return issues
+
+
 @dataclass(frozen=True)
 class KpiCatalogue:
-    """The validated KPIs in file order, with look-up by id."""
+    """The validated KPIs, with look-up by id.
 
-    kpis: tuple[KpiDefinition, ...]
+    `entries` holds every version in file order; iteration, `len`, `in` and `[id]` see one
+    KPI per id, its current version (the latest `effective_from`), in the order ids first
+    appear. `in_force(id, month)` and `as_of(month)` give the versions of a month.
+    """
+
+    entries: tuple[KpiDefinition, ...]
     source: str = field(default=KPI_FILE, compare=False)
+    fiscal_year_start_month: int = field(default=4, compare=False)
+    _dated: Mapping[str, Dated[KpiDefinition]] = field(init=False, repr=False, compare=False)
     _by_id: Mapping[str, KpiDefinition] = field(init=False, repr=False, compare=False)
+    _snapshots: dict[str, "KpiCatalogue"] = field(init=False, repr=False, compare=False)
+    _is_dated: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_id", MappingProxyType({k.id: k for k in self.kpis}))
+        calendar = calendar_of(self.fiscal_year_start_month)
+        versions: dict[str, list[tuple[str, KpiDefinition]]] = {}
+        for kpi in self.entries:
+            versions.setdefault(kpi.id, []).append((start_month(kpi.effective_from, calendar), kpi))
+        dated = {kpi_id: Dated.of(pairs) for kpi_id, pairs in versions.items()}
+        object.__setattr__(self, "_dated", MappingProxyType(dated))
+        current = {kpi_id: d.current for kpi_id, d in dated.items()}
+        object.__setattr__(self, "_by_id", MappingProxyType(current))
+        object.__setattr__(self, "_snapshots", {})
+        object.__setattr__(
+            self, "_is_dated", any(kpi.effective_from is not None for kpi in self.entries)
+        )
 
     @classmethod
-    def from_document(cls, document: object, *, source: str = KPI_FILE) -> "KpiCatalogue":
-        """Validate a parsed document; `InvalidConfig` lists every problem found."""
+    def from_document(
+        cls,
+        document: object,
+        *,
+        source: str = KPI_FILE,
+        calendar: FiscalCalendar | None = None,
+    ) -> "KpiCatalogue":
+        """Validate a parsed document; `InvalidConfig` lists every problem found. The
+        calendar's fiscal-year start places `effective_from` periods (default April)."""
+        calendar = calendar or calendar_of(4)
         raw_entries, issues = _entries(document)
-        kpis: list[KpiDefinition] = []
-        first: dict[str, int] = {}
+        kpis: dict[int, KpiDefinition] = {}
         for index, raw in enumerate(raw_entries):
             raw_id = raw.get("id") if isinstance(raw, dict) else None
             entry = ListEntry("kpis", index, raw_id if isinstance(raw_id, str) else None)
@@ -245,27 +304,50 @@ class KpiCatalogue:
             except ValidationError as exc:
                 issues += [_entry_error(entry, error) for error in exc.errors(include_url=False)]
                 continue
-            if kpi.id in first:
-                issues.append(
-                    entry.issue(
-                        "id",
-                        f"KPI '{kpi.id}' is already defined at "
-                        f"kpis[{first[kpi.id]}]; give each KPI its own id",
-                    )
-                )
-            else:
-                first[kpi.id] = index
             issues += _check(entry, kpi)
-            kpis.append(kpi)
+            kpis[index] = kpi
+        issues += _overlaps(kpis, calendar)
         if issues:
             raise InvalidConfig(source, issues)
-        return cls(tuple(kpis), source)
+        return cls(tuple(kpis.values()), source, calendar.config.fiscal_year_start_month)
+
+    @property
+    def kpis(self) -> tuple[KpiDefinition, ...]:
+        """Each KPI's current version, in the order ids first appear in the file."""
+        return tuple(self._by_id.values())
+
+    @property
+    def dated(self) -> bool:
+        """Whether any KPI has an `effective_from` (otherwise every period has the same rules)."""
+        return self._is_dated
+
+    def in_force(self, kpi_id: str, month: str) -> KpiDefinition | None:
+        """The version of a KPI in force in `month` (``2024-04``); None when its first
+        version starts later (`KeyError` for an unknown id)."""
+        try:
+            return self._dated[kpi_id].in_force(month)
+        except KeyError:
+            raise KeyError(f"no KPI {kpi_id!r} in {self.source}") from None
+
+    def as_of(self, month: str) -> "KpiCatalogue":
+        """The catalogue of one month: the version of each KPI in force then, undated; KPIs
+        whose first version starts later are left out."""
+        if not self.dated:
+            return self
+        if month not in self._snapshots:
+            chosen = (self._dated[kpi_id].in_force(month) for kpi_id in self._by_id)
+            self._snapshots[month] = KpiCatalogue(
+                tuple(k for k in chosen if k is not None),
+                self.source,
+                self.fiscal_year_start_month,
+            )
+        return self._snapshots[month]
 
     def __iter__(self) -> Iterator[KpiDefinition]:
-        return iter(self.kpis)
+        return iter(self._by_id.values())
 
     def __len__(self) -> int:
-        return len(self.kpis)
+        return len(self._by_id)
 
     def __contains__(self, kpi_id: object) -> bool:
         return kpi_id in self._by_id
@@ -281,6 +363,13 @@ class KpiCatalogue:
         return tuple(self._by_id)
 
 
-def load_catalogue(path: str | os.PathLike[str]) -> KpiCatalogue:
-    """Read and validate `kpis.yaml`; `ConfigError` naming the file, entry and field."""
-    return KpiCatalogue.from_document(read_yaml(path), source=os.fspath(path))
+def load_catalogue(
+    path: str | os.PathLike[str], *, calendar: FiscalCalendar | None = None
+) -> KpiCatalogue:
+    """Read and validate `kpis.yaml`; `ConfigError` naming the file, entry and field. Without
+    `calendar`, the `calendar.yaml` beside it (if any) places `effective_from` periods."""
+    if calendar is None:
+        beside = Path(path).parent / "calendar.yaml"
+        if beside.exists():
+            calendar = FiscalCalendar(load_calendar(beside))
+    return KpiCatalogue.from_document(read_yaml(path), source=os.fspath(path), calendar=calendar)

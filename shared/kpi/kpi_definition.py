@@ -9,9 +9,17 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from typing import Annotated, Final
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
+from .effective import check_effective_from
 from .fiscal_calendar import PeriodKind
 
 
@@ -88,6 +96,8 @@ KPI_ID_PATTERN: Final = r"^[a-z][a-z0-9_]{0,63}$"
 SEED_ID_PATTERN: Final = r"^\d{3}$"
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 TargetValue = Annotated[Decimal, Field(allow_inf_nan=False)]
+# A fiscal period or month from which a version of a definition is in force (`effective.py`).
+EffectiveFrom = Annotated[str, Field(strict=True), AfterValidator(check_effective_from)]
 
 
 class _Frozen(BaseModel):
@@ -144,6 +154,7 @@ class KpiDefinition(_Frozen):
     target_per: PeriodKind | None = None
     veto: Veto | None = None
     source: tuple[Annotated[str, StringConstraints(pattern=SEED_ID_PATTERN)], ...] = ()
+    effective_from: EffectiveFrom | None = None
 
     @property
     def denominator_from(self) -> DenominatorSource | None:

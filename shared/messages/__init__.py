@@ -2,6 +2,7 @@
 
 from .alert import Alert, AlertMessages, AlertSeverity, AlertState
 from .deadletter import DeadLetter
+from .definitions import Definitions
 from .score import Score
 from .scorecard import (
     Category,
@@ -21,6 +22,7 @@ __all__ = [
     "AlertState",
     "Category",
     "DeadLetter",
+    "Definitions",
     "Grade",
     "KpiLine",
     "Labels",

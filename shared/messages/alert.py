@@ -25,6 +25,8 @@ from pydantic_core import PydanticCustomError
 
 from shared.events.canonical import PHONE_HASH_PATTERN
 
+from .definitions import Definitions
+
 _PHONE_HASH: Final = re.compile(PHONE_HASH_PATTERN)
 
 
@@ -84,6 +86,9 @@ class Alert(BaseModel):
     started_at: AwareDatetime = Field(description="When this firing episode began")
     resolved_at: AwareDatetime | None = None
     evidence: dict[str, JsonValue] = Field(default_factory=dict)
+    definitions: Definitions | None = Field(
+        default=None, description="The KPI definitions version the rule was evaluated with"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -8,6 +8,8 @@ from typing import Literal, TypedDict
 import msgspec
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from .definitions import Definitions, DefinitionsFields
+
 
 class Score(BaseModel):
     """The current value of a KPI; values are decimal strings, ratios as fractions 0–1, a KPI
@@ -28,6 +30,9 @@ class Score(BaseModel):
     attainment: Decimal | None
     revision: int = Field(ge=1, description="1, plus one for each batch of late events")
     as_of: AwareDatetime = Field(description="Stream time when the value was computed")
+    definitions: Definitions | None = Field(
+        default=None, description="The KPI definitions version the value was computed with"
+    )
 
     @staticmethod
     def make_id(
@@ -59,6 +64,7 @@ class ScoreFields(TypedDict):
     attainment: Decimal | None
     revision: int
     as_of: datetime
+    definitions: DefinitionsFields | None
 
 
 _ENCODER = msgspec.json.Encoder(decimal_format="string")

@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from .definitions import Definitions
+
 _Text = Annotated[str, StringConstraints(min_length=1)]
 
 
@@ -122,6 +124,9 @@ class Scorecard(BaseModel):
     activity: bool = Field(description="Whether any event of the period reached the entity")
     notes: list[str] = Field(default_factory=list, description="Plain-English remarks")
     as_of: AwareDatetime = Field(description="When this revision was built")
+    definitions: Definitions | None = Field(
+        default=None, description="The KPI definitions version the scorecard was built with"
+    )
 
     @staticmethod
     def make_id(entity: str, period: str, profile: str, revision: int) -> str:

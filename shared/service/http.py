@@ -81,10 +81,15 @@ def _where(location: Sequence[int | str]) -> str:
     return f"{kind} parameter {name}" if name else kind
 
 
+def validation_reason(exc: RequestValidationError) -> str:
+    """What FastAPI found wrong with a request, naming each parameter."""
+    reasons = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in exc.errors())
+    return reasons or "invalid request"
+
+
 async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    reasons = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in exc.errors())
-    return JSONResponse(Problem(detail=reasons or "invalid request").model_dump(), 422)
+    return JSONResponse(Problem(detail=validation_reason(exc)).model_dump(), 422)
 
 
 async def _refused(_: Request, exc: Exception) -> JSONResponse:

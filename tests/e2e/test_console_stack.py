@@ -145,13 +145,14 @@ async def _browse(
     base: str, agent: str, folder: Path, executable: str
 ) -> dict[tuple[str, str], BrowserVisit]:
     """A manager's way through the console in each language: the overview, the drill-down to
-    one agent, a branch's scorecard, the alerts and the data-quality pages."""
+    one agent, a branch's scorecard, the alerts, data-quality and pipeline pages."""
     pages = {
         "overview": "/",
         "agent": f"/org/{agent}?period={CLOSED}",
         "scorecard": f"/api/v1/scorecards/branch:B01/{CLOSED}?format=html",
         "alerts": "/alerts",
         "data-quality": "/data-quality",
+        "pipeline": "/pipeline",
     }
     seen: dict[tuple[str, str], BrowserVisit] = {}
     for language in LANGUAGES:

@@ -2,7 +2,8 @@
 four services, backfills the demo company's history, says when it is ready and prints where to
 look with the console first; the history is applied exactly (no dead letter, every counter equal
 to the plain-Python reference, KPI values with them), months are closed with every entity's
-scorecard; and Ctrl-C stops everything it started.
+scorecard; a manager clicks through the console in a real browser; and Ctrl-C stops everything
+it started.
 
 The history is two months before the last closed month of a small cut of the demo company
 (every 30th agent of each team, 60 events a day), so the test takes a minute or two; `make run`
@@ -20,7 +21,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -42,6 +45,7 @@ from tests.support.pipeline_runs import (
     scoring_state,
 )
 from tests.support.reference_scoring import Counters
+from tests.support.scorecard_browser import ConsoleWalk, chromium_path, console_walk
 from tests.support.stack_fixtures import _test_settings, service_env
 
 pytestmark = pytest.mark.e2e
@@ -197,6 +201,92 @@ async def test_kpi_values_equal_the_reference(demo_run: DemoRun) -> None:
         for kpi_id, line in lines.items():
             if kpi_id in scores and line["actual"] is not None:
                 assert Decimal(line["actual"]) == Decimal(scores[kpi_id]["value"]), kpi_id
+
+
+def _in_language(url: str) -> tuple[str, dict[str, list[str]], str]:
+    """A console URL's path, its query without the language, and the language."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    language = query.pop("lang", ["en"])[0]
+    return parts.path, query, language
+
+
+async def _down_to(walk: ConsoleWalk, level: str) -> None:
+    """Click the first entity below that leads somewhere: a team without agents on the day
+    shown is stepped back out of, and the next one tried."""
+    below = walk.page.locator("table.children tr[data-entity] th a")
+    for index in range(await below.count()):
+        stop = await walk.click(below.nth(index), level)
+        if level == "agent" or await below.count() > 0:
+            return
+        await walk.back(f"{level}-left")
+        assert stop.url != walk.page.url
+    pytest.fail(f"no {level} with anything below it on {walk.page.url}")
+
+
+async def _open_a_scorecard(walk: ConsoleWalk) -> None:
+    """The agent's HTML scorecard, else (no profile for agents) its branch's, by the crumbs."""
+    html = walk.page.locator("table.scorecard-links a", has_text="HTML")
+    if not await html.count():
+        await walk.click(walk.page.locator("p.crumbs a").nth(2), "branch-again")
+    assert await html.count(), f"no scorecard on {walk.page.url}"
+    await walk.click(html.first, "scorecard")
+
+
+async def test_a_manager_clicks_through_the_console(demo_run: DemoRun, tmp_path: Path) -> None:
+    """One URL typed (/), then only clicks: the organisation down to an agent, a scorecard,
+    back, the switcher to Japanese and Chinese, the alerts, data-quality and pipeline pages.
+    No console error, nothing from another host, no empty box for a CJK character."""
+    executable = chromium_path()
+    if executable is None:
+        message = "Debian's chromium is not installed (/usr/bin/chromium); run `make tools`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    base = f"http://127.0.0.1:{demo_run.settings.http_port_for('reporting')}"
+    async with console_walk(tmp_path, executable=executable) as walk:
+        page = walk.page
+        await walk.open(f"{base}/", "overview")
+        await walk.click(page.locator("nav.pages a").nth(1), "company")
+        for level in ("region", "branch", "team", "agent"):
+            await _down_to(walk, level)
+        agent = walk.stops[-1]
+        await _open_a_scorecard(walk)
+        await walk.back("before-scorecard")
+        await walk.click(page.locator("nav.languages a[hreflang=ja]"), "ja")
+        await walk.click(page.locator("nav.languages a[hreflang=zh]"), "zh")
+        for index, name in ((3, "alerts"), (4, "data-quality"), (5, "pipeline")):
+            await walk.click(page.locator("nav.pages a").nth(index), name)
+        await walk.click(page.locator("nav.languages a[hreflang=ja]"), "pipeline-ja")
+        lags = await page.locator("table.services td.lag").all_inner_texts()
+        rates = await page.locator("table.services td.rate").all_inner_texts()
+        latencies = await page.locator("table.services td.latency").all_inner_texts()
+
+    assert walk.console_errors == []
+    assert walk.page_errors == []
+    assert [url for url in walk.requests if not url.startswith(f"{base}/")] == []
+    assert [(s.name, s.tofu) for s in walk.stops if s.tofu] == []
+    path = {s.name: s.url.removeprefix(base) for s in walk.stops}
+    assert path["company"] == "/org/company:ACME"
+    for level in ("region", "branch", "team", "agent"):
+        assert path[level].startswith(f"/org/{level}:"), path
+    assert agent.name == "agent"
+    assert path["scorecard"].startswith("/api/v1/scorecards/")
+    assert path["scorecard"].endswith("format=html")
+    came_back = path["before-scorecard"]
+    assert came_back in (path["agent"], path.get("branch-again"))
+    assert _in_language(path["ja"]) == (*_in_language(came_back)[:2], "ja")
+    assert _in_language(path["zh"]) == (*_in_language(came_back)[:2], "zh")
+    languages = {s.name: (s.lang, s.heading) for s in walk.stops}
+    assert (languages["ja"][0], languages["zh"][0]) == ("ja", "zh-Hans")
+    assert languages["alerts"] == ("zh-Hans", "告警")
+    assert languages["data-quality"] == ("zh-Hans", "数据质量")
+    assert languages["pipeline"] == ("zh-Hans", "处理管道")
+    assert languages["pipeline-ja"] == ("ja", "パイプライン")
+    # The backfill is in and nothing is live: every service has read everything.
+    assert lags == ["0", "0", "0", "0"]
+    assert all(rate.split()[0] != "—" for rate in rates), rates  # two samples at least
+    assert all(not latency.startswith("—") for latency in latencies[:3]), latencies
 
 
 def test_ctrl_c_stops_everything_it_started(demo_run: DemoRun) -> None:

@@ -1,7 +1,8 @@
 """Reporting as real processes: a replayed demo fiscal year gets a scorecard for every entity at
 every month close, the quiet branch included (and its scorecard says it was quiet); a late
 event after a close produces revision 2 with the changed figures, read back through
-`kpi scorecard` and the service's HTTP endpoint."""
+`kpi scorecard` and the service's HTTP endpoint. Scores and scorecards carry the definitions
+version of the configuration the services loaded."""
 
 import asyncio
 import json
@@ -18,10 +19,12 @@ import pytest
 from services.demo.generator import generate_events, write_jsonl
 from services.demo.profiles import DEMO_QUIET_BRANCHES
 from services.reporting.domain import load_profiles
+from shared import topics
 from shared.config.loading import load_calendar, load_org
 from shared.config.org import Level
 from shared.kpi.catalogue import load_catalogue
 from shared.kpi.fiscal_calendar import FiscalCalendar
+from shared.kpi.versions import load_definitions
 from shared.localstack import LocalStack
 from shared.settings import Settings
 from tests.support.pipeline_runs import (
@@ -33,7 +36,7 @@ from tests.support.pipeline_runs import (
     stop,
 )
 from tests.support.stack_fixtures import service_env
-from tests.support.topics_io import publish_raw
+from tests.support.topics_io import publish_raw, read_until
 
 pytestmark = pytest.mark.e2e
 
@@ -136,6 +139,16 @@ async def test_a_replayed_year_gets_scorecards_at_every_close_and_a_late_event_r
             assert {c["entity"] for c in cards} == entities, month
         # No month closed before its events were applied: nothing was revised.
         assert await scorecards(settings, {"status": "revised"}) == []
+
+        # Scores and scorecards name the definitions version the services loaded.
+        version = load_definitions(Path("config")).model_dump()
+        march = await scorecards(settings, {"period": "2025-03"})
+        assert [c for c in march if c["definitions"] != version] == []
+        scored = await read_until(settings, [topics.SCORES], lambda r: len(r) >= 1_000)
+        assert len(scored) >= 1_000
+        assert {json.dumps(json.loads(r.value)["definitions"]) for r in scored} == {
+            json.dumps(version)
+        }
 
         # The quiet branch has a target and no events: its scorecard says so.
         quiet = sorted(DEMO_QUIET_BRANCHES)[0]

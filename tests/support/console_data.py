@@ -15,6 +15,8 @@ from typing import Final
 
 from services.alerts.read_model import MemoryAlertQueries
 from services.reporting.app import create_app
+from services.reporting.offsets import MemoryOffsets
+from services.reporting.pipeline_figures import Bounds, Partition
 from services.reporting.reads import ReportingReads
 from services.scoring.read_model import GroupClock, MemoryScoreQueries
 from shared.events.decoding import RejectReason
@@ -22,6 +24,8 @@ from shared.kpi.catalogue import load_catalogue
 from shared.kpi.kpi_values import attainment
 from shared.messages import Alert, AlertMessages, AlertSeverity, AlertState, DeadLetter, Score
 from shared.messages.scorecard import Scorecard
+from shared.progress import ServiceProgress
+from shared.progress_board import MemoryProgressBoard
 from shared.service import ServiceApp
 from shared.settings import Settings, load_settings
 from tests.support.fake_scorecard_store import MemoryScorecardStore
@@ -176,6 +180,74 @@ def scorecards() -> list[Scorecard]:
     ]
 
 
+# The pipeline: two samples of the offsets a minute apart (SAMPLED, SAMPLED + 60 s).
+SAMPLED: Final = datetime(2025, 3, 28, 3, 10, tzinfo=UTC)
+POLICY, SURVEY = ("insurance.policy.v1", 0), ("insurance.survey.v1", 0)
+EVENTS_0, EVENTS_1 = ("kpi.events.v1", 0), ("kpi.events.v1", 1)
+SCORES_0, LETTERS_0 = ("kpi.scores.v1", 0), ("kpi.deadletter.v1", 0)
+
+
+def offsets_then() -> tuple[dict[Partition, Bounds], dict[str, dict[Partition, int]]]:
+    """The first sample: bounds, and the groups' commits (ingest's, alerts')."""
+    bounds = {
+        POLICY: Bounds(0, 1_000),
+        SURVEY: Bounds(0, 200),
+        EVENTS_0: Bounds(0, 1_100),
+        EVENTS_1: Bounds(0, 50),
+        SCORES_0: Bounds(0, 400),
+        LETTERS_0: Bounds(0, 4),
+    }
+    committed = {
+        "kpi-ingest": {POLICY: 700, SURVEY: 200},
+        "kpi-alerts": {SCORES_0: 300, EVENTS_0: 1_000, EVENTS_1: 50},
+    }
+    return bounds, committed
+
+
+def offsets_now() -> tuple[dict[Partition, Bounds], dict[str, dict[Partition, int]]]:
+    """A minute later: ingest read 300 more policies (5/s), alerts 120 more scores and 60
+    events (3/s); ingest is 300 behind on policies, alerts 40 on scores and 100 on events."""
+    bounds, committed = offsets_then()
+    bounds |= {POLICY: Bounds(0, 1_300), EVENTS_0: Bounds(0, 1_160), SCORES_0: Bounds(0, 460)}
+    committed["kpi-ingest"][POLICY] = 1_000
+    committed["kpi-alerts"] |= {SCORES_0: 420, EVENTS_0: 1_060}
+    return bounds, committed
+
+
+# Scoring's positions (its read model): 900 then 1,140 of partition 0 (4/s), 20 behind.
+SCORING_THEN: Final = {EVENTS_0: 900, EVENTS_1: 50}
+SCORING_NOW: Final = {EVENTS_0: 1_140, EVENTS_1: 50}
+INGEST_LOW: Final = datetime(2025, 3, 28, 2, 59, tzinfo=UTC)
+ALERTS_LATEST: Final = datetime(2025, 3, 28, 3, 1, tzinfo=UTC)
+
+
+def progress() -> list[ServiceProgress]:
+    """What ingest, scoring and alerts published of their batches."""
+
+    def published(
+        service: str, p50: float, p95: float, watermark: datetime | None
+    ) -> ServiceProgress:
+        return ServiceProgress(
+            service=service,
+            published_at=SAMPLED + timedelta(seconds=58),
+            batches=120,
+            records=24_000,
+            last_batch_at=SAMPLED + timedelta(seconds=55),
+            last_batch_s=p50,
+            recent=100,
+            p50_s=p50,
+            p95_s=p95,
+            max_s=p95 * 2,
+            watermark=watermark,
+        )
+
+    return [
+        published("alerts", 0.012, 0.05, ALERTS_LATEST),
+        published("ingest", 0.08, 0.25, INGEST_LOW),
+        published("scoring", 0.4, 1.5, None),
+    ]
+
+
 def settings() -> Settings:
     # Nothing listens on port 1: building the app must not connect anywhere.
     return load_settings(
@@ -196,6 +268,7 @@ class ConsoleState:
     scores: MemoryScoreQueries
     alerts: MemoryAlertQueries
     store: MemoryScorecardStore
+    offsets: MemoryOffsets
 
 
 async def reporting_app(*, empty: bool = False) -> ConsoleState:
@@ -205,15 +278,25 @@ async def reporting_app(*, empty: bool = False) -> ConsoleState:
     store = MemoryScorecardStore()
     if not empty:
         await store.save(scorecards())
+    offsets = MemoryOffsets()
     app = create_app(
         settings(),
         store=store,
         output=RecordingOutput(),
         scores=score_queries,
         alerts=alert_queries,
+        offsets=offsets,
+        progress=MemoryProgressBoard([] if empty else progress()),
     )
     reads = app.extra["reads"]
     assert isinstance(reads, ReportingReads)
     if not empty:
         reads.letters.add(dead_letters())
-    return ConsoleState(app, reads, score_queries, alert_queries, store)
+        reads.letters.read_through(*LETTERS_0, 2)  # three of the four records read
+        offsets.set(*offsets_then())
+        score_queries.set_positions(SCORING_THEN)
+        await reads.sampler.sample(SAMPLED)
+        offsets.set(*offsets_now())
+        score_queries.set_positions(SCORING_NOW)
+        await reads.sampler.sample(SAMPLED + timedelta(seconds=60))
+    return ConsoleState(app, reads, score_queries, alert_queries, store, offsets)

@@ -53,6 +53,8 @@ SCENARIO: Final = tuple(
 SCENARIO_CLOCK: Final = GroupClock(
     low=STAMP, latest=LATEST, committed_at=WALL, backlog=False, earliest=EARLIEST
 )
+# Where scoring stands on its input after the scenario: one partition, three records applied.
+SCENARIO_POSITIONS: Final = {(topics.EVENTS, 0): len(SCENARIO)}
 # The scenario's satisfaction_mean of every entity on the agent's path, by period.
 MEANS: Final = {"2024-04": Decimal(50), "2024-05": Decimal(80), "FY2024-Q1": Decimal(70)}
 WINDOW_MEAN: Final = Decimal(80)
@@ -131,6 +133,15 @@ class ScoreQueriesContract:
 
     async def test_the_clock_is_scorings_event_time(self, filled: ScoreQueries) -> None:
         assert await filled.clock() == SCENARIO_CLOCK
+
+    async def test_positions_are_the_next_offsets_to_apply(self, filled: ScoreQueries) -> None:
+        asked = [(topics.EVENTS, 0), (topics.EVENTS, 1)]
+
+        assert await filled.positions(asked) == SCENARIO_POSITIONS
+        assert await filled.positions([(topics.EVENTS, 1)]) == {}
+
+    async def test_nothing_applied_has_no_position(self, empty: ScoreQueries) -> None:
+        assert await empty.positions([(topics.EVENTS, 0)]) == {}
 
     async def test_current_scores_of_every_entity_on_the_path(self, filled: ScoreQueries) -> None:
         for entity in PATH:

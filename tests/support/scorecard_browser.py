@@ -1,6 +1,8 @@
 """Open a rendered scorecard page in Debian's headless Chromium (through playwright, which drives
 the system browser and downloads none) and keep what the browser saw: console messages, page
 errors, requests, the characters it could only draw as empty boxes (tofu), and a screenshot.
+`console_walk` keeps one browser open and moves through the console by clicking, as a person
+does, with the same records for the whole walk and a screenshot of every page it reaches.
 
 Also the command that refreshes the committed screenshot:
 
@@ -12,11 +14,21 @@ import asyncio
 import shutil
 import subprocess
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from playwright.async_api import ConsoleMessage, Error, Request, ViewportSize, async_playwright
+from playwright.async_api import (
+    ConsoleMessage,
+    Error,
+    Locator,
+    Page,
+    Request,
+    ViewportSize,
+    async_playwright,
+)
 
 from services.reporting.render import scorecard_html
 from tests.support.scorecard_sample import sample_page
@@ -154,6 +166,92 @@ async def visit(url: str, screenshot: Path, *, executable: str = CHROMIUM) -> Br
             finally:
                 await context.close()
     return seen
+
+
+@dataclass(frozen=True)
+class Stop:
+    """A page the walk reached: where, its language and heading, what it drew as empty boxes."""
+
+    name: str
+    url: str
+    lang: str
+    heading: str
+    tofu: list[str]
+    screenshot: Path
+
+
+@dataclass
+class ConsoleWalk:
+    """A walk through the console in one browser tab: each click's page, and what the browser
+    logged and requested on the way."""
+
+    page: Page
+    folder: Path
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    stops: list[Stop] = field(default_factory=list)
+
+    async def open(self, url: str, name: str) -> Stop:
+        """Type a URL (the walk's first page)."""
+        await self.page.goto(url, wait_until="load")
+        return await self._arrived(name)
+
+    async def click(self, link: Locator, name: str) -> Stop:
+        """Follow a link and wait for the page it leads to."""
+        async with self.page.expect_navigation(wait_until="load"):
+            await link.click()
+        return await self._arrived(name)
+
+    async def back(self, name: str) -> Stop:
+        """The browser's back button."""
+        await self.page.go_back(wait_until="load")
+        return await self._arrived(name)
+
+    async def _arrived(self, name: str) -> Stop:
+        page = self.page
+        await page.wait_for_load_state("networkidle")
+        shot = self.folder / f"{name}.png"
+        await page.screenshot(path=str(shot), full_page=True)
+        heading = page.locator("h1")
+        stop = Stop(
+            name=name,
+            url=page.url,
+            lang=str(await page.evaluate("document.documentElement.lang")),
+            heading=(await heading.first.inner_text()) if await heading.count() else "",
+            tofu=[str(c) for c in await page.evaluate(MISSING_GLYPHS_JS)],
+            screenshot=shot,
+        )
+        self.stops.append(stop)
+        return stop
+
+
+@asynccontextmanager
+async def console_walk(folder: Path, *, executable: str = CHROMIUM) -> AsyncIterator[ConsoleWalk]:
+    """Headless Chromium with a fresh profile and one tab, recording as `visit` does."""
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        async with async_playwright() as driver:
+            context = await driver.chromium.launch_persistent_context(
+                profile,
+                executable_path=executable,
+                args=list(CHROMIUM_ARGS),
+                headless=True,
+                viewport=ViewportSize(width=1200, height=900),
+            )
+            try:
+                page = await context.new_page()
+                walk = ConsoleWalk(page, folder)
+
+                def on_console(message: ConsoleMessage) -> None:
+                    if message.type in {"error", "assert"}:
+                        walk.console_errors.append(f"{page.url}: {message.text}")
+
+                page.on("console", on_console)
+                page.on("pageerror", lambda error: walk.page_errors.append(str(error)))
+                page.on("request", lambda request: walk.requests.append(request.url))
+                yield walk
+            finally:
+                await context.close()
 
 
 async def _main(out: Path, *, vetoes: bool, language: str) -> None:

@@ -15,6 +15,7 @@ from typing import TypeAlias
 from shared.events.canonical import KpiEvent
 from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.messages.alert import Alert
+from shared.messages.definitions import Definitions
 from shared.messages.score import Score
 
 from .evaluation import (
@@ -46,10 +47,17 @@ class RememberedValue:
 class AlertEngine:
     """Evaluates every rule and keeps each alert's lifecycle; not thread-safe."""
 
-    def __init__(self, rules: RuleSet, calendar: FiscalCalendar, *, started_at: datetime) -> None:
+    def __init__(
+        self,
+        rules: RuleSet,
+        calendar: FiscalCalendar,
+        *,
+        started_at: datetime,
+        definitions: Definitions | None = None,
+    ) -> None:
         self.rules = rules
         self._calendar = calendar
-        self._book = AlertBook(runbook_base_url=rules.runbook_base_url)
+        self._book = AlertBook(runbook_base_url=rules.runbook_base_url, definitions=definitions)
         self._fraud = FraudDetector(rules.fraud_rules(), calendar)
         self._fraud_rules = {rule.id: rule for rule in rules.fraud_rules()}
         expected = {s for rule in rules.staleness_rules() for s in rule.sources}
@@ -57,6 +65,11 @@ class AlertEngine:
         self._values: dict[ValueKey, Decimal | None] = {}
         self._stream_time: datetime | None = None
         self._drop_kpis = frozenset(r.kpi for r in rules if isinstance(r, DropRule))
+
+    @property
+    def stream_time(self) -> datetime | None:
+        """The latest event time seen (the alerts service's event time)."""
+        return self._stream_time
 
     # -- restart --------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from shared.messages.alert import Alert, AlertMessages, AlertState
+from shared.messages.definitions import Definitions
 
 from .evaluation import Breach
 from .rules import AlertRule, runbook_url
@@ -72,8 +73,11 @@ class _Track:
 class AlertBook:
     """Every alert's state; not thread-safe (one consumer task owns it)."""
 
-    def __init__(self, *, runbook_base_url: str | None = None) -> None:
+    def __init__(
+        self, *, runbook_base_url: str | None = None, definitions: Definitions | None = None
+    ) -> None:
         self._runbook_base_url = runbook_base_url
+        self._definitions = definitions  # stamped on every alert sent
         self._tracks: dict[str, _Track] = {}
 
     def restore(self, alerts: Iterable[Alert]) -> None:
@@ -109,6 +113,7 @@ class AlertBook:
                 update={
                     "state": AlertState.RESOLVED,
                     "resolved_at": max(now, fired.started_at),
+                    "definitions": self._definitions,
                 }
             )
         if track.firing is not None:
@@ -169,4 +174,5 @@ class AlertBook:
             started_at=started_at,
             resolved_at=None,
             evidence=dict(breach.evidence),
+            definitions=self._definitions,
         )

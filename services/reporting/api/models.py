@@ -226,9 +226,53 @@ class PrometheusFigure(_Out):
     query: str
 
 
-class Pipeline(_Out):
-    """What the read models tell of the pipeline, and where the rest is."""
+class PartitionLag(_Out):
+    """How far a service is behind on one partition of its input."""
 
+    service: str
+    topic: str
+    partition: int
+    position: int = Field(description="The offset of the next record the service will process")
+    end: int = Field(description="The partition's end: its last offset + 1")
+    lag: int = Field(description="Records between the position and the end")
+
+
+WatermarkKind = Literal["low_watermark", "latest_event", "close_clock"]
+
+
+class ServiceFigures(_Out):
+    """One service's lag, throughput, batch latency and event time."""
+
+    service: str
+    inputs: list[str] = Field(description="The topics it consumes")
+    lag: int | None = Field(description="Records left on its inputs; null before a sample")
+    events_per_s: float | None = Field(
+        description="Records it finished per second over the last samples; null before two"
+    )
+    rate_seconds: float | None = Field(description="The time the rate is taken over")
+    batches: int | None = Field(description="Batches since it started; null if never published")
+    batch_p50_s: float | None = Field(description="Median batch time of its recent batches")
+    batch_p95_s: float | None
+    batch_max_s: float | None
+    recent_batches: int = Field(description="How many recent batches the latencies are over")
+    last_batch_at: datetime | None
+    published_at: datetime | None = Field(description="When it last published its progress")
+    watermark: datetime | None = Field(description="Its event time (see watermark_kind)")
+    watermark_kind: WatermarkKind = Field(
+        description="low_watermark: every input read up to it; latest_event: the latest event "
+        "time seen; close_clock: the clock reporting closes periods on"
+    )
+
+
+class Pipeline(_Out):
+    """The pipeline's figures: per service from the broker's offsets and the progress the
+    services publish, the clocks from the read models, and the queries of what only Prometheus
+    keeps (histories, other quantiles)."""
+
+    services: list[ServiceFigures]
+    partitions: list[PartitionLag]
+    sampled_at: datetime | None = Field(description="When the offsets were last read")
+    offsets_error: str | None = Field(description="Why the last reading failed, if it did")
     scoring: ScoringClock | None = Field(description="Null before scoring's first commit")
     reporting: CloseClock
     alerts_firing: int

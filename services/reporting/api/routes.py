@@ -116,7 +116,10 @@ def api_router(reads: ReportingReads) -> APIRouter:
     async def deadletters() -> m.DeadLetterReport:
         return reads.dead_letters()
 
-    @router.get("/pipeline", summary="Event time, close clock and what only Prometheus shows")
+    @router.get(
+        "/pipeline",
+        summary="Each service's consumer lag, events/s, batch latency and watermark; the clocks",
+    )
     async def pipeline() -> m.Pipeline:
         return await reads.pipeline()
 

@@ -166,18 +166,60 @@ TEXTS: Final = MappingProxyType(
         "other_services": _l("Alerts and dead letters", "告警与死信", "アラートとデッドレター"),
         "latest_dead_letter": _l("Latest dead letter", "最新死信", "最新のデッドレター"),
         "prometheus_only": _l(
-            "Only in Prometheus",
-            "仅在 Prometheus 中",
-            "Prometheus のみ",
+            "More in Prometheus",
+            "Prometheus 中的更多指标",
+            "Prometheus で見られるもの",
         ),
         "prometheus_note": _l(
-            "Consumer lag, events per second and batch latency are each service's own "
-            "metrics (/metrics), not kept in any read model. Query them in Prometheus:",
-            "消费延迟、每秒事件数和批处理耗时是各服务自身的指标(/metrics),"
-            "不保存在任何读取模型中。请在 Prometheus 中查询:",
-            "コンシューマラグ、毎秒イベント数、バッチ処理時間は各サービス自身のメトリクス"
-            "(/metrics)で、読み取りモデルにはありません。Prometheus で確認してください:",
+            "The figures above are the last minute's. Their history, other quantiles and the "
+            "per-KPI metrics are each service's own metrics (/metrics), kept only by "
+            "Prometheus. Query them there:",
+            "以上为最近一分钟的数据。历史数据、其他分位数及各 KPI 指标是各服务自身的指标"
+            "(/metrics),仅保存在 Prometheus 中。请在 Prometheus 中查询:",
+            "上の数値は直近 1 分間のものです。その履歴、他の分位点、KPI ごとのメトリクスは"
+            "各サービス自身のメトリクス(/metrics)で、Prometheus にのみ保存されます。"
+            "Prometheus で確認してください:",
         ),
+        "per_service": _l("Per service", "各服务", "サービス別"),
+        "consumer_lag": _l("Consumer lag", "消费延迟", "コンシューマラグ"),
+        "records": _l("records", "条", "件"),
+        "events_per_s": _l("Events/s", "每秒事件数", "イベント/秒"),
+        "over_seconds": _l("over {seconds} s", "最近 {seconds} 秒", "直近 {seconds} 秒"),
+        "batch_latency": _l(
+            "Batch latency p50 / p95 / max",
+            "批处理耗时 p50 / p95 / 最大",
+            "バッチ処理時間 p50 / p95 / 最大",
+        ),
+        "of_batches": _l("last {count} batches", "最近 {count} 批", "直近 {count} バッチ"),
+        "watermark": _l("Watermark", "水位线", "ウォーターマーク"),
+        "watermark_low_watermark": _l("low watermark", "低水位线", "低ウォーターマーク"),
+        "watermark_latest_event": _l("latest event seen", "最新事件", "最新イベント"),
+        "watermark_close_clock": _l("close clock", "结账时钟", "締めクロック"),
+        "last_batch": _l("Last batch", "最近一批", "最終バッチ"),
+        "lag_by_partition": _l(
+            "Consumer lag by partition", "各分区消费延迟", "パーティション別コンシューマラグ"
+        ),
+        "topic": _l("Topic", "主题", "トピック"),
+        "partition": _l("Partition", "分区", "パーティション"),
+        "offset_position": _l("Position", "消费位置", "処理位置"),
+        "end_offset": _l("End", "末尾偏移量", "末尾オフセット"),
+        "sampled_at": _l(
+            "Offsets read at {time}, every {every} s",
+            "偏移量读取于 {time},每 {every} 秒一次",
+            "オフセット取得 {time}({every} 秒ごと)",
+        ),
+        "not_sampled": _l(
+            "The offsets have not been read yet (every {every} s).",
+            "尚未读取偏移量(每 {every} 秒一次)。",
+            "オフセットはまだ取得されていません({every} 秒ごと)。",
+        ),
+        "offsets_error": _l(
+            "The broker did not answer the last reading; the figures are the earlier ones: "
+            "{reason}",
+            "上次读取时 Kafka 未响应,以下为之前的数据:{reason}",
+            "前回の取得で Kafka が応答しませんでした。以前の数値を表示しています:{reason}",
+        ),
+        "no_lag": _l("Nothing left to read.", "没有积压。", "未処理はありません。"),
         "figure": _l("Figure", "指标", "項目"),
         "service": _l("Service", "服务", "サービス"),
         "query": _l("Query", "查询", "クエリ"),

@@ -4,24 +4,28 @@ shapes with `views` and renders a template of `templates/console`; every link ke
 language (`?lang=zh`). Read-only: GET only."""
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 
 from shared.config.org import Level, entity_key
+from shared.errors import TransientError
 from shared.kpi.fiscal_calendar import is_window
 from shared.messages.alert import AlertState
 from shared.messages.scorecard import Grade
-from shared.service.http import NotFound, RequestRefused
+from shared.service.http import BadParameter, NotFound, RequestRefused, validation_reason
 
 from ..names import display_name, labelled
+from ..pipeline_sampler import SAMPLE_EVERY_S
 from ..reads import REDRIVE_COMMAND, ReportingReads
 from ..render.labels import grade_name
-from ..render.page import Language
+from ..render.page import LANGUAGES, Language
 from ..render.templating import render_page, trusted
 from . import views as v
 from .charts import grade_bars_svg, hourly_bars_svg, reason_colour
@@ -37,6 +41,7 @@ PAGES: Final = (
     ("pipeline", "/pipeline"),
 )
 Lang = Annotated[Language, Query(description="en, zh or ja")]
+EVERY: Final = f"{SAMPLE_EVERY_S:g}"  # how often the pipeline page's offsets are read
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,46 @@ class Renderer:
         )
         return HTMLResponse(html, exc.status)
 
+    def unavailable(self, request: Request, lang: Language, exc: TransientError) -> HTMLResponse:
+        """The page of a request a database or broker down for now kept from an answer: 503,
+        with when to retry, as the API's (shared/service/http.py)."""
+        common = self._common(request, lang, "")
+        reason = f"a dependency is unavailable, retry later: {exc}"
+        html = render_page("console/error.html", **common, as_of=None, status=503, reason=reason)
+        return HTMLResponse(html, 503, headers={"Retry-After": "5"})
+
+
+def asked_language(request: Request) -> Language:
+    """The language a request asked for, English when it asked for none the console has."""
+    asked = request.query_params.get("lang", "en")
+    return next((code for code in LANGUAGES if code == asked), "en")
+
+
+def console_route(renderer: Renderer) -> type[APIRoute]:
+    """A route class whose malformed request (an unknown `lang`, a parameter of the wrong type)
+    and refused request (a route raises `RequestRefused`) answer the console's own 4xx page,
+    and a dependency down for now its 503 page, in the language asked for when the console has
+    it; `/api/v1` keeps its JSON Problem (shared/service/http.py)."""
+
+    class ConsoleRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def handle(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except RequestValidationError as exc:
+                    refused = BadParameter(validation_reason(exc))
+                    return renderer.refused(request, asked_language(request), refused)
+                except RequestRefused as exc:
+                    return renderer.refused(request, asked_language(request), exc)
+                except TransientError as exc:
+                    return renderer.unavailable(request, asked_language(request), exc)
+
+            return handle
+
+    return ConsoleRoute
+
 
 def read_runbook(folder: Path, name: str) -> str | None:
     """A runbook's text: a `.md` file directly in `folder`, else None (no way out of it)."""
@@ -86,11 +131,15 @@ def read_runbook(folder: Path, name: str) -> str | None:
 def console_router(reads: ReportingReads, runbooks: Path) -> APIRouter:
     """The console's routes, reading from `reads`; runbooks are served from the folder
     `runbooks` (`KPI_RUNBOOKS_DIR`, docs/runbooks)."""
-    router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+    render = Renderer(reads)
+    router = APIRouter(
+        include_in_schema=False,
+        default_response_class=HTMLResponse,
+        route_class=console_route(render),
+    )
     org, calendar, catalogue = reads.org, reads.config.calendar, reads.config.catalogue
     company = entity_key(Level.COMPANY, org.company)
-    render = Renderer(reads)
-    page, refused = render.page, render.refused
+    page = render.page
 
     @router.get("/favicon.ico")
     async def favicon() -> Response:
@@ -126,12 +175,9 @@ def console_router(reads: ReportingReads, runbooks: Path) -> APIRouter:
     async def drill_down(
         request: Request, entity: str, period: str | None = None, lang: Lang = "en"
     ) -> HTMLResponse:
-        try:
-            level = reads.entity(entity)
-            month = await reads.current_month()
-            chosen = reads.period(period) if period else month
-        except RequestRefused as exc:
-            return refused(request, lang, exc)
+        level = reads.entity(entity)
+        month = await reads.current_month()
+        chosen = reads.period(period) if period else month
         day = await reads.day_in(chosen)
         parent = reads.parent(entity, day)
         peers = list(reads.children(parent, day)) if parent else [entity]
@@ -171,10 +217,7 @@ def console_router(reads: ReportingReads, runbooks: Path) -> APIRouter:
         periods = (await reads.scorecard_periods()).periods
         if not periods:
             return await page(request, "scorecards.html", lang, "scorecards", listing=None)
-        try:
-            listing = await reads.period_scorecards(period, lang)
-        except RequestRefused as exc:
-            return refused(request, lang, exc)
+        listing = await reads.period_scorecards(period, lang)
         counts = [(g.value, grade_name(g, lang), listing.grades[g]) for g in Grade]
         return await page(
             request,
@@ -221,13 +264,14 @@ def console_router(reads: ReportingReads, runbooks: Path) -> APIRouter:
 
     @router.get("/pipeline")
     async def pipeline(request: Request, lang: Lang = "en") -> HTMLResponse:
-        return await page(request, "pipeline.html", lang, "pipeline", report=await reads.pipeline())
+        report = await reads.pipeline()
+        return await page(request, "pipeline.html", lang, "pipeline", report=report, every=EVERY)
 
     @router.get("/runbooks/{name}")
     async def runbook(request: Request, name: str, lang: Lang = "en") -> HTMLResponse:
         text = await asyncio.to_thread(read_runbook, runbooks, name)
         if text is None:
-            return refused(request, lang, NotFound(f"no runbook {name!r} in {runbooks}"))
+            raise NotFound(f"no runbook {name!r} in {runbooks}")
         return await page(request, "runbook.html", lang, "alerts", name=name, text=text)
 
     return router

@@ -70,6 +70,9 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 .chart { display: block; width: 100%; max-width: 640px; height: auto; }
 .grade-bars { max-width: 480px; }
 td.time { white-space: nowrap; }
+td small, th small { color: var(--muted); font-weight: normal; font-size: 11px; }
+tr.behind td.lag { color: var(--poor); font-weight: 600; }
+.nowrap { white-space: nowrap; }
 .legend { display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 12px; }
 .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; }
 pre, code { font-family: "DejaVu Sans Mono", "Noto Sans Mono CJK JP", monospace;

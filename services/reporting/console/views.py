@@ -297,3 +297,20 @@ def redrive_commands(reasons: Sequence[str], redrive: str) -> list[str]:
             "",
         ]
     return lines[:-1]
+
+
+def count(value: int | None) -> str:
+    """A count with thousands separators."""
+    return MISSING if value is None else f"{value:,}"
+
+
+def per_second(value: float | None) -> str:
+    """A rate to one decimal."""
+    return MISSING if value is None else f"{value:,.1f}"
+
+
+def duration(seconds: float | None) -> str:
+    """A batch's time: milliseconds below a second, seconds to two decimals above."""
+    if seconds is None:
+        return MISSING
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"

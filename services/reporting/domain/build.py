@@ -13,6 +13,7 @@ from typing import Final, Protocol
 
 from shared.kpi.catalogue import KpiCatalogue
 from shared.kpi.kpi_definition import KpiDefinition
+from shared.messages.definitions import Definitions
 from shared.messages.scorecard import KpiLine, Scorecard, ScorecardStatus
 
 from .config_models import FallbackUse, ProfileKpi
@@ -55,7 +56,8 @@ class ScorecardInputs:
     `readings` maps a KPI id to its score for the entity and period (a KPI scoring published
     nothing for is simply absent); `assessment` is the period's qualitative score 0–100;
     `coefficient` (the entity's region coefficient, see `targets.region_coefficient`) and
-    `headcount` scale the profile's yearly baselines.
+    `headcount` scale the profile's yearly baselines; `definitions` is the version of the
+    definitions the scorecard is built with, stamped on it.
     """
 
     entity: str
@@ -70,6 +72,7 @@ class ScorecardInputs:
     coefficient: Decimal | None = None
     headcount: int | None = None
     notes: tuple[str, ...] = field(default=())
+    definitions: Definitions | None = None
 
 
 def _text(number: Decimal) -> str:
@@ -217,4 +220,5 @@ def build_scorecard(
         activity=inputs.activity,
         notes=notes,
         as_of=inputs.as_of,
+        definitions=inputs.definitions,
     )

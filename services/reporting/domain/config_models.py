@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from shared.config.org import Level
+from shared.kpi.kpi_definition import EffectiveFrom
 from shared.messages.scorecard import Category, Labels
 
 PROFILE_ID_PATTERN: Final = r"^[a-z][a-z0-9_]{0,63}$"
@@ -314,6 +315,7 @@ class ProfileDocument(_Frozen):
         ]
         | None
     ) = None
+    effective_from: EffectiveFrom | None = None
 
 
 class Assign(_Frozen):

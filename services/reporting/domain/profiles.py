@@ -1,5 +1,10 @@
 """Scorecard profiles (DESIGN §6) as configuration: `config/scorecards.yaml`, validated at start-up.
 
+A profile may be listed more than once with different `effective_from` periods, one version per
+scheme year (`shared/kpi/effective.py`); iterating, indexing and `profile_for` see each
+profile's current version, `in_force` and `as_of` the version of a month. `assign` is not
+dated: it names profile ids, whose versions are.
+
 `ScorecardConfig.from_document` is pure; `load_profiles` reads the file. Every problem becomes
 one line naming the file, the profile and the field, e.g. ``config/scorecards.yaml: profiles[0]
 (renewal_clerk).kpis: weights add up to 99, not 100; …`` or ``… .kpis[2].kpi: unknown KPI
@@ -14,9 +19,11 @@ from pathlib import Path
 from typing import Any, Final
 
 from shared.config.issues import ConfigIssue, InvalidConfig, did_you_mean, unknown_kpi
-from shared.config.loading import read_yaml
+from shared.config.loading import load_calendar, read_yaml
 from shared.config.org import OrgChart, parse_entity
 from shared.kpi.catalogue import KpiCatalogue
+from shared.kpi.effective import Dated, calendar_of, start_month
+from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.kpi.kpi_definition import Direction, KpiKind
 from shared.messages.scorecard import Category, Labels
 
@@ -36,6 +43,7 @@ from .config_models import (
     Split,
     YearlyTarget,
 )
+from .profile_versions import dating_issues, profile_overlaps
 
 SCORECARDS_FILE: Final = "scorecards.yaml"
 _TOP_LEVEL: Final = ("defaults", "assign", "profiles")
@@ -56,6 +64,7 @@ class Profile:
     trend_flat_within: Decimal
     quadrants: QuadrantScheme | None
     vetoes: tuple[str, ...]
+    effective_from: str | None = None
 
     def kpi(self, kpi_id: str) -> ProfileKpi | None:
         """The profile's entry for a KPI, or None when it does not weigh it."""
@@ -247,6 +256,7 @@ def _resolve(
         ),
         quadrants=quadrants,
         vetoes=vetoes,
+        effective_from=profile.effective_from,
     )
 
 
@@ -316,12 +326,16 @@ def _sections(document: object) -> tuple[dict[str, Any], list[ConfigIssue]]:
 
 @dataclass(frozen=True)
 class ScorecardConfig:
-    """The validated profiles in file order, and which entity uses which."""
+    """The validated profiles, every version in file order, and which entity uses which."""
 
     profiles: tuple[Profile, ...]
     assign: Assign
     category_shares: CategoryShares = field(default_factory=CategoryShares)
     source: str = field(default=SCORECARDS_FILE, compare=False)
+    fiscal_year_start_month: int = field(default=4, compare=False)
+    _dated: dict[str, Dated[Profile]] = field(init=False, repr=False, compare=False)
+    _current: dict[str, Profile] = field(init=False, repr=False, compare=False)
+    _snapshots: dict[str, "ScorecardConfig"] = field(init=False, repr=False, compare=False)
 
     @classmethod
     def from_document(
@@ -331,11 +345,14 @@ class ScorecardConfig:
         catalogue: KpiCatalogue,
         org: OrgChart | None = None,
         source: str = SCORECARDS_FILE,
+        calendar: FiscalCalendar | None = None,
     ) -> "ScorecardConfig":
         """Validate a parsed document; `InvalidConfig` lists every problem found.
 
-        With `org`, entities named under `assign.entities` must exist in it.
+        With `org`, entities named under `assign.entities` must exist in it. The calendar's
+        fiscal-year start places `effective_from` periods (default April).
         """
+        calendar = calendar or calendar_of(catalogue.fiscal_year_start_month)
         raw, issues = _sections(document)
         defaults = validate_into(Defaults, raw.get("defaults") or {}, "defaults", issues)
         assign = validate_into(Assign, raw.get("assign") or {}, "assign", issues)
@@ -348,7 +365,7 @@ class ScorecardConfig:
         # With broken defaults, the profiles are still checked (against the built-in ones).
         fallback = defaults or Defaults()
         profiles: list[Profile] = []
-        first: dict[str, int] = {}
+        versions: list[tuple[int, str, str | None]] = []
         named: list[str] = []  # every profile id written, so `assign` is checked once
         raw_profiles = raw.get("profiles")
         for index, entry in enumerate(raw_profiles if isinstance(raw_profiles, list) else []):
@@ -359,54 +376,98 @@ class ScorecardConfig:
             parsed = validate_into(ProfileDocument, entry, where, issues)
             if parsed is None:
                 continue
-            if parsed.id in first:
-                issues.append(
-                    ConfigIssue(
-                        f"{where}.id",
-                        f"profile '{parsed.id}' is already defined at profiles[{first[parsed.id]}]"
-                        "; give each profile its own id",
-                    )
-                )
-            else:
-                first[parsed.id] = index
+            versions.append((index, parsed.id, parsed.effective_from))
             issues += _profile_issues(where, parsed, catalogue, fallback.category_shares)
+            if catalogue.dated:
+                issues += dating_issues(where, parsed, catalogue, calendar)
             # Broken defaults may hold the grid texts; checking against none would mislead.
             quadrants = _quadrants(where, parsed, defaults, catalogue, issues) if defaults else None
             profiles.append(_resolve(parsed, fallback, catalogue, quadrants))
+        issues += profile_overlaps(versions, calendar, raw_profiles or [])
         if assign is not None:
             issues += _assign_issues(assign, named, org)
         if issues or defaults is None or assign is None:
             raise InvalidConfig(source, issues)
-        return cls(tuple(profiles), assign, defaults.category_shares, source)
+        return cls(
+            tuple(profiles),
+            assign,
+            defaults.category_shares,
+            source,
+            calendar.config.fiscal_year_start_month,
+        )
+
+    def __post_init__(self) -> None:
+        calendar = calendar_of(self.fiscal_year_start_month)
+        versions: dict[str, list[tuple[str, Profile]]] = {}
+        for profile in self.profiles:
+            start = start_month(profile.effective_from, calendar)
+            versions.setdefault(profile.id, []).append((start, profile))
+        dated = {profile_id: Dated.of(pairs) for profile_id, pairs in versions.items()}
+        object.__setattr__(self, "_dated", dated)
+        object.__setattr__(self, "_current", {k: d.current for k, d in dated.items()})
+        object.__setattr__(self, "_snapshots", {})
+
+    @property
+    def dated(self) -> bool:
+        """Whether any profile has an `effective_from`."""
+        return any(profile.effective_from is not None for profile in self.profiles)
+
+    def in_force(self, profile_id: str, month: str) -> Profile | None:
+        """The version of a profile in force in `month`; None before its first version."""
+        dated = self._dated.get(profile_id)
+        return None if dated is None else dated.in_force(month)
+
+    def as_of(self, month: str) -> "ScorecardConfig":
+        """The profiles of one month, undated; those not in force yet are left out."""
+        if not self.dated:
+            return self
+        if month not in self._snapshots:
+            chosen = (d.in_force(month) for d in self._dated.values())
+            self._snapshots[month] = ScorecardConfig(
+                tuple(p for p in chosen if p is not None),
+                self.assign,
+                self.category_shares,
+                self.source,
+                self.fiscal_year_start_month,
+            )
+        return self._snapshots[month]
 
     def __iter__(self) -> Iterator[Profile]:
-        return iter(self.profiles)
+        return iter(self._current.values())
 
     def __len__(self) -> int:
-        return len(self.profiles)
+        return len(self._current)
 
     def __getitem__(self, profile_id: str) -> Profile:
-        for profile in self.profiles:
-            if profile.id == profile_id:
-                return profile
-        raise KeyError(f"no profile {profile_id!r} in {self.source}")
+        try:
+            return self._current[profile_id]
+        except KeyError:
+            raise KeyError(f"no profile {profile_id!r} in {self.source}") from None
 
     def profile_for(self, entity: str) -> Profile | None:
         """The profile of an entity (``branch:B08``): its own assignment, else its level's;
-        None when neither is configured (the entity gets no scorecard)."""
+        None when neither is configured (the entity gets no scorecard), or, in a month's
+        snapshot (`as_of`), when the profile is not in force yet."""
         profile_id = self.assign.entities.get(entity)
         if profile_id is None:
             level, _ = parse_entity(entity)
             profile_id = self.assign.levels.get(level)
-        return None if profile_id is None else self[profile_id]
+        return None if profile_id is None else self._current.get(profile_id)
 
 
 def load_profiles(
-    config_dir: str | os.PathLike[str], catalogue: KpiCatalogue, *, org: OrgChart | None = None
+    config_dir: str | os.PathLike[str],
+    catalogue: KpiCatalogue,
+    *,
+    org: OrgChart | None = None,
+    path: str | os.PathLike[str] | None = None,
 ) -> ScorecardConfig:
-    """Read and validate `scorecards.yaml` in `config_dir`; `ConfigError` naming the file,
-    profile and field."""
-    path = Path(config_dir) / SCORECARDS_FILE
+    """Read and validate `scorecards.yaml` in `config_dir` (or the file at `path`, e.g. a
+    what-if's draft); `ConfigError` naming the file, profile and field. The `calendar.yaml`
+    of `config_dir` places `effective_from` periods."""
+    source = Path(path) if path is not None else Path(config_dir) / SCORECARDS_FILE
+    beside = Path(config_dir) / "calendar.yaml"
+    calendar = FiscalCalendar(load_calendar(beside)) if beside.exists() else None
     return ScorecardConfig.from_document(
-        read_yaml(path), catalogue=catalogue, org=org, source=os.fspath(path)
+        read_yaml(source), catalogue=catalogue, org=org, source=os.fspath(source), calendar=calendar
     )

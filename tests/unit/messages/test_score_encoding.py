@@ -7,6 +7,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared.messages.definitions import DefinitionsFields
 from shared.messages.score import Score, ScoreFields, encode_score
 
 decimals = st.none() | st.decimals(allow_nan=False, allow_infinity=False, places=None)
@@ -17,6 +18,11 @@ moments = st.datetimes(
     min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC) | offsets
 )
 names = st.text(min_size=1, max_size=30)
+versions = st.none() | st.builds(
+    DefinitionsFields,
+    hash=st.text(alphabet="0123456789abcdef", min_size=16, max_size=16),
+    label=st.none() | st.text(min_size=1, max_size=80),
+)
 
 
 @given(
@@ -30,6 +36,7 @@ names = st.text(min_size=1, max_size=30)
     attained=decimals,
     revision=st.integers(min_value=1, max_value=10_000),
     as_of=moments,
+    definitions=versions,
 )
 def test_the_fast_encoding_is_the_models_json_byte_for_byte(
     entity: str,
@@ -42,6 +49,7 @@ def test_the_fast_encoding_is_the_models_json_byte_for_byte(
     attained: Decimal | None,
     revision: int,
     as_of: datetime,
+    definitions: DefinitionsFields | None,
 ) -> None:
     fields = ScoreFields(
         schema_version=1,
@@ -58,9 +66,11 @@ def test_the_fast_encoding_is_the_models_json_byte_for_byte(
         attainment=attained,
         revision=revision,
         as_of=as_of,
+        definitions=definitions,
     )
 
     encoded = encode_score(fields)
 
-    assert encoded == Score(**fields).model_dump_json().encode()
-    assert Score.model_validate_json(encoded) == Score(**fields)
+    model = Score.model_validate(fields)
+    assert encoded == model.model_dump_json().encode()
+    assert Score.model_validate_json(encoded) == model

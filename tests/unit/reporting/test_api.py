@@ -264,6 +264,51 @@ async def test_the_pipeline_shows_scorings_clock_and_what_only_prometheus_has(
     assert {"consumer lag (records)", "events/s applied"} <= figures
 
 
+async def test_the_pipeline_has_each_services_figures(http: httpx.AsyncClient) -> None:
+    """console_data's two offset samples a minute apart and the services' progress."""
+    body = (await http.get("/api/v1/pipeline")).json()
+
+    services = {s["service"]: s for s in body["services"]}
+    assert list(services) == ["ingest", "scoring", "alerts", "reporting"]
+    assert {name: s["lag"] for name, s in services.items()} == {
+        "ingest": 300,
+        "scoring": 20,
+        "alerts": 140,
+        "reporting": 1,
+    }
+    assert {name: s["events_per_s"] for name, s in services.items()} == {
+        "ingest": 5.0,
+        "scoring": 4.0,
+        "alerts": 3.0,
+        "reporting": 0.0,
+    }
+    assert {s["rate_seconds"] for s in services.values()} == {60.0}
+    scoring = services["scoring"]
+    assert (scoring["batch_p50_s"], scoring["batch_p95_s"], scoring["batch_max_s"]) == (
+        0.4,
+        1.5,
+        3.0,
+    )
+    assert scoring["watermark"] == "2025-03-28T02:00:00Z"  # its clock's low watermark
+    assert scoring["watermark_kind"] == "low_watermark"
+    assert services["ingest"]["watermark"] == "2025-03-28T02:59:00Z"  # as it published
+    assert services["alerts"]["watermark_kind"] == "latest_event"
+    assert services["reporting"]["batches"] == 0  # no batch of dead letters read
+    assert body["sampled_at"] == "2025-03-28T03:11:00Z"
+    assert body["offsets_error"] is None
+    lags = {(p["service"], p["topic"], p["partition"]): p["lag"] for p in body["partitions"]}
+    assert lags == {
+        ("ingest", "insurance.policy.v1", 0): 300,
+        ("ingest", "insurance.survey.v1", 0): 0,
+        ("scoring", "kpi.events.v1", 0): 20,
+        ("scoring", "kpi.events.v1", 1): 0,
+        ("alerts", "kpi.scores.v1", 0): 40,
+        ("alerts", "kpi.events.v1", 0): 100,
+        ("alerts", "kpi.events.v1", 1): 0,
+        ("reporting", "kpi.deadletter.v1", 0): 1,
+    }
+
+
 async def test_the_kpi_catalogue_in_three_languages(http: httpx.AsyncClient) -> None:
     body = (await http.get("/api/v1/kpis")).json()
 

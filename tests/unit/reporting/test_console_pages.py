@@ -12,7 +12,16 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from services.reporting.app import create_app
+from services.reporting.offsets import MemoryOffsets
+from services.scoring.read_model import MemoryScoreQueries
+from shared.errors import StoreUnavailable
+from shared.messages.alert import Alert, AlertState
+from shared.progress_board import MemoryProgressBoard
+from tests.support import console_data
 from tests.support.console_data import CUSTOMER, PHONE_HASH, ConsoleState, reporting_app
+from tests.support.fake_scorecard_store import MemoryScorecardStore
+from tests.support.fakes import RecordingOutput
 
 PAGES: Final = (
     "/",
@@ -231,7 +240,72 @@ async def test_the_pipeline_page_shows_the_read_models_and_points_to_prometheus(
 
     assert "Latest event applied 2025-03-28 03:00 UTC" in text
     assert "Low watermark 2025-03-28 02:00 UTC" in text
+    assert "Offsets read at 2025-03-28 03:11 UTC, every 10 s" in text
     assert "sum by (service) (kpi_consumer_lag_records)" in text
+
+
+def _row(html: str, marker: str) -> str:
+    row = html[html.index(marker) :]
+    return " ".join(parse(row[row.index(">") + 1 : row.index("</tr>")]).all_text().split())
+
+
+async def test_the_pipeline_page_has_each_services_lag_rate_latency_and_watermark(
+    http: httpx.AsyncClient,
+) -> None:
+    """console_data's two samples a minute apart and the progress the services published."""
+    html = (await http.get("/pipeline")).text
+
+    # service, inputs, lag, events/s over the minute, p50 / p95 / max of 100 batches, last
+    # batch, watermark and what it is.
+    assert _row(html, 'data-service="ingest"').startswith("ingest insurance.policy.v1")
+    assert _row(html, 'data-service="ingest"').endswith(
+        "300 5.0 over 60 s 80 ms / 250 ms / 500 ms last 100 batches 2025-03-28 03:10 UTC "
+        "2025-03-28 02:59 UTC low watermark"
+    )
+    assert _row(html, 'data-service="scoring"') == (
+        "scoring kpi.events.v1 20 4.0 over 60 s 400 ms / 1.50 s / 3.00 s last 100 batches "
+        "2025-03-28 03:10 UTC 2025-03-28 02:00 UTC low watermark"
+    )
+    assert _row(html, 'data-service="alerts"') == (
+        "alerts kpi.scores.v1, kpi.events.v1 140 3.0 over 60 s 12 ms / 50 ms / 100 ms "
+        "last 100 batches 2025-03-28 03:10 UTC 2025-03-28 03:01 UTC latest event seen"
+    )
+    assert _row(html, 'data-service="reporting"') == (
+        "reporting kpi.deadletter.v1 1 0.0 over 60 s — / — / — — — close clock"
+    )
+    partitions = {
+        marker: _row(html, f'data-partition="{marker}"')
+        for marker in ("insurance.policy.v1:0", "kpi.scores.v1:0", "kpi.deadletter.v1:0")
+    }
+    assert partitions == {
+        "insurance.policy.v1:0": "ingest insurance.policy.v1 0 1,000 1,300 300",
+        "kpi.scores.v1:0": "alerts kpi.scores.v1 0 420 460 40",
+        "kpi.deadletter.v1:0": "reporting kpi.deadletter.v1 0 3 4 1",
+    }
+
+
+async def test_the_pipeline_page_in_chinese_and_japanese(http: httpx.AsyncClient) -> None:
+    zh = parse((await http.get("/pipeline?lang=zh")).text).all_text()
+    ja = parse((await http.get("/pipeline?lang=ja")).text).all_text()
+
+    assert "消费延迟" in zh
+    assert "最近 60 秒" in zh
+    assert "コンシューマラグ" in ja
+    assert "直近 100 バッチ" in ja
+
+
+async def test_a_broker_that_does_not_answer_keeps_the_last_figures_and_says_so() -> None:
+    state = await reporting_app()
+    state.offsets.fail = "broker 127.0.0.1:1 unreachable"
+    await state.reads.sampler.sample()
+    transport = httpx.ASGITransport(app=state.app.http)
+    async with httpx.AsyncClient(transport=transport, base_url="http://console") as http:
+        page = await get_page(http, "/pipeline")
+
+    text = page.all_text()
+    assert "The broker did not answer the last reading" in text
+    assert "broker 127.0.0.1:1 unreachable" in text
+    assert "Offsets read at 2025-03-28 03:11 UTC" in text  # the figures of the last reading
 
 
 async def test_the_runbook_is_shown_as_text(http: httpx.AsyncClient) -> None:
@@ -262,11 +336,38 @@ async def test_a_bad_parameter_is_a_page_that_says_why(
     assert reason in page.all_text()
 
 
-async def test_an_unknown_language_is_a_422(http: httpx.AsyncClient) -> None:
-    answer = await http.get("/alerts?lang=fr")
+@pytest.mark.parametrize(
+    ("path", "heading", "reason"),
+    [
+        ("/alerts?lang=fr", "Cannot show this page", "query parameter lang: Input should be"),
+        ("/?lang=xx", "Cannot show this page", "query parameter lang"),
+        ("/pipeline?lang=", "Cannot show this page", "query parameter lang"),
+        ("/org/branch:B01?lang=de&period=2025-03", "Cannot show this page", "lang"),
+        ("/org/branch:B01?lang=ja&period=2025-13", "このページを表示できません", "period"),
+        ("/scorecards?lang=zh&period=x", "无法显示此页面", "period 'x'"),
+        ("/runbooks/nothing.md?lang=ja", "見つかりません", "no runbook 'nothing.md'"),
+    ],
+)
+async def test_a_bad_parameter_on_a_page_is_a_4xx_page_in_the_consoles_look(
+    http: httpx.AsyncClient, path: str, heading: str, reason: str
+) -> None:
+    answer = await http.get(path)
+
+    assert 400 <= answer.status_code < 500, answer.text[:300]
+    assert answer.headers["content-type"] == "text/html; charset=utf-8"
+    page = parse(answer.text)
+    assert ("class", "bar") in page.attributes  # the console's bar, with its pages
+    assert any(link.startswith("/pipeline") for link in page.links())
+    assert heading in page.all_text()
+    assert reason in page.all_text()
+
+
+async def test_an_unknown_language_keeps_the_api_s_json_problem(http: httpx.AsyncClient) -> None:
+    answer = await http.get("/api/v1/alerts?lang=fr")
 
     assert answer.status_code == 422
-    assert "lang" in answer.json()["detail"]
+    assert answer.headers["content-type"] == "application/json"
+    assert "query parameter lang" in answer.json()["detail"]
 
 
 async def test_the_organisation_link_opens_the_company(http: httpx.AsyncClient) -> None:
@@ -291,6 +392,7 @@ async def test_before_anything_happened_every_page_says_so() -> None:
     assert "No period has closed yet" in scorecards.all_text()
     assert "No dead letter" in quality.all_text()
     assert "No event has been applied yet" in pipeline.all_text()
+    assert "The offsets have not been read yet (every 10 s)." in pipeline.all_text()
     assert "No scorecard yet" in entity.all_text()
 
 
@@ -299,3 +401,33 @@ async def test_a_browser_asking_for_an_icon_gets_no_content_not_a_404(
 ) -> None:
     answer = await http.get("/favicon.ico")
     assert (answer.status_code, answer.content) == (204, b"")
+
+
+class UnreachableAlerts:
+    """The alerts read model with its database down."""
+
+    async def alerts(self, state: AlertState | None = None) -> list[Alert]:
+        raise StoreUnavailable("cannot list the alerts: 127.0.0.1:1 refused the connection")
+
+
+async def test_a_database_down_for_now_is_a_503_page_and_the_api_a_503_problem() -> None:
+    app = create_app(
+        console_data.settings(),
+        store=MemoryScorecardStore(),
+        output=RecordingOutput(),
+        scores=MemoryScoreQueries(),
+        alerts=UnreachableAlerts(),
+        offsets=MemoryOffsets(),
+        progress=MemoryProgressBoard(),
+    )
+    transport = httpx.ASGITransport(app=app.http)
+    async with httpx.AsyncClient(transport=transport, base_url="http://console") as http:
+        page = await http.get("/alerts?lang=ja")
+        api = await http.get("/api/v1/alerts")
+
+    assert (page.status_code, page.headers["retry-after"]) == (503, "5")
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    text = parse(page.text).all_text()
+    assert "a dependency is unavailable, retry later: cannot list the alerts" in text
+    assert "概要に戻る" in text  # the console's page, in Japanese
+    assert (api.status_code, api.headers["content-type"]) == (503, "application/json")

@@ -234,6 +234,17 @@ def test_the_low_watermark_is_the_minimum_over_active_inputs_and_idle_ones_drop_
     assert clocks.low(T0 + 2 * IDLE) == MAR
 
 
+def test_peeking_at_the_low_watermark_moves_nothing() -> None:
+    clocks = _clocks("p0", "p1")
+    clocks.observe({"p0": MAR, "p1": JAN}, T0)
+    clocks.set_backlog({"p0": False, "p1": False})
+    assert clocks.low(T0) == JAN
+    # Were p1's idleness taken for good, the low would stay at MAR once p1 delivers FEB again.
+    assert clocks.peek_low(T0 + IDLE) == MAR
+    clocks.observe({"p1": FEB}, T0 + IDLE)
+    assert clocks.low(T0 + IDLE) == FEB
+
+
 def test_an_input_with_a_backlog_holds_however_long_it_has_been_silent() -> None:
     clocks = _clocks("p0", "p1")
     clocks.observe({"p0": MAR, "p1": JAN}, T0)

@@ -14,6 +14,7 @@ from shared.kpi.config import load_kpi_config
 from tests.support.fake_state_store import MemoryStateStore
 from tests.support.score_queries_contract import (
     SCENARIO_CLOCK,
+    SCENARIO_POSITIONS,
     ScoreQueriesContract,
     apply_scenario,
     scenario_scores,
@@ -29,7 +30,7 @@ class TestMemoryScoreQueries(ScoreQueriesContract):
 
     @pytest.fixture
     def filled(self) -> MemoryScoreQueries:
-        return MemoryScoreQueries(scenario_scores(), SCENARIO_CLOCK)
+        return MemoryScoreQueries(scenario_scores(), SCENARIO_CLOCK, SCENARIO_POSITIONS)
 
     async def test_scores_without_a_clock_read_as_nothing_applied(self) -> None:
         queries = MemoryScoreQueries(scenario_scores())
@@ -59,3 +60,11 @@ class TestStateScoreQueries(ScoreQueriesContract):
         state = MemoryStateStore()
         await apply_scenario(state, CONFIG)
         return StateScoreQueries(state, CONFIG)
+
+    async def test_served_scores_carry_the_definitions_they_were_computed_with(
+        self, filled: ScoreQueries
+    ) -> None:
+        scores = await filled.current_scores("agent:A1", "2024-05")
+
+        assert scores
+        assert {score.definitions for score in scores} == {CONFIG.definitions}

@@ -145,6 +145,31 @@ async def test_while_catching_up_a_publication_does_not_hold_the_next_batch() ->
     assert service.pending_scores == 0
 
 
+async def test_keeping_up_with_a_stream_updates_go_out_beside_the_next_batch() -> None:
+    # Records are always left to read in a steady stream: fewer than a batch, scoring keeps up
+    # and does not coalesce for the interval; more, it is behind and does.
+    reference = await every_batch()
+    store, output, clock = MemoryStateStore(), RecordingOutput(), FakeClock(WALL)
+    service, _ = build(store, output, clock)
+    await service.assign({P0, P1})
+    for batch in batches():
+        clock.advance(timedelta(seconds=1))
+        await service.handle(batch, {P0: True, P1: True}, left=120)
+        await service.published()
+        assert service.pending_scores == 0
+    assert comparable(latest(output)) == comparable(latest(reference))
+
+    behind_output = RecordingOutput()
+    behind, _ = build(MemoryStateStore(), behind_output, clock)
+    await behind.assign({P0, P1})
+    for batch in batches():
+        clock.advance(timedelta(seconds=1))
+        await behind.handle(batch, {P0: True, P1: True}, left=1_000_000)
+        await behind.published()
+    assert behind_output.on(topics.SCORES) == []
+    assert behind.pending_scores > 0
+
+
 async def test_updates_committed_and_never_published_go_out_from_the_next_owner() -> None:
     reference = await every_batch()
     store, clock = MemoryStateStore(), FakeClock(WALL)
