@@ -251,9 +251,19 @@ class MongoStateStore:
     ) -> None:
         ids = [position_id(group, topic, partition) for topic, partition in partitions]
         try:
-            await self._positions.update_many(
-                {"_id": {"$in": ids}}, {"$max": {"scored_at": through}}
-            )
+            # In a transaction of its own: while scoring catches up, the publication runs beside
+            # a batch whose open transaction has written these position documents. A plain
+            # write that meets a transaction's uncommitted write is retried inside SecantusDB
+            # for as long as that transaction lives, and the batch could not finish beside it:
+            # scoring stopped for good (the resilience tier's crash test). In a transaction, the
+            # conflict comes back at once as a transient WriteConflict, retried by the caller.
+            async with (
+                self._client.start_session() as session,
+                await session.start_transaction(write_concern=WriteConcern("majority")),
+            ):
+                await self._positions.update_many(
+                    {"_id": {"$in": ids}}, {"$max": {"scored_at": through}}, session=session
+                )
         except PyMongoError as exc:
             message = f"cannot mark the scores of group {group} published: {exc}"
             raise _failure(exc, message) from exc

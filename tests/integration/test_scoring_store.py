@@ -2,7 +2,9 @@
 
 The cases it shares with `MemoryStateStore` live in `tests/support/state_store_contract.py`."""
 
+import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,7 +14,7 @@ from pymongo import AsyncMongoClient
 from services.scoring.domain.model import Fact
 from services.scoring.mongo_documents import AGENT_SHARDS
 from services.scoring.mongo_store import COUNTERS, RECORDS, MongoStateStore
-from services.scoring.ports import StateStoreError
+from services.scoring.ports import StateStoreError, StateStoreUnavailable
 from shared.localstack.probes import free_port
 from tests.support.state_store_contract import (
     GROUP,
@@ -117,3 +119,32 @@ class TestMongoStateStore(StateStoreContract):
                 await store.counter_documents(["agent:A001|FY2024"])
         finally:
             await client.close()
+
+
+async def test_marking_scores_beside_an_open_batch_transaction_does_not_hang(
+    mongo_client: AsyncMongoClient[dict[str, Any]], unique: str
+) -> None:
+    """Regression (found by tests/resilience/test_crashes.py): the score publication marks the
+    positions it covers while a batch transaction beside it has written the same position
+    documents and not yet committed. It must fail fast with a transient error (retried by
+    the publication) or succeed, never wait for the transaction that cannot end meanwhile."""
+    name = database_name(unique)
+    store = MongoStateStore(mongo_client, name)
+    await store.ensure_schema()
+    try:
+        await store.commit(batch(move(None, 10)), nothing)
+        outcome: list[str] = []
+
+        async def mark_beside() -> None:
+            try:
+                await asyncio.wait_for(
+                    store.mark_scored(GROUP, [(TOPIC, 0)], datetime(2026, 11, 2, tzinfo=UTC)), 20
+                )
+                outcome.append("marked")
+            except StateStoreUnavailable:
+                outcome.append("transient")
+
+        await store.commit(batch(move(10, 20)), mark_beside)
+        assert outcome in (["marked"], ["transient"])
+    finally:
+        await mongo_client.drop_database(name)

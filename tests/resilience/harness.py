@@ -229,5 +229,6 @@ class ReadinessLog:
 
 async def poll_readiness(pipeline: Pipeline, log: ReadinessLog, started: float) -> None:
     while True:
-        log.samples.append((time.monotonic() - started, await pipeline.readiness()))
+        codes = await pipeline.readiness()  # stamped when every answer is in
+        log.samples.append((time.monotonic() - started, codes))
         await asyncio.sleep(1.0)
