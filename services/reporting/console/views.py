@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 from urllib.parse import quote, urlencode
 
 from markupsafe import Markup
@@ -15,7 +15,7 @@ from markupsafe import Markup
 from shared.config.org import Level, parse_entity
 from shared.kpi.catalogue import KpiCatalogue
 from shared.kpi.fiscal_calendar import FiscalCalendar
-from shared.kpi.kpi_definition import Direction
+from shared.kpi.kpi_definition import Direction, KpiDefinition
 from shared.messages.score import Score
 
 from ..render.numbers import MISSING, in_unit, percent
@@ -125,13 +125,7 @@ def tiles(
         )
         found.append(
             Tile(
-                kpi=kpi.id,
-                name=kpi.label(language),
-                value=in_unit(score.value if score else None, unit),
-                target=in_unit(score.target if score else None, unit),
-                attainment=percent(attainment),
-                light=light,
-                light_text=t(f"light_{light.value}", language),
+                **_score_cells(kpi, score, unit, light, language),
                 sparkline=trusted(sparkline_svg(points, title=title)),
             )
         )
@@ -186,18 +180,7 @@ def kpi_rows(
             rank = f"{places[entity]} / {len(places)}"
         attainment = score.attainment if score is not None else None
         light = light_of(attainment)
-        rows.append(
-            KpiRow(
-                kpi=kpi.id,
-                name=kpi.label(language),
-                value=in_unit(score.value if score else None, unit),
-                target=in_unit(score.target if score else None, unit),
-                attainment=percent(attainment),
-                light=light,
-                light_text=t(f"light_{light.value}", language),
-                rank=rank,
-            )
-        )
+        rows.append(KpiRow(**_score_cells(kpi, score, unit, light, language), rank=rank))
     return rows
 
 
@@ -314,3 +297,18 @@ def duration(seconds: float | None) -> str:
     if seconds is None:
         return MISSING
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def _score_cells(
+    kpi: KpiDefinition, score: Score | None, unit: str, light: Light, language: Language
+) -> dict[str, Any]:
+    """The cells a KPI tile and a KPI row share: name, value, target, attainment and light."""
+    return {
+        "kpi": kpi.id,
+        "name": kpi.label(language),
+        "value": in_unit(score.value if score else None, unit),
+        "target": in_unit(score.target if score else None, unit),
+        "attainment": percent(score.attainment if score is not None else None),
+        "light": light,
+        "light_text": t(f"light_{light.value}", language),
+    }
