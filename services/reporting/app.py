@@ -33,7 +33,7 @@ from .pipeline_sampler import SAMPLE_EVERY_S, OffsetSampler
 from .reads import ReportingReads
 from .service import ReportingMetrics, ReportingService
 from .store import MongoScorecardStore, ScorecardStore
-from .upstream import IngestUpstream, Upstream
+from .upstream import PipelineUpstream, Upstream
 
 NAME = "reporting"
 API_DESCRIPTION = (
@@ -76,7 +76,8 @@ def create_app(
 ) -> ServiceApp:
     """Build the reporting service; a bad scorecards.yaml stops it here, naming the profile.
     `scores` and `alerts` are the scoring and alerts services' read models (default: on their
-    MongoDB state); `upstream` tells whether ingest has read everything (default: from Kafka);
+    MongoDB state); `upstream` tells whether ingest and scoring have applied everything
+    (default: from Kafka and scoring's read model);
     `offsets` and `progress` are what the pipeline page reads (default: the broker's offsets and
     the progress board on MongoDB)."""
     client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{NAME}")
@@ -101,7 +102,7 @@ def create_app(
         output=output or kafka_output,  # type: ignore[arg-type]
         metrics=ReportingMetrics(registry),
         idle_after=timedelta(seconds=settings.idle_timeout_s),
-        upstream=upstream or IngestUpstream(settings),
+        upstream=upstream or PipelineUpstream(settings, scores),
         definitions=config.definitions,
     )
     ticker = Periodic("reporting-tick", service.tick, settings.reporting_tick_s, run_first=True)

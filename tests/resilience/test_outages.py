@@ -125,11 +125,6 @@ async def test_the_broker_cut_off_for_30_s_mid_replay(
     await _outage_during_replay(pipeline, private_stack, tmp_path, Component.KAFKA, seed=21)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open defect (docs/resilience.md): after a database outage longer than "
-    "KPI_IDLE_TIMEOUT_S reporting may finalise every open period at once from a partial state",
-)
 async def test_the_database_stopped_for_30_s_mid_replay(
     pipeline: Pipeline, private_stack: LocalStack, tmp_path: Path
 ) -> None:
