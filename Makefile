@@ -14,7 +14,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: help install tools deploy-check run stack-up stack-down test test-static test-unit test-integration test-e2e test-resilience lint format typecheck bench docs docs-check clean
+.PHONY: help install tools deploy-check run stack-up stack-down test test-static test-unit test-integration test-e2e test-resilience test-overload-long lint format typecheck bench docs docs-check clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -82,6 +82,10 @@ test-e2e: install tools ## Several services as processes, end to end
 # docs/resilience.md: what each test injects and checks, and the figures of the last run.
 test-resilience: install tools ## Faults injected into the running services: kill -9, broker and database outages, duplicates, overload
 	@$(PYTEST) tests/resilience -q
+
+# Not in `make test`: 10 minutes of overload and its drain take about 40 minutes on 2 cores.
+test-overload-long: install tools ## The overload test with the 10 minutes of load issue 14 names
+	@KPI_RESILIENCE_OVERLOAD_S=600 $(PYTEST) tests/resilience/test_overload.py -q -s
 
 lint: install ## ruff check and format check
 	@$(BIN)/ruff check .

@@ -7,7 +7,8 @@ load stops.
 
 The issue asks for 10 minutes of load; the tier's budget (15 minutes for all of it on a 2-core
 machine) leaves room for `KPI_RESILIENCE_OVERLOAD_S` (default 45 s) of load and its drain:
-a backlog built at 3× capacity takes twice as long to drain as it took to build."""
+a backlog built at 3× capacity takes twice as long to drain as it took to build. `make
+test-overload-long` runs the 10 minutes (about 40 minutes with the drain and the checks)."""
 
 import asyncio
 import json
@@ -141,7 +142,8 @@ async def test_three_times_scoring_capacity_stays_bounded_and_drains(bounded: Pi
     published = documents[: load.sent]
     load_end = time.monotonic()
     print(f"overload offered {load.sent} records in {load.seconds:.0f}s: {load.rates}")
-    await wait_idle(bounded.env, "ingest", "scoring", "alerts", timeout_s=1200)
+    # The drain takes about twice the load (3× capacity), and longer on a busy machine.
+    await wait_idle(bounded.env, "ingest", "scoring", "alerts", timeout_s=max(1200, 6 * LOAD_S))
     drained = time.monotonic()
     bounded.sample()
     verified = await verify_end_state(bounded, published)
