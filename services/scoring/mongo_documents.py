@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from bson.decimal128 import Decimal128
 from pymongo import ReplaceOne
 
 from .domain.model import Fact
@@ -21,6 +22,12 @@ AGENT_SHARDS: Final = 64
 AGENT = "agent:"
 # Bucket and component names become field-path segments: nothing but these characters.
 _PATH_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+# BSON's integers are 64-bit. A component beyond them (premium sums are kept in ten-thousandths:
+# about 75 premiums at the contract's maximum in one month) is stored as a Decimal128, exact to
+# 34 digits, and its entry is flagged `wide`, so that reads convert only flagged entries.
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
+WIDE: Final = "wide"
 
 
 def record_key(record_id: str) -> str:
@@ -69,6 +76,7 @@ def counter_replacements(
     day's last changed (`touched`); an agent's entry changes only its own member."""
     merged: dict[str, Document] = {}
     copied: set[tuple[str, str]] = set()  # members already copied from `current`
+    wide: dict[int, Document] = {}  # entries with a component beyond 64 bits, by id()
     for counter in counters:
         physical, member = counter_location(counter.doc_id)
         doc = merged.get(physical)
@@ -87,11 +95,42 @@ def counter_replacements(
         for key, delta in counter.increments.items():
             bucket, component = _increment_key(key)
             components = buckets.setdefault(bucket, {})
-            components[component] = components.get(component, 0) + delta
+            value = components.get(component, 0) + delta
+            components[component] = value
+            # A wide entry was narrowed when copied: widen it again whatever this batch adds.
+            if not _INT64_MIN <= value <= _INT64_MAX or WIDE in entry:
+                wide[id(entry)] = entry
             if len(bucket) != DAY_LENGTH:
                 last = aware(touched.get(bucket))
                 touched[bucket] = touched_at if last is None else max(last, touched_at)
+    for entry in wide.values():
+        _widen(entry)
     return [ReplaceOne({"_id": doc_id}, doc, upsert=True) for doc_id, doc in merged.items()]
+
+
+def _widen(entry: Document) -> None:
+    """Store the entry's components beyond 64 bits as Decimal128, and flag it."""
+    for components in entry["buckets"].values():
+        for component, value in components.items():
+            # Compared, not `in range(...)`: that scans for an int subclass such as bson's Int64.
+            if isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX:
+                components[component] = Decimal128(str(value))
+    entry[WIDE] = True
+
+
+def narrowed(entry: Document) -> Document:
+    """A stored counter entry with every component an int again (only a `wide` entry has a
+    Decimal128 in it: the others are returned as they are)."""
+    if not entry.get(WIDE):
+        return entry
+    buckets = {
+        bucket: {
+            c: int(v.to_decimal()) if isinstance(v, Decimal128) else v
+            for c, v in components.items()
+        }
+        for bucket, components in entry.get("buckets", {}).items()
+    }
+    return {**entry, "buckets": buckets}
 
 
 def _writable(
@@ -109,11 +148,14 @@ def _writable(
 
 
 def _copied(entity: str, entry: Document) -> Document:
-    return {
+    copy: Document = {
         "entity": entity,
-        "buckets": {b: dict(c) for b, c in entry.get("buckets", {}).items()},
+        "buckets": {b: dict(c) for b, c in narrowed(entry).get("buckets", {}).items()},
         "touched": dict(entry.get("touched", {})),
     }
+    if entry.get(WIDE):
+        copy[WIDE] = True  # once wide, stays flagged: cheaper than scanning every write
+    return copy
 
 
 def _increment_key(key: str) -> tuple[str, str]:

@@ -54,9 +54,11 @@ from shared.watermarks import PartitionClock
 from .domain.model import Fact
 from .mongo_documents import (
     AGENT,
+    WIDE,
     aware,
     counter_location,
     counter_replacements,
+    narrowed,
     record_location,
     record_replacements,
     touched_of,
@@ -88,7 +90,7 @@ LONG_COMMIT_S = 20.0
 NAMESPACE_EXISTS = 48
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-_COUNTER_FIELDS = {"entity": 1, "fiscal_year": 1, "buckets": 1, "members": 1}
+_COUNTER_FIELDS = {"entity": 1, "fiscal_year": 1, "buckets": 1, "members": 1, WIDE: 1}
 _OLD_LAYOUT = (
     "the scoring state in {database} was written before agents' counters were sharded (an "
     "`agent:` counter document exists); drop the scoring_* collections so that scoring "
@@ -438,7 +440,7 @@ async def _read_counters(
         found[doc_id] = {
             "entity": entry.get("entity"),
             "fiscal_year": doc.get("fiscal_year"),
-            "buckets": entry.get("buckets", {}),
+            "buckets": narrowed(entry).get("buckets", {}),
         }
     return found
 

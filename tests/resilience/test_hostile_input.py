@@ -18,7 +18,6 @@ import random
 import signal
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -61,12 +60,10 @@ SEED: Final = 14
 CALENDAR = FiscalCalendar(load_calendar("config/calendar.yaml"))
 
 
-# The corpus's largest premium, the contract's maximum (14 integer digits): a few hundred of
-# them in one month overflow scoring's 64-bit counters (premium × 10,000), and scoring
-# dead-letters those events as processing_error (docs/resilience.md, "Hostile input": found, not
-# fixed here). Replaced by an ordinary large premium so the KPIs can be compared.
-CONTRACT_MAXIMUM: Final = b'"12345678901234.5678"'
-ORDINARY: Final = b'"1234567.5678"'
+# The corpus writes the contract's largest premiums (14 integer digits) for one policy in four:
+# about 75 of them in one month pass 64 bits in scoring's counters (premium × 10,000), which
+# keeps such sums as Decimal128 (docs/resilience.md, "Hostile input"). They go through as they
+# are, and their KPIs are compared like the others'.
 
 
 def _corpus(agents: Sequence[str]) -> list[HostileRecord]:
@@ -75,16 +72,12 @@ def _corpus(agents: Sequence[str]) -> list[HostileRecord]:
     headers."""
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=14)
     rng = random.Random(SEED)
-    records = [
-        replace(r, value=r.value.replace(CONTRACT_MAXIMUM, ORDINARY))
-        for r in hostile_records(FUZZED, agents, start, timedelta(minutes=VALID), seed=SEED)
-    ]
+    records = list(hostile_records(FUZZED, agents, start, timedelta(minutes=VALID), seed=SEED))
     for raw in good_messages(VALID, agents, start, seed=SEED, id_prefix="ok-"):
         key, headers = garbage_envelope(rng)
         event_type = json.loads(raw)["event_type"]
-        value = raw.replace(CONTRACT_MAXIMUM, ORDINARY)
         records.insert(
-            rng.randrange(len(records) + 1), HostileRecord(value, key, headers, (), event_type)
+            rng.randrange(len(records) + 1), HostileRecord(raw, key, headers, (), event_type)
         )
     return records
 

@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from bson.decimal128 import Decimal128
+
 from shared.events import KpiEvent
 from shared.kpi.fiscal_calendar import FiscalCalendar
 
@@ -201,8 +203,10 @@ def stored_counters(documents: Iterable[dict[str, object]]) -> Counters:
             assert isinstance(buckets, dict)
             for bucket, components in buckets.items():
                 for component, value in components.items():
-                    if component != "revisions" and value:
-                        out[(entity, bucket, component)] = int(value)
+                    # A component beyond 64 bits is stored as a Decimal128.
+                    number = int(value.to_decimal() if isinstance(value, Decimal128) else value)
+                    if component != "revisions" and number:
+                        out[(entity, bucket, component)] = number
     return out
 
 

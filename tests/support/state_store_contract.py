@@ -188,6 +188,30 @@ class StateStoreContract:
         }
         assert (await store.positions(GROUP, [(TOPIC, 0)]))[(TOPIC, 0)].next_offset == 30
 
+    async def test_sums_beyond_64_bits_add_up_exactly(self, store: StateStore) -> None:
+        # Premium sums are kept in ten-thousandths: ten premiums at the contract's maximum
+        # (99,999,999,999,999.9999) pass BSON's 64-bit integers.
+        top = 999_999_999_999_999_999
+        docs = ["agent:A001|FY2024", "company:C|FY2024"]
+        for n in range(10):
+            await store.commit(
+                batch(
+                    move(n or None, n + 1),
+                    counters=[
+                        counter(d, {"2024-05/premium_e4": top, "2024-05/sales": 1}) for d in docs
+                    ],
+                ),
+                nothing,
+            )
+        await store.commit(
+            batch(move(10, 11), counters=[counter(d, {"2024-05/premium_e4": -1}) for d in docs]),
+            nothing,
+        )
+
+        stored = await store.counter_documents(docs)
+        for doc in docs:
+            assert stored[doc]["buckets"] == {"2024-05": {"premium_e4": 10 * top - 1, "sales": 10}}
+
     async def test_record_facts_are_replaced_and_other_records_kept(
         self, store: StateStore
     ) -> None:

@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import bson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +14,7 @@ from services.scoring.mongo_documents import (
     AGENT_SHARDS,
     counter_location,
     counter_replacements,
+    narrowed,
     record_location,
     record_replacements,
 )
@@ -96,3 +98,53 @@ def test_a_record_replacement_keeps_the_other_records_of_the_document() -> None:
             (bucket_b, "P.1", [{"n": 2}]),
         ]
     )
+
+
+# Premium sums are kept in ten-thousandths: the contract's largest premium is about 10^18 of
+# them, so a few such events in one bucket pass BSON's 64-bit integers.
+huge = st.lists(
+    st.lists(
+        st.tuples(
+            st.sampled_from(ENTITIES[:3] + ENTITIES[-2:]),
+            st.sampled_from(["2024-05", "2024-05-17"]),
+            st.sampled_from(["premium_written_e4", "sales"]),
+            st.integers(min_value=-(2**63) + 1, max_value=2**63 - 1),
+        ),
+        max_size=20,
+    ),
+    max_size=5,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(huge)
+def test_sums_beyond_64_bits_are_stored_exactly_and_read_back_as_ints(
+    batches: list[list[tuple[str, str, str, int]]],
+) -> None:
+    stored: dict[str, Any] = {}
+    expected: Counter[tuple[str, str, str]] = Counter()
+    for batch in batches:
+        counters = [
+            CounterDocument(f"{entity}|FY2024", entity, "FY2024", {f"{bucket}/{component}": n})
+            for entity, bucket, component, n in batch
+        ]
+        for entity, bucket, component, n in batch:
+            expected[(entity, bucket, component)] += n
+        for op in counter_replacements(counters, stored, AT):
+            # What MongoDB would store and give back: BSON refuses an int beyond 64 bits.
+            stored[op._filter["_id"]] = bson.decode(bson.encode(op._doc))
+
+    found: Counter[tuple[str, str, str]] = Counter()
+    for doc in stored.values():
+        members = doc.get("members")
+        for entry in members.values() if isinstance(members, dict) else [doc]:
+            for bucket, components in narrowed(entry)["buckets"].items():
+                for component, value in components.items():
+                    assert isinstance(value, int)  # Int64 is an int
+                    found[(entry["entity"], bucket, component)] += value
+    assert {k: v for k, v in found.items() if v} == {k: v for k, v in expected.items() if v}
+
+
+def test_an_entry_within_64_bits_is_read_as_stored() -> None:
+    entry = {"entity": "team:T01", "buckets": {"2024-05": {"sales": 3}}}
+    assert narrowed(entry) is entry  # no copy on the common path
