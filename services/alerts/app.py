@@ -32,6 +32,7 @@ from shared.settings import Settings
 from .domain.engine import AlertEngine
 from .domain.rules import load_rules
 from .metrics import AlertGauges, AlertsMetrics, KpiGauges
+from .published import KafkaPublishedAlerts, PublishedAlerts
 from .service import AlertsService, RawRecord, WindowReader
 from .store import AlertStore, MongoAlertStore
 
@@ -67,9 +68,11 @@ def create_app(
     output: OutputPort | None = None,
     scores: ScoreQueries | None = None,
     progress: ProgressWriter | None = None,
+    published: PublishedAlerts | None = None,
 ) -> ServiceApp:
     """Build the alerts service; a bad alerts.yaml stops it here, naming the file and rule.
-    `scores` is scoring's read model (default: on its MongoDB state)."""
+    `scores` is scoring's read model (default: on its MongoDB state); `published` is what was
+    sent on kpi.alerts.v1, read back at start (default: from Kafka, unless `output` is given)."""
     client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{NAME}")
     config = load_kpi_config(settings.config_dir)  # calendar, KPIs, org and targets, checked
     scores = scores or mongo_score_queries(client, settings.mongodb_database, config)
@@ -95,6 +98,7 @@ def create_app(
         kpi_gauges=KpiGauges(registry, levels),
         alert_gauges=AlertGauges(registry, levels, config.org.branch_of),
         window_reader=window_reader(scores, config.org, levels),
+        published=published or (KafkaPublishedAlerts(settings) if output is None else None),
     )
 
     subscriber = broker.subscriber(

@@ -1,12 +1,12 @@
 """The alerts service's work, between the subscribers and the pure engine: decode a batch,
 evaluate it, publish the alert messages, store them, update the gauges.
 
-Order of effects: publish, then store, then (by the subscriber) commit the offsets. A crash
-after publishing and before storing re-evaluates the batch from the restored state and sends
-the same alert again (same `alert_id` and `started_at`: consumers drop the copy); the reverse
-order could lose an alert. A broker or database failure (`TransientError`) is retried with
-backoff inside the batch, because the engine has already moved on and would not re-send on a
-redelivery.
+Order of effects: publish, then store, then (by the subscriber) commit the offsets; the reverse
+order could lose an alert. A crash after publishing and before storing would re-evaluate the
+batch and send the same firing again, so at start the service reads `kpi.alerts.v1` back and
+adopts into its store what was published and not stored (`domain/published.py`). A broker or
+database failure (`TransientError`) is retried with backoff inside the batch, because the
+engine has already moved on and would not re-send on a redelivery.
 
 Any other error is a poisoned record, dead-lettered as `processing_error` so its partition
 moves on. The engine evaluates record by record, so a record it fails on is known at once; when
@@ -37,7 +37,9 @@ from shared.messages.deadletter import DeadLetter
 from shared.messages.score import Score
 
 from .domain.engine import AlertEngine, RememberedValue
+from .domain.published import missed_by_store
 from .metrics import AlertGauges, AlertsMetrics, KpiGauges
+from .published import NothingPublished, PublishedAlerts
 from .store import AlertStore
 
 logger = logging.getLogger(__name__)
@@ -92,6 +94,7 @@ class AlertsService:
         kpi_gauges: KpiGauges,
         alert_gauges: AlertGauges,
         window_reader: WindowReader | None = None,
+        published: PublishedAlerts | None = None,
         clock: Clock = _utc_now,
         max_backoff_s: float = 10.0,
         sleep: Sleep = asyncio.sleep,
@@ -109,6 +112,7 @@ class AlertsService:
         self._kpi_gauges = kpi_gauges
         self._alert_gauges = alert_gauges
         self._window_reader = window_reader
+        self._published: PublishedAlerts = published or NothingPublished()
         self._clock = clock
         self._lock = asyncio.Lock()
 
@@ -116,7 +120,22 @@ class AlertsService:
         """Restore the engine from the store (firing alerts are not sent again)."""
         windows = [rule.window for rule in self.engine.rules.fraud_rules()]
         state = await self._store.load(max(windows, default=timedelta(0)))
-        self.engine.restore(state.alerts, state.values, state.surveys)
+        # Published and not stored (a crash between the two): adopted, so the re-read batch
+        # does not send the same firing again.
+        stored = {alert.alert_id: alert for alert in state.alerts}
+        missed = missed_by_store(stored, await self._published.read())
+        if missed:
+            await self._retry.run(
+                functools.partial(self._store.save, missed, [], []),
+                BatchSpan("alerts published, not stored"),
+            )
+            stored.update((alert.alert_id, alert) for alert in missed)
+            logger.warning(
+                "%d alerts were published and not stored before a restart; adopted from %s",
+                len(missed),
+                topics.ALERTS,
+            )
+        self.engine.restore(stored.values(), state.values, state.surveys)
         self._alert_gauges.sync(self.engine.firing())
         logger.info(
             "alerts restored: %d stored, %d firing, %d surveys in fraud windows",

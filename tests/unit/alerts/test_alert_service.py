@@ -40,8 +40,21 @@ def engine(started_at: datetime = T0) -> AlertEngine:
     return AlertEngine(rules, calendar(), started_at=started_at)
 
 
+class ReadBack:
+    """What `output` holds on kpi.alerts.v1, as the service reads it back at start."""
+
+    def __init__(self, output: RecordingOutput) -> None:
+        self._output = output
+
+    async def read(self) -> list[Alert]:
+        return published(self._output)
+
+
 def service(
-    store: MemoryAlertStore, output: RecordingOutput, clock: FakeClock | None = None
+    store: MemoryAlertStore,
+    output: RecordingOutput,
+    clock: FakeClock | None = None,
+    read_back: bool = False,
 ) -> tuple[AlertsService, CollectorRegistry]:
     registry = CollectorRegistry()
     levels = frozenset({"company", "region", "branch"})
@@ -53,6 +66,7 @@ def service(
         kpi_gauges=KpiGauges(registry, levels),
         alert_gauges=AlertGauges(registry, levels, lambda e: "branch:B01"),
         clock=clock or FakeClock(T0),
+        published=ReadBack(output) if read_back else None,
         max_backoff_s=0.01,
         sleep=RecordingSleep(),  # retries wait on nothing real
     )
@@ -158,6 +172,28 @@ async def test_a_restarted_service_does_not_resend_a_firing_alert_but_resolves_i
         )
         is None
     )
+
+
+async def test_a_firing_published_and_not_stored_before_a_crash_is_not_sent_again() -> None:
+    # The first instance publishes the firing and dies before its store write: its batch's
+    # offsets are not committed, so the restarted instance reads the same scores again.
+    output = RecordingOutput()
+    lost, _ = service(MemoryAlertStore(), output)  # a store whose writes never land
+    batch = [score("branch:B01", "2024-05", "renewal_rate", "0.7", m) for m in (0, 11)]
+    for one in batch:
+        await lost.handle_scores(records(one))
+    [firing] = published(output)
+    store = MemoryAlertStore()
+
+    again, _ = service(store, output, read_back=True)
+    await again.start()
+    assert store.alerts == {firing.alert_id: firing}  # adopted from the topic
+    for one in batch:
+        await again.handle_scores(records(one))
+    assert published(output) == [firing]  # the re-read batch does not fire it again
+
+    await again.handle_scores(records(score("branch:B01", "2024-05", "renewal_rate", "0.9", 40)))
+    assert [a.state for a in published(output)] == [AlertState.FIRING, AlertState.RESOLVED]
 
 
 async def test_a_drop_compares_with_the_previous_month_remembered_across_a_restart() -> None:
