@@ -4,6 +4,7 @@ shapes with `views` and renders a template of `templates/console`; every link ke
 language (`?lang=zh`). Read-only: GET only."""
 
 import asyncio
+import re
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,8 +120,14 @@ def console_route(renderer: Renderer) -> type[APIRoute]:
     return ConsoleRoute
 
 
+_RUNBOOK_NAME: Final = re.compile(r"[A-Za-z0-9_-]+\.md")
+
+
 def read_runbook(folder: Path, name: str) -> str | None:
-    """A runbook's text: a `.md` file directly in `folder`, else None (no way out of it)."""
+    """A runbook's text: a `.md` file directly in `folder`, else None (no way out of it, and
+    no name a path cannot hold, such as one with a NUL byte)."""
+    if not _RUNBOOK_NAME.fullmatch(name):
+        return None
     inside = folder.resolve()
     path = (inside / name).resolve()
     if path.suffix != ".md" or path.parent != inside or not path.is_file():

@@ -316,6 +316,9 @@ async def test_the_runbook_is_shown_as_text(http: httpx.AsyncClient) -> None:
     outside = await http.get("/runbooks/..%2F..%2Fpyproject.toml")
     assert outside.status_code == 404
     assert "hatchling" not in outside.text
+    # A name no file can have is not found either (a NUL byte made `Path.resolve` raise: 500).
+    assert (await http.get("/runbooks/%00")).status_code == 404
+    assert (await http.get("/runbooks/a%00.md")).status_code == 404
 
 
 @pytest.mark.parametrize(
