@@ -23,7 +23,7 @@ from shared.kpi.config import KpiConfig
 from shared.messages.score import Score
 
 from .domain.contributions import DAILY_LEVELS
-from .mongo_store import MongoStateStore
+from .generation_store import ActiveStateStore, MongoGenerations
 from .ports import GroupClock, StateStore
 from .queries import current_scores, period_scores
 from .scores import ScoreBuilder
@@ -120,8 +120,9 @@ class StateScoreQueries:
 def mongo_score_queries(
     client: AsyncMongoClient[mongo.Document], database: str, config: KpiConfig
 ) -> ScoreQueries:
-    """The read model on scoring's MongoDB state (`MONGODB_DATABASE`); it only reads."""
-    return StateScoreQueries(MongoStateStore(client, database), config)
+    """The read model on scoring's MongoDB state (`MONGODB_DATABASE`); it only reads, each
+    read of the active state generation (a switch is seen by the next read)."""
+    return StateScoreQueries(ActiveStateStore(MongoGenerations(client, database)), config)
 
 
 class MemoryScoreQueries:
