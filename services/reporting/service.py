@@ -25,7 +25,7 @@ from shared.kafka_output import Outbound, OutputPort
 from shared.kpi.catalogue import KpiCatalogue
 from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.kpi.targets import team_sizes
-from shared.messages.definitions import Definitions
+from shared.messages.definitions import Definitions, RevisionReason
 from shared.messages.score import Score
 from shared.messages.scorecard import Scorecard, ScorecardStatus
 
@@ -39,7 +39,17 @@ logger = logging.getLogger(__name__)
 
 # A new definitions version alone (a new label, a restart on equal figures) is no revision.
 _VOLATILE = frozenset(
-    {"scorecard_id", "revision", "status", "as_of", "rank", "peers", "definitions"}
+    {
+        "scorecard_id",
+        "revision",
+        "status",
+        "as_of",
+        "rank",
+        "peers",
+        "definitions",
+        "revision_reason",
+        "previous_definitions",
+    }
 )
 
 
@@ -61,14 +71,31 @@ def figures(card: Scorecard) -> dict[str, Any]:
     return card.model_dump(exclude=set(_VOLATILE))
 
 
-def publishable(card: Scorecard, old: Scorecard | None, *, final: bool) -> bool:
+def publishable(
+    card: Scorecard, old: Scorecard | None, *, final: bool, definition_change: bool = False
+) -> bool:
     """Whether a rebuilt scorecard is a new revision: the first one, the final one, or one
-    whose figures differ from the newest revision (a final scorecard is never revised)."""
+    whose figures differ from the newest revision (a final scorecard is never revised, but
+    for a change of definitions: `kpi recompute`)."""
     if old is None:
         return True
+    if definition_change:
+        return figures(card) != figures(old)
     if old.status is ScorecardStatus.FINAL:
         return False
     return final or figures(card) != figures(old)
+
+
+def _with_reason(card: Scorecard, old: Scorecard | None) -> Scorecard:
+    """A revision for a change of definitions says so, and names the ones it replaces."""
+    if old is None:
+        return card
+    return card.model_copy(
+        update={
+            "revision_reason": RevisionReason.DEFINITION_CHANGE,
+            "previous_definitions": old.definitions,
+        }
+    )
 
 
 class ReportingMetrics:
@@ -201,6 +228,22 @@ class ReportingService:
                 self._latest.pop(self._calendar.previous_period(period), None)
         return published
 
+    async def revise_definitions(self) -> list[Scorecard]:
+        """After a switch to a state generation recomputed under new definitions: rebuild the
+        scorecards of every period that has some, final ones included, and publish those whose
+        figures changed as revisions with the reason `definition_change`, naming the
+        definitions of the revision they replace. Run twice, it publishes nothing more."""
+        if self._final is None:
+            self._final = await self._store.final_periods()
+        published: list[Scorecard] = []
+        for period in sorted(await self._store.periods(), key=self._calendar.months_of):
+            with self._metrics.close_seconds.time():
+                published += await self._close(
+                    period, final=period in self._final, definition_change=True
+                )
+        logger.info("definitions changed: %d scorecards republished as revisions", len(published))
+        return published
+
     async def _newest(self, period: str) -> dict[str, Scorecard]:
         if period not in self._latest:
             self._latest[period] = await self._store.latest_of_period(period)
@@ -220,7 +263,9 @@ class ReportingService:
         ]
         return scored, self._catalogue.as_of(month)
 
-    async def _close(self, period: str, *, final: bool) -> list[Scorecard]:
+    async def _close(
+        self, period: str, *, final: bool, definition_change: bool = False
+    ) -> list[Scorecard]:
         readings = await self._reader.period_scores(self.entities, period)
         newest = await self._newest(period)
         previous = await self._newest(self._calendar.previous_period(period))
@@ -240,9 +285,11 @@ class ReportingService:
             for s in entities
         ]
         changed = [
-            card
+            _with_reason(card, newest.get(card.entity)) if definition_change else card
             for card in rank_scorecards(cards)
-            if publishable(card, newest.get(card.entity), final=final)
+            if publishable(
+                card, newest.get(card.entity), final=final, definition_change=definition_change
+            )
         ]
         if not changed:
             return []

@@ -375,6 +375,8 @@ class ScoreBuilder:
             revision=totals.revision,
             as_of=as_of,
             definitions=self._definitions,
+            revision_reason=None,
+            previous_definitions=None,
         )
 
     def _rule(self, kpi: KpiDefinition, period: str, as_of: datetime) -> KpiDefinition | None:
@@ -402,4 +404,6 @@ class ScoreBuilder:
             revision=totals.revision,
             as_of=as_of,
             definitions=self._definitions,
+            revision_reason=None,
+            previous_definitions=None,
         )

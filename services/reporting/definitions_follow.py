@@ -1,0 +1,70 @@
+"""Reporting follows scoring's state generation: after `kpi recompute` switches it, the
+scorecards are rebuilt under the new definitions and the changed ones republished.
+
+Each tick first asks scoring's read model which generation answers. The generation the
+scorecards were last built from is kept in reporting's state, so a restart notices a switch
+made while it was down. On a change, the service is rebuilt with the definitions read again
+from `KPI_CONFIG_DIR` (the files the new generation was built with), every period with
+scorecards is rebuilt, final ones included, and each scorecard whose figures changed is
+published as a revision with the reason `definition_change` (`ReportingService
+.revise_definitions`); then the new generation is recorded. A crash in between rebuilds again
+at the next start and finds nothing more to publish. The console's own reads (profiles and
+labels) follow at reporting's next restart.
+"""
+
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from shared.messages.scorecard import Scorecard
+
+from .service import ReportingService
+from .store import ScorecardStore
+
+logger = logging.getLogger(__name__)
+
+
+class GenerationSource(Protocol):
+    """Which scoring state generation answers (`ScoreQueries.generation`)."""
+
+    async def generation(self) -> str: ...
+
+
+class DefinitionsFollower:
+    """Reporting's tick, with the rebuild after a generation switch in front of it."""
+
+    def __init__(
+        self,
+        service: ReportingService,
+        *,
+        scores: GenerationSource,
+        store: ScorecardStore,
+        rebuild: Callable[[], ReportingService],
+    ) -> None:
+        self.service = service
+        self._scores = scores
+        self._store = store
+        self._rebuild = rebuild
+        self._built_from: str | None = None
+
+    async def tick(self) -> list[Scorecard]:
+        """Follow a switch if there was one, then close, revise and finalise as usual."""
+        active = await self._scores.generation()
+        if self._built_from is None:
+            self._built_from = await self._store.generation()
+            if self._built_from is None:  # the first start with generations: nothing to redo
+                await self._store.set_generation(active)
+                self._built_from = active
+        revised: list[Scorecard] = []
+        if active != self._built_from:
+            logger.warning(
+                "scoring's state generation changed from %s to %s: rebuilding every scorecard "
+                "under the definitions in KPI_CONFIG_DIR",
+                self._built_from,
+                active,
+            )
+            self.service = self._rebuild()
+            revised = await self.service.revise_definitions()
+            await self._store.set_generation(active)
+            self._built_from = active
+        return revised + await self.service.tick()
