@@ -84,12 +84,14 @@ def _follower(
     client: AsyncMongoClient[mongo.Document],
     live: LiveScoring,
     build: Callable[[StateStore], ScoringService],
+    output: OutputPort,
 ) -> GenerationFollower:
     return GenerationFollower(
         live,
         MongoGenerations(client, settings.mongodb_database),
         build,
         lambda: load_kpi_config(settings.config_dir).definitions.hash,
+        output,
     )
 
 
@@ -118,7 +120,11 @@ def create_app(
     # generation and follows a switch to another (following.py).
     initial = store or MongoStateStore(client, settings.mongodb_database)
     live = LiveScoring(build(initial))
-    follower = None if store is not None else _follower(settings, client, live, build)
+    follower = (
+        None
+        if store is not None
+        else _follower(settings, client, live, build, output or kafka_output)  # type: ignore[arg-type]
+    )
 
     listener = StateRebalanceListener(lambda: live.service, lambda: subscriber.consumer)
     subscriber = broker.subscriber(

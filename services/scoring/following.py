@@ -14,17 +14,32 @@ scoring for the supervisor's delay; the switch is a restart of the service's sta
 its connections.
 """
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from shared import topics
+from shared.kafka_output import OutputPort
 
 from .consumer import seek
+from .definition_change import republish
 from .generation_store import GenerationFence, MongoGenerations
+from .scores import ScoreBuilder
 from .service import ScoringService
 
 logger = logging.getLogger(__name__)
+
+
+def _report(task: "asyncio.Task[int]") -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error(
+            "the score revisions of a definitions change failed; the new scores go out as "
+            "they change",
+            exc_info=task.exception(),
+        )
 
 
 @dataclass
@@ -50,11 +65,14 @@ class GenerationFollower:
         generations: MongoGenerations,
         build: Callable[[GenerationFence], ScoringService],
         definitions_hash: Callable[[], str],
+        output: OutputPort,
     ) -> None:
         self._live = live
         self._generations = generations
         self._build = build
         self._definitions_hash = definitions_hash
+        self._output = output
+        self._revisions: asyncio.Task[int] | None = None
 
     async def start(self) -> None:
         """At start-up, before any partition is assigned: write to the active generation (and
@@ -88,6 +106,36 @@ class GenerationFollower:
             previous,
         )
         await self._check_definitions(fence.generation)
+        if consumer is not None and TopicPartition(topics.EVENTS, 0) in consumer.assignment():
+            self._revisions = asyncio.create_task(
+                self._republish(old, service, previous, fence.generation),
+                name="definition-change revisions",
+            )
+            self._revisions.add_done_callback(_report)
+
+    async def revisions_published(self) -> None:
+        """Wait for the score revisions of the last switch (tests; shutdown)."""
+        if self._revisions is not None:
+            await asyncio.gather(self._revisions, return_exceptions=True)
+
+    async def _republish(
+        self, old: ScoringService, new: ScoringService, previous: str | None, active: str
+    ) -> int:
+        if previous is None or not (
+            isinstance(old.scorer, ScoreBuilder) and isinstance(new.scorer, ScoreBuilder)
+        ):
+            return 0
+        before, after = self._generations.store(previous), self._generations.store(active)
+        return await republish(
+            old.scorer,
+            new.scorer,
+            await self._generations.counter_keys(active),
+            stream_times=(
+                await before.stream_time(topics.SCORING_GROUP),
+                await after.stream_time(topics.SCORING_GROUP),
+            ),
+            output=self._output,
+        )
 
     def _install(self, fence: GenerationFence) -> ScoringService:
         service = self._build(fence)

@@ -30,6 +30,7 @@ from .generations import (
     from_document,
     to_document,
 )
+from .mongo_documents import touched_of
 from .mongo_store import MongoStateStore
 from .ports import (
     BatchWrite,
@@ -119,6 +120,19 @@ class MongoGenerations:
             pass  # switched meanwhile: the generation is no longer the active one
         except PyMongoError as exc:
             raise _failure(exc, f"cannot record the definitions of {generation}: {exc}") from exc
+
+    async def counter_keys(self, generation: str) -> set[tuple[str, str]]:
+        """Every (entity, bucket) with counters in a generation, days left out."""
+        counters = self._client[self._database][collections_of(generation).counters]
+        try:
+            return {
+                (entity, bucket)
+                async for doc in counters.find({}, {"entity": 1, "touched": 1, "members": 1})
+                for entity, buckets in touched_of(doc)
+                for bucket in buckets
+            }
+        except PyMongoError as exc:
+            raise _failure(exc, f"cannot list the counters of {generation}: {exc}") from exc
 
     def store(self, generation: str) -> MongoStateStore:
         """One generation's state."""

@@ -166,6 +166,7 @@ class ScoringService:
         survey_boxes: Sequence[SurveyBox] = DEFAULT_BOXES,
     ) -> None:
         self._store = store
+        self.scorer = scorer  # a generation switch compares the old one's scores with the new
         self._survey_boxes = tuple(survey_boxes)  # the catalogue's survey box counters
         self._output = output
         self._calendar = calendar
