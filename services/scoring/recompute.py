@@ -187,6 +187,10 @@ class Recompute:
                     self._out(progress.line())
                     reported = now
                 if not records and await self._caught_up(store, starts):
+                    # Marks every commit published (there is nothing to publish while
+                    # building), so that live scoring, once it follows, does not take the
+                    # last batches for updates a crash left unpublished.
+                    await service.publish()
                     progress.add(Reading(time.monotonic(), done, done))
                     self._out(progress.line())
                     return applied, done
