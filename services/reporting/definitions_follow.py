@@ -16,12 +16,18 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
+from shared.errors import KpiError
 from shared.messages.scorecard import Scorecard
 
 from .service import ReportingService
 from .store import ScorecardStore
 
 logger = logging.getLogger(__name__)
+
+
+class GenerationMoved(KpiError):
+    """Scoring's generation changed while scorecards were being built: they may mix two
+    generations' answers, so they are not published; the next tick follows the switch."""
 
 
 class GenerationSource(Protocol):
@@ -41,15 +47,38 @@ class DefinitionsFollower:
         store: ScorecardStore,
         rebuild: Callable[[], ReportingService],
     ) -> None:
-        self.service = service
         self._scores = scores
         self._store = store
         self._rebuild = rebuild
         self._built_from: str | None = None
+        self._answering: str | None = None  # the generation the service's reads are of
+        self.service = self._guarded(service)
+
+    def _guarded(self, service: ReportingService) -> ReportingService:
+        service.before_publish = self._still_answering
+        return service
+
+    async def _still_answering(self) -> None:
+        if self._answering is None:
+            return
+        active = await self._scores.generation()
+        if active != self._answering:
+            raise GenerationMoved(
+                f"scoring's state generation moved from {self._answering} to {active} while "
+                "scorecards were built; they are built again from it"
+            )
 
     async def tick(self) -> list[Scorecard]:
         """Follow a switch if there was one, then close, revise and finalise as usual."""
+        try:
+            return await self._tick()
+        except GenerationMoved as exc:
+            logger.warning("%s", exc)
+            return []
+
+    async def _tick(self) -> list[Scorecard]:
         active = await self._scores.generation()
+        self._answering = active
         if self._built_from is None:
             self._built_from = await self._store.generation()
             if self._built_from is None:  # the first start with generations: nothing to redo
@@ -63,7 +92,7 @@ class DefinitionsFollower:
                 self._built_from,
                 active,
             )
-            self.service = self._rebuild()
+            self.service = self._guarded(self._rebuild())
             revised = await self.service.revise_definitions()
             await self._store.set_generation(active)
             self._built_from = active

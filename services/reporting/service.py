@@ -10,7 +10,7 @@ period final: a crash in between publishes the same revision again (same `scorec
 """
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -181,6 +181,9 @@ class ReportingService:
         self._team_sizes = team_sizes(org)
         self._latest: dict[str, dict[str, Scorecard]] = {}
         self._final: set[str] | None = None
+        # Set by the follower of scoring's state generation (definitions_follow.py): scorecards
+        # read across a switch are not published.
+        self.before_publish: Callable[[], Awaitable[None]] | None = None
 
     @property
     def entities(self) -> list[str]:
@@ -293,6 +296,8 @@ class ReportingService:
         ]
         if not changed:
             return []
+        if self.before_publish is not None:
+            await self.before_publish()  # raises when scoring's generation moved meanwhile
         await self._output.send_all(
             [
                 Outbound(topics.SCORECARDS, c.entity.encode(), c.model_dump_json().encode())

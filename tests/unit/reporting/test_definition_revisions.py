@@ -2,12 +2,14 @@
 scorecard under the new definitions, final ones included, and republishes exactly those whose
 figures changed, as revisions with the reason `definition_change` naming both versions."""
 
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 
 from services.reporting.definitions_follow import DefinitionsFollower
 from services.reporting.service import ReportingService
 from shared.messages.definitions import Definitions, RevisionReason
+from shared.messages.score import Score
 from shared.messages.scorecard import ScorecardStatus
 from tests.support.fake_scorecard_store import MemoryScorecardStore
 from tests.support.fakes import FakeClock, RecordingOutput
@@ -109,3 +111,38 @@ async def test_a_restart_after_a_switch_it_did_not_see_revises_then() -> None:
     restarted = DefinitionsFollower(again, scores=generations, store=store, rebuild=lambda: again)
     revised = [c for c in await restarted.tick() if c.revision_reason is not None]
     assert ("branch:B01", "2024-04", 2) in {(c.entity, c.period, c.revision) for c in revised}
+
+
+async def test_scorecards_read_across_a_switch_are_not_published() -> None:
+    reader, store, wall = FakeReader(), MemoryScorecardStore(), FakeClock(WALL_TIME)
+    reader.values = {"branch:B01": GOOD}
+    reader.time = jst(2024, 4, 20)  # nothing closes yet
+    generations = Generations()
+    service, output = build(reader, store, wall)
+    rebuilt, rebuilt_output = build(reader, store, wall)
+    follower = DefinitionsFollower(
+        _with(service, OLD), scores=generations, store=store, rebuild=lambda: _with(rebuilt, NEW)
+    )
+    await follower.tick()  # the first tick records g0 before anything closes
+    assert output.sent == []
+
+    # The switch lands while April's scorecards are being read: none of them goes out.
+    reader.time = jst(2024, 6, 2)  # April and May close
+    reads = reader.period_scores
+
+    async def switching(entities: Sequence[str], period: str) -> dict[str, list[Score]]:
+        generations.active = "g20250401T091500"
+        return await reads(entities, period)
+
+    reader.period_scores = switching  # type: ignore[method-assign]
+    assert await follower.tick() == []
+    assert output.sent == []
+    assert store.built_from == "g0"
+
+    # The next tick follows: built under the new definitions, nothing of the old ones left.
+    reader.period_scores = reads  # type: ignore[method-assign]
+    published = await follower.tick()
+    assert {c.period for c in published} >= {"2024-04", "2024-05"}
+    assert {c.definitions for c in published} == {NEW}
+    assert cards_of(rebuilt_output) == published
+    assert store.built_from == "g20250401T091500"
