@@ -10,7 +10,11 @@ from pydantic import ValidationError
 from pymongo import AsyncMongoClient
 
 from services.alerts.read_model import AlertQueries, mongo_alert_queries
-from services.scoring.read_model import ScoreQueries, mongo_score_queries
+from services.scoring.read_model import (
+    ScoreQueries,
+    generation_score_queries,
+    mongo_score_queries,
+)
 from shared import mongo, topics
 from shared.kafka import RawBatch, create_broker, headerless_batch, raw_body
 from shared.kafka_output import KafkaOutput, OutputPort
@@ -32,7 +36,7 @@ from .domain import ScorecardConfig, load_profiles
 from .offsets import BrokerOffsets, KafkaOffsets
 from .pipeline_sampler import SAMPLE_EVERY_S, OffsetSampler
 from .reads import ReportingReads
-from .service import ReportingMetrics, ReportingService
+from .service import ReportingMetrics, ReportingService, reading
 from .store import MongoScorecardStore, ScorecardStore
 from .upstream import IngestUpstream, Upstream
 
@@ -83,6 +87,7 @@ def create_app(
     client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{NAME}")
     config = load_kpi_config(settings.config_dir)  # calendar, KPIs, org and targets, checked
     profiles = load_profiles(settings.config_dir, config.catalogue, org=config.org)
+    own_scores = scores is None  # on MongoDB: the previous generation can be read too
     scores = scores or mongo_score_queries(client, settings.mongodb_database, config)
 
     registry = registry or create_registry()
@@ -109,13 +114,24 @@ def create_app(
             definitions=config.definitions,
         )
 
+    loaded = [config]  # the definitions of the service in use
+
     def rebuild() -> ReportingService:
         """The service on the definitions in the files now (after a generation switch)."""
         fresh = load_kpi_config(settings.config_dir)
+        loaded[0] = fresh
         return reporting(fresh, load_profiles(settings.config_dir, fresh.catalogue, org=fresh.org))
 
+    def previous(service: ReportingService, generation: str) -> ReportingService:
+        db = settings.mongodb_database
+        return reading(service, generation_score_queries(client, db, loaded[0], generation))
+
     follower = DefinitionsFollower(
-        reporting(config, profiles), scores=scores, store=card_store, rebuild=rebuild
+        reporting(config, profiles),
+        scores=scores,
+        store=card_store,
+        rebuild=rebuild,
+        previous=previous if own_scores else None,
     )
     ticker = Periodic("reporting-tick", follower.tick, settings.reporting_tick_s, run_first=True)
 

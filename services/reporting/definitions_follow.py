@@ -46,10 +46,15 @@ class DefinitionsFollower:
         scores: GenerationSource,
         store: ScorecardStore,
         rebuild: Callable[[], ReportingService],
+        previous: Callable[[ReportingService, str], ReportingService] | None = None,
     ) -> None:
         self._scores = scores
         self._store = store
         self._rebuild = rebuild
+        # The running service reading another generation (the one it was built for), to tell
+        # what a switch changed from what events changed after a scorecard went final.
+        self._previous = previous
+        self._running = False  # whether a tick went through since this process started
         self._built_from: str | None = None
         self._answering: str | None = None  # the generation the service's reads are of
         self.service = self._guarded(service)
@@ -92,8 +97,17 @@ class DefinitionsFollower:
                 self._built_from,
                 active,
             )
+            # Switched while this process ran: the service in hand has the previous files.
+            # Switched while it was down: those are gone, and the stored cards are the baseline.
+            before = (
+                self._previous(self.service, self._built_from)
+                if self._previous is not None and self._running
+                else None
+            )
             self.service = self._guarded(self._rebuild())
-            revised = await self.service.revise_definitions()
+            revised = await self.service.revise_definitions(before)
             await self._store.set_generation(active)
             self._built_from = active
-        return revised + await self.service.tick()
+        published = revised + await self.service.tick()
+        self._running = True
+        return published

@@ -9,6 +9,7 @@ once more when the allowed lateness has passed (final). Publish, then store, the
 period final: a crash in between publishes the same revision again (same `scorecard_id`).
 """
 
+import copy
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -71,16 +72,12 @@ def figures(card: Scorecard) -> dict[str, Any]:
     return card.model_dump(exclude=set(_VOLATILE))
 
 
-def publishable(
-    card: Scorecard, old: Scorecard | None, *, final: bool, definition_change: bool = False
-) -> bool:
+def publishable(card: Scorecard, old: Scorecard | None, *, final: bool) -> bool:
     """Whether a rebuilt scorecard is a new revision: the first one, the final one, or one
     whose figures differ from the newest revision (a final scorecard is never revised, but
-    for a change of definitions: `kpi recompute`)."""
+    for a change of definitions: `revise_definitions`)."""
     if old is None:
         return True
-    if definition_change:
-        return figures(card) != figures(old)
     if old.status is ScorecardStatus.FINAL:
         return False
     return final or figures(card) != figures(old)
@@ -231,18 +228,21 @@ class ReportingService:
                 self._latest.pop(self._calendar.previous_period(period), None)
         return published
 
-    async def revise_definitions(self) -> list[Scorecard]:
+    async def revise_definitions(self, before: "ReportingService | None" = None) -> list[Scorecard]:
         """After a switch to a state generation recomputed under new definitions: rebuild the
         scorecards of every period that has some, final ones included, and publish those whose
-        figures changed as revisions with the reason `definition_change`, naming the
-        definitions of the revision they replace. Run twice, it publishes nothing more."""
+        figures the change made differ as revisions with the reason `definition_change`,
+        naming the definitions of the revision they replace. `before` is the service of the
+        previous definitions reading the previous generation: a card is compared with its
+        build (without it, with the newest stored revision). Run twice, it publishes nothing
+        more."""
         if self._final is None:
             self._final = await self._store.final_periods()
         published: list[Scorecard] = []
         for period in sorted(await self._store.periods(), key=self._calendar.months_of):
             with self._metrics.close_seconds.time():
                 published += await self._close(
-                    period, final=period in self._final, definition_change=True
+                    period, final=period in self._final, definition_change=True, before=before
                 )
         logger.info("definitions changed: %d scorecards republished as revisions", len(published))
         return published
@@ -266,34 +266,58 @@ class ReportingService:
         ]
         return scored, self._catalogue.as_of(month)
 
-    async def _close(
-        self, period: str, *, final: bool, definition_change: bool = False
-    ) -> list[Scorecard]:
+    async def _cards(self, period: str, *, final: bool) -> list[Scorecard]:
+        """Every entity's scorecard of a period as scoring's answers stand now, ranked."""
         readings = await self._reader.period_scores(self.entities, period)
         newest = await self._newest(period)
         previous = await self._newest(self._calendar.previous_period(period))
         now = self._wall()
         entities, catalogue = self._in_force(period)
-        cards = [
-            self._build(
-                s,
-                period,
-                readings.get(s.entity, []),
-                newest.get(s.entity),
-                previous.get(s.entity),
-                final=final,
-                now=now,
-                catalogue=catalogue,
+        return rank_scorecards(
+            [
+                self._build(
+                    s,
+                    period,
+                    readings.get(s.entity, []),
+                    newest.get(s.entity),
+                    previous.get(s.entity),
+                    final=final,
+                    now=now,
+                    catalogue=catalogue,
+                )
+                for s in entities
+            ]
+        )
+
+    async def _close(
+        self,
+        period: str,
+        *,
+        final: bool,
+        definition_change: bool = False,
+        before: "ReportingService | None" = None,
+    ) -> list[Scorecard]:
+        cards = await self._cards(period, final=final)
+        newest = await self._newest(period)
+        if definition_change:
+            # What changed is the definitions' doing: the card as the previous generation and
+            # definitions give it now (`before`), not the stored one, which events applied
+            # after it went final may have left behind.
+            baseline = (
+                {c.entity: c for c in await before._cards(period, final=final)}
+                if before is not None
+                else newest
             )
-            for s in entities
-        ]
-        changed = [
-            _with_reason(card, newest.get(card.entity)) if definition_change else card
-            for card in rank_scorecards(cards)
-            if publishable(
-                card, newest.get(card.entity), final=final, definition_change=definition_change
-            )
-        ]
+            changed = [
+                _with_reason(card, newest.get(card.entity))
+                for card in cards
+                if newest.get(card.entity) is None
+                or figures(card) != figures(baseline.get(card.entity) or newest[card.entity])
+            ]
+        else:
+            changed = [
+                card for card in cards if publishable(card, newest.get(card.entity), final=final)
+            ]
         if not changed:
             return []
         if self.before_publish is not None:
@@ -345,3 +369,12 @@ class ReportingService:
             definitions=self._definitions,
         )
         return build_scorecard(inputs, scored.profile, catalogue)
+
+
+def reading(service: ReportingService, reader: ScoresReader) -> ReportingService:
+    """The same service reading other answers (the previous state generation), to build
+    scorecards with, never to publish."""
+    twin = copy.copy(service)
+    twin._reader = reader
+    twin.before_publish = None
+    return twin

@@ -34,6 +34,7 @@ __all__ = [
     "MemoryScoreQueries",
     "ScoreQueries",
     "StateScoreQueries",
+    "generation_score_queries",
     "has_windows",
     "mongo_score_queries",
 ]
@@ -139,6 +140,18 @@ def mongo_score_queries(
     read of the active state generation (a switch is seen by the next read)."""
     generations = MongoGenerations(client, database)
     return StateScoreQueries(ActiveStateStore(generations), config, generations.active)
+
+
+def generation_score_queries(
+    client: AsyncMongoClient[mongo.Document], database: str, config: KpiConfig, generation: str
+) -> ScoreQueries:
+    """The read model on one state generation, whether active or not (reporting compares what
+    the previous one answers with the new one's answers after a switch); it only reads."""
+
+    async def pinned() -> str:
+        return generation
+
+    return StateScoreQueries(MongoGenerations(client, database).store(generation), config, pinned)
 
 
 class MemoryScoreQueries:

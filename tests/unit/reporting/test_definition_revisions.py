@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from services.reporting.definitions_follow import DefinitionsFollower
-from services.reporting.service import ReportingService
+from services.reporting.service import ReportingService, reading
 from shared.messages.definitions import Definitions, RevisionReason
 from shared.messages.score import Score
 from shared.messages.scorecard import ScorecardStatus
@@ -146,3 +146,37 @@ async def test_scorecards_read_across_a_switch_are_not_published() -> None:
     assert {c.definitions for c in published} == {NEW}
     assert cards_of(rebuilt_output) == published
     assert store.built_from == "g20250401T091500"
+
+
+async def test_what_events_changed_after_a_card_went_final_is_not_the_switchs_doing() -> None:
+    # April went final; then a renewal counted by its due month moved April's renewal rate
+    # (a final scorecard is never revised for it). A switch that changes nothing of April
+    # republishes nothing: each card is compared with the previous generation's own rebuild.
+    before_switch, after_switch = FakeReader(), FakeReader()
+    store, wall = MemoryScorecardStore(), FakeClock(WALL_TIME)
+    before_switch.values = after_switch.values = {"branch:B01": GOOD}
+    before_switch.time = after_switch.time = jst(2024, 6, 10)
+    generations = Generations()
+    old, _ = build(before_switch, store, wall)
+    new, new_output = build(after_switch, store, wall)
+    follower = DefinitionsFollower(
+        _with(old, OLD),
+        scores=generations,
+        store=store,
+        rebuild=lambda: _with(new, NEW),
+        previous=lambda service, _: reading(service, before_switch),
+    )
+    await follower.tick()
+    late = GOOD | {"renewal_rate": Decimal("0.6")}
+    before_switch.values = after_switch.values = {"branch:B01": late}  # after April went final
+
+    generations.active = "g20250401T091500"
+    revised = [c for c in await follower.tick() if c.revision_reason is not None]
+    assert revised == []
+    assert new_output.sent == []
+
+    # Had the switch changed it too, it is republished, with both changes in its figures.
+    generations.active = "g20250402T000000"
+    after_switch.values = {"branch:B01": late | {"satisfaction_mean": Decimal(70)}}
+    revised = [c for c in await follower.tick() if c.revision_reason is not None]
+    assert ("branch:B01", "2024-04") in {(c.entity, c.period) for c in revised}
