@@ -144,16 +144,20 @@ def create_app(
         decoder=raw_body,
     )
 
+    # One batch or one switch at a time: a switch seeks the consumer and replaces the service.
+    turn = asyncio.Lock()
+
     @subscriber
     async def on_events(message: KafkaMessage, consumer: Consumer) -> None:
         started = time.perf_counter()
         records = decode_records(message.raw_message)
-        result = await live.service.handle(
-            records, await backlog_of(consumer), left=await records_left(consumer)
-        )
-        await after_batch(consumer, result)
-        if live.switched and follower is not None:
-            await follower.follow(consumer)  # the batch was refused: it is read again there
+        async with turn:
+            result = await live.service.handle(
+                records, await backlog_of(consumer), left=await records_left(consumer)
+            )
+            await after_batch(consumer, result)
+            if live.switched and follower is not None:
+                await follower.follow(consumer)  # the batch was refused: it is read again there
         timings.observe(time.perf_counter() - started, len(records), datetime.now(UTC))
         metrics.consumer_lag.observe(consumer, {(r.topic, r.partition): r.offset for r in records})
 
@@ -167,16 +171,16 @@ def create_app(
 
     # Updates recovered after a crash go out even when no batch comes.
     async def publish_recovered() -> None:
-        if not live.switched:  # a previous generation's updates are no longer the answer
+        if follower is None or not await follower.follow_quietly(turn, subscriber.consumer):
             await live.service.publish(caught_up=False)
 
     publisher = Periodic("score publication", publish_recovered, PUBLISH_EVERY_S)
 
+    # On the active generation (and its schema), or on the store handed in.
+    start_state = initial.ensure_schema if follower is None else follower.start
+
     async def start_dependencies() -> None:
-        if follower is None:
-            await initial.ensure_schema()
-        else:
-            await follower.start()
+        await start_state()
         if kafka_output is not None:
             await kafka_output.start()
         publisher.start()
@@ -204,6 +208,5 @@ def create_app(
         on_startup=[start_dependencies],
         on_shutdown=[stop_dependencies],
     )
-    app.extra["service"] = live.service
-    app.extra["live"] = live
+    app.extra.update(service=live.service, live=live)
     return app

@@ -1,7 +1,7 @@
 """How the live scoring service follows a generation switch (`kpi recompute`, `--rollback`).
 
 The service writes to one generation through a `GenerationFence`. When a commit finds that
-generation no longer active, the commit is refused (nothing written, nothing published) and the
+generation no longer active (or, on a quiet stream, the publication timer does, every 5 s), the commit is refused (nothing written, nothing published) and the
 batch dropped as if fenced by another instance. The handler then restarts the service in
 process on the active generation: the definitions are read again from `KPI_CONFIG_DIR` (the
 files the new generation was built with), the positions of the assigned partitions are loaded
@@ -83,6 +83,17 @@ class GenerationFollower:
         await fence.ensure_schema()
         await self._generations.note_definitions(active, self._definitions_hash())
         await self._check_definitions(active)
+
+    async def follow_quietly(self, turn: asyncio.Lock, consumer: AIOKafkaConsumer | None) -> bool:
+        """Follow a switch no batch has found (a quiet stream); asked every few seconds.
+        Returns whether there was one. `turn` is held by each batch: never beside one."""
+        fence = self._live.fence
+        if fence is None or (fence.switched_to is None and await fence.check()):
+            return False
+        async with turn:
+            if self._live.switched:  # not followed by a batch meanwhile
+                await self.follow(consumer)
+        return True
 
     async def follow(self, consumer: AIOKafkaConsumer | None) -> None:
         """After a refused commit: the service on the active generation, seeked to its

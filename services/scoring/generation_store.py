@@ -11,7 +11,7 @@
 """
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -64,9 +64,17 @@ def _failure(exc: PyMongoError, message: str) -> StateStoreError:
 class MongoGenerations:
     """The control document `scoring_generations/scoring`, and the generations' state."""
 
-    def __init__(self, client: AsyncMongoClient[dict[str, Any]], database: str) -> None:
+    def __init__(
+        self,
+        client: AsyncMongoClient[dict[str, Any]],
+        database: str,
+        *,
+        store_options: Mapping[str, Any] | None = None,
+    ) -> None:
         self._client = client
         self._database = database
+        # Passed on to each generation's `MongoStateStore` (the live service's settings).
+        self._store_options = dict(store_options or {})
         self._control = client[database][CONTROL]
 
     async def read(self) -> Generations:

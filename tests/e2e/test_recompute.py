@@ -60,6 +60,7 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 START = datetime(2024, 4, 1, tzinfo=TOKYO)
 HISTORY_DAYS = 366  # FY2024 and a day: March 2025 closes
 EVENTS_PER_DAY = 45  # and the assessments and training of ~130 agents: ~19,000 in the year
+LIVE_PER_DAY = 400  # four days of it: ~600 live events of the kinds below
 AGENT_SHARE = 8  # every eighth agent of each team, every team and branch kept
 ENTITIES = ["company:ACME", "region:R2", "branch:B08", "branch:B01"]
 NEW_BOXES = {"survey_top_box": {10: 8, 5: 5, 100: 80}, "survey_top2_box": {10: 7, 5: 4, 100: 70}}
@@ -115,14 +116,21 @@ def _in_their_own_month(document: dict[str, Any]) -> bool:
 
 
 def _demo(
-    path: Path, org: Path, start: datetime, days: int, seed: int, *, live: bool = False
+    path: Path,
+    org: Path,
+    start: datetime,
+    days: int,
+    seed: int,
+    *,
+    live: bool = False,
+    per_day: int = EVENTS_PER_DAY,
 ) -> int:
     stream = generate_events(
         load_org(org),
         start=start,
         end=start + timedelta(days=days),
         seed=seed,
-        events_per_day=EVENTS_PER_DAY,
+        events_per_day=per_day,
     )
     documents = [d for d in stream if not live or _in_their_own_month(d)]
     write_jsonl(documents, path)
@@ -243,7 +251,13 @@ async def test_recompute_under_new_definitions_while_live_events_arrive(
     history, later = tmp_path / "history.jsonl", tmp_path / "later.jsonl"
     events = _demo(history, config_dir / "org.yaml", START, HISTORY_DAYS, seed=11)
     _demo(
-        later, config_dir / "org.yaml", START + timedelta(days=HISTORY_DAYS + 1), 4, 12, live=True
+        later,
+        config_dir / "org.yaml",
+        START + timedelta(days=HISTORY_DAYS + 1),
+        4,
+        12,
+        live=True,
+        per_day=LIVE_PER_DAY,
     )
     old_kpis = (config_dir / "kpis.yaml").read_text(encoding="utf-8")
     old_label = (config_dir / "definitions.yaml").read_text(encoding="utf-8")
@@ -357,6 +371,19 @@ async def test_recompute_under_new_definitions_while_live_events_arrive(
         # Only Kyoto's profile (fd_agency) weighs the survey top box.
         assert changed > 0
         assert revised_entities == {"branch:B08"}
+        # And every month whose top box the new threshold changes for Kyoto is among them.
+        old_counts = await reference(settings, CALENDAR)
+        moved = {
+            month
+            for (entity, month, component), count in expected.items()
+            if entity == "branch:B08"
+            and component == "survey_top_box"
+            and len(month) == 7
+            and count != old_counts.get((entity, month, component), 0)
+        }
+        assert moved
+        for month in moved & {period for _, period in cards_before}:
+            assert cards_after[("branch:B08", month)]["revision_reason"] == "definition_change"
 
         # And the changed scores, on kpi.scores.v1.
         def revised(record: Any) -> dict[str, Any] | None:
