@@ -1,11 +1,12 @@
 """How the live scoring service follows a generation switch (`kpi recompute`, `--rollback`).
 
 The service writes to one generation through a `GenerationFence`. When a commit finds that
-generation no longer active (or, on a quiet stream, the publication timer does, every 5 s), the commit is refused (nothing written, nothing published) and the
-batch dropped as if fenced by another instance. The handler then restarts the service in
-process on the active generation: the definitions are read again from `KPI_CONFIG_DIR` (the
-files the new generation was built with), the positions of the assigned partitions are loaded
-from the new generation's state and the consumer seeks there. What the previous generation
+generation no longer active, the commit is refused (nothing written, nothing published) and
+the batch dropped as if fenced by another instance; on a quiet stream the publication timer
+finds it, every 5 s. The service is then restarted in process on the active generation: the
+definitions are read again from `KPI_CONFIG_DIR` (the files the new generation was built
+with), the positions of the assigned partitions are loaded from the new generation's state and
+the consumer seeks there. What the previous generation
 had committed and not yet published is not published: its scores are no longer the answer.
 
 Why in process rather than exiting for the supervisor to restart it: an exit would look like
