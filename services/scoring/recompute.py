@@ -83,7 +83,9 @@ class RecomputeResult:
     replaced: str
 
 
-def building_service(store: StateStore, config: KpiConfig, *, max_batch: int) -> ScoringService:
+def building_service(
+    store: StateStore, config: KpiConfig, *, max_batch: int, idle_after: timedelta
+) -> ScoringService:
     """Scoring's own service on the new generation's store, publishing nothing."""
     return ScoringService(
         store=store,
@@ -92,7 +94,7 @@ def building_service(store: StateStore, config: KpiConfig, *, max_batch: int) ->
         scorer=_Silent(),
         metrics=ScoringMetrics(CollectorRegistry()),
         group=topics.SCORING_GROUP,
-        idle_after=timedelta(seconds=30),
+        idle_after=idle_after,
         max_batch=max_batch,
         flush_interval=timedelta(days=1),  # nothing to publish: no need to flush while behind
         survey_boxes=config.catalogue.survey_boxes,
@@ -137,7 +139,12 @@ class Recompute:
         )
         store = self._generations.store(generation)
         await store.ensure_schema()
-        service = building_service(store, self._config, max_batch=self._max_batch)
+        service = building_service(
+            store,
+            self._config,
+            max_batch=self._max_batch,
+            idle_after=timedelta(seconds=self._settings.idle_timeout_s),
+        )
         applied, total = await self._catch_up(service, store, generation)
         replaced = await self._switch_to(generation)
         seconds = time.monotonic() - started
