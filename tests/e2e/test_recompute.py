@@ -334,6 +334,13 @@ async def test_recompute_under_new_definitions_while_live_events_arrive(
             FIRST,
             None,
         )
+        status = await asyncio.to_thread(kpi, env, "recompute", "--status")
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert f"active    {building}" in status.stdout
+        assert f"previous  {FIRST}" in status.stdout
+        assert f"{building}: definitions {new_config.definitions.hash} (top box from 8)" in (
+            status.stdout
+        )
         # Every counter under the new definitions, over every event, the live ones included.
         expected = await reference(settings, CALENDAR, boxes=NEW_BOXES)
         assert_same(await _counters(settings, building), expected)
