@@ -155,13 +155,16 @@ async def scores(
 ) -> int:
     """`kpi scores`: current values from the state."""
     from services.scoring.app import build_scorer  # noqa: PLC0415
-    from services.scoring.mongo_store import MongoStateStore  # noqa: PLC0415
+    from services.scoring.generation_store import (  # noqa: PLC0415
+        ActiveStateStore,
+        MongoGenerations,
+    )
     from services.scoring.queries import current_scores  # noqa: PLC0415
     from shared import mongo  # noqa: PLC0415
 
     client = mongo.create_client(settings, app_name="kpi-cli")
     try:
-        store = MongoStateStore(client, settings.mongodb_database)
+        store = ActiveStateStore(MongoGenerations(client, settings.mongodb_database))
         builder = build_scorer(settings, store)
         if kpi is not None and kpi not in builder.catalogue:
             print(

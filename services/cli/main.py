@@ -10,7 +10,7 @@ from shared.errors import KpiError
 from shared.events import RejectReason
 from shared.settings import SERVICE_NAMES, Settings, load_settings
 
-from . import commands
+from . import commands, recompute
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,7 +74,30 @@ def _parser() -> argparse.ArgumentParser:
     alerts.add_argument("--state", choices=["firing", "resolved"], default=None)
     alerts.add_argument("--json", action="store_true", help="print JSON (a list of alerts)")
     _deadletters_parser(sub)
+    _recompute_parser(sub)
     return parser
+
+
+def _recompute_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    recompute = sub.add_parser(
+        "recompute",
+        help="recompute the scoring state under the definitions in KPI_CONFIG_DIR, then switch",
+        description="Build a new scoring state generation beside the live one by re-reading "
+        "kpi.events.v1 from its start with the definitions in KPI_CONFIG_DIR, and switch to it "
+        "once it has caught up (live scoring keeps serving meanwhile, and follows the switch). "
+        "Run again after an interruption to resume. See docs/recompute.md.",
+    )
+    recompute.add_argument("--label", default=None, help="a name for the new generation")
+    actions = recompute.add_mutually_exclusive_group()
+    for flag, text in (
+        ("--status", "show the active, previous and building generations"),
+        ("--rollback", "switch back to the previous generation"),
+        ("--drop-previous", "drop the previous generation (no rollback after)"),
+        ("--abandon", "drop the generation being built"),
+    ):
+        actions.add_argument(
+            flag, dest="action", action="store_const", const=flag.removeprefix("--"), help=text
+        )
 
 
 def _run_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -234,6 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _deadletters(settings, args)
         if args.command == "replay":
             return asyncio.run(commands.replay(settings, args.file))
+        if args.command == "recompute":
+            return asyncio.run(recompute.recompute(settings, label=args.label, action=args.action))
     except KpiError as exc:
         print(f"kpi: {exc}", file=sys.stderr)
         return 2

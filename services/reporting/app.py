@@ -10,11 +10,15 @@ from pydantic import ValidationError
 from pymongo import AsyncMongoClient
 
 from services.alerts.read_model import AlertQueries, mongo_alert_queries
-from services.scoring.read_model import ScoreQueries, mongo_score_queries
+from services.scoring.read_model import (
+    ScoreQueries,
+    generation_score_queries,
+    mongo_score_queries,
+)
 from shared import mongo, topics
 from shared.kafka import RawBatch, create_broker, headerless_batch, raw_body
 from shared.kafka_output import KafkaOutput, OutputPort
-from shared.kpi.config import load_kpi_config
+from shared.kpi.config import KpiConfig, load_kpi_config
 from shared.messages import DeadLetter
 from shared.metrics import create_registry, faststream_middleware
 from shared.progress import BatchTimings
@@ -27,11 +31,12 @@ from .api.routes import api_router, legacy_router
 from .console.routes import console_router
 from .console.whatif_page import whatif_router
 from .deadletters import DeadLetterSummary
-from .domain import load_profiles
+from .definitions_follow import DefinitionsFollower
+from .domain import ScorecardConfig, load_profiles
 from .offsets import BrokerOffsets, KafkaOffsets
 from .pipeline_sampler import SAMPLE_EVERY_S, OffsetSampler
 from .reads import ReportingReads
-from .service import ReportingMetrics, ReportingService
+from .service import ReportingMetrics, ReportingService, reading
 from .store import MongoScorecardStore, ScorecardStore
 from .upstream import PipelineUpstream, Upstream
 
@@ -82,8 +87,8 @@ def create_app(
     the progress board on MongoDB)."""
     client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{NAME}")
     config = load_kpi_config(settings.config_dir)  # calendar, KPIs, org and targets, checked
-    calendar, catalogue, org = config.calendar, config.catalogue, config.org
-    profiles = load_profiles(settings.config_dir, catalogue, org=org)
+    profiles = load_profiles(settings.config_dir, config.catalogue, org=config.org)
+    own_scores = scores is None  # on MongoDB: the previous generation can be read too
     scores = scores or mongo_score_queries(client, settings.mongodb_database, config)
 
     registry = registry or create_registry()
@@ -92,20 +97,44 @@ def create_app(
     )
     card_store = store or MongoScorecardStore(client, settings.mongodb_database)
     kafka_output = KafkaOutput(settings, client_id=f"kpi-{NAME}-out") if output is None else None
-    service = ReportingService(
-        config=profiles,
-        catalogue=catalogue,
-        calendar=calendar,
-        org=org,
-        reader=scores,
+    metrics = ReportingMetrics(registry)
+    upstream = upstream or PipelineUpstream(settings, scores)
+
+    def reporting(config: KpiConfig, profiles: ScorecardConfig) -> ReportingService:
+        return ReportingService(
+            config=profiles,
+            catalogue=config.catalogue,
+            calendar=config.calendar,
+            org=config.org,
+            reader=scores,
+            store=card_store,
+            output=output or kafka_output,  # type: ignore[arg-type]
+            metrics=metrics,
+            idle_after=timedelta(seconds=settings.idle_timeout_s),
+            upstream=upstream,
+            definitions=config.definitions,
+        )
+
+    loaded = [config]  # the definitions of the service in use
+
+    def rebuild() -> ReportingService:
+        """The service on the definitions in the files now (after a generation switch)."""
+        fresh = load_kpi_config(settings.config_dir)
+        loaded[0] = fresh
+        return reporting(fresh, load_profiles(settings.config_dir, fresh.catalogue, org=fresh.org))
+
+    def previous(service: ReportingService, generation: str) -> ReportingService:
+        db = settings.mongodb_database
+        return reading(service, generation_score_queries(client, db, loaded[0], generation))
+
+    follower = DefinitionsFollower(
+        reporting(config, profiles),
+        scores=scores,
         store=card_store,
-        output=output or kafka_output,  # type: ignore[arg-type]
-        metrics=ReportingMetrics(registry),
-        idle_after=timedelta(seconds=settings.idle_timeout_s),
-        upstream=upstream or PipelineUpstream(settings, scores),
-        definitions=config.definitions,
+        rebuild=rebuild,
+        previous=previous if own_scores else None,
     )
-    ticker = Periodic("reporting-tick", service.tick, settings.reporting_tick_s, run_first=True)
+    ticker = Periodic("reporting-tick", follower.tick, settings.reporting_tick_s, run_first=True)
 
     # The dead-letter counts are rebuilt from the topic's beginning on every start: no group,
     # nothing committed (deadletters.py).
@@ -137,7 +166,7 @@ def create_app(
         alerts=alerts or mongo_alert_queries(client, settings.mongodb_database),
         scorecards=card_store,
         letters=letters,
-        close_status=service.close_status,
+        close_status=lambda: follower.service.close_status(),  # noqa: PLW0108 - the one in use
         progress=progress or MongoProgressBoard(client, settings.mongodb_database),
         sampler=sampler,
         own_batches=batches,
@@ -173,6 +202,7 @@ def create_app(
     )
     app.http.title = "Insurance KPI platform: reporting"
     app.http.description = API_DESCRIPTION
-    app.extra["service"] = service
+    app.extra["service"] = follower.service
+    app.extra["follower"] = follower
     app.extra["reads"] = reads
     return app

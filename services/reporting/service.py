@@ -9,8 +9,9 @@ once more when the allowed lateness has passed (final). Publish, then store, the
 period final: a crash in between publishes the same revision again (same `scorecard_id`).
 """
 
+import copy
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -25,7 +26,7 @@ from shared.kafka_output import Outbound, OutputPort
 from shared.kpi.catalogue import KpiCatalogue
 from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.kpi.targets import team_sizes
-from shared.messages.definitions import Definitions
+from shared.messages.definitions import Definitions, RevisionReason
 from shared.messages.score import Score
 from shared.messages.scorecard import Scorecard, ScorecardStatus
 
@@ -39,7 +40,17 @@ logger = logging.getLogger(__name__)
 
 # A new definitions version alone (a new label, a restart on equal figures) is no revision.
 _VOLATILE = frozenset(
-    {"scorecard_id", "revision", "status", "as_of", "rank", "peers", "definitions"}
+    {
+        "scorecard_id",
+        "revision",
+        "status",
+        "as_of",
+        "rank",
+        "peers",
+        "definitions",
+        "revision_reason",
+        "previous_definitions",
+    }
 )
 
 
@@ -63,12 +74,25 @@ def figures(card: Scorecard) -> dict[str, Any]:
 
 def publishable(card: Scorecard, old: Scorecard | None, *, final: bool) -> bool:
     """Whether a rebuilt scorecard is a new revision: the first one, the final one, or one
-    whose figures differ from the newest revision (a final scorecard is never revised)."""
+    whose figures differ from the newest revision (a final scorecard is never revised, but
+    for a change of definitions: `revise_definitions`)."""
     if old is None:
         return True
     if old.status is ScorecardStatus.FINAL:
         return False
     return final or figures(card) != figures(old)
+
+
+def _with_reason(card: Scorecard, old: Scorecard | None) -> Scorecard:
+    """A revision for a change of definitions says so, and names the ones it replaces."""
+    if old is None:
+        return card
+    return card.model_copy(
+        update={
+            "revision_reason": RevisionReason.DEFINITION_CHANGE,
+            "previous_definitions": old.definitions,
+        }
+    )
 
 
 class ReportingMetrics:
@@ -154,6 +178,9 @@ class ReportingService:
         self._team_sizes = team_sizes(org)
         self._latest: dict[str, dict[str, Scorecard]] = {}
         self._final: set[str] | None = None
+        # Set by the follower of scoring's state generation (definitions_follow.py): scorecards
+        # read across a switch are not published.
+        self.before_publish: Callable[[], Awaitable[None]] | None = None
 
     @property
     def entities(self) -> list[str]:
@@ -201,6 +228,25 @@ class ReportingService:
                 self._latest.pop(self._calendar.previous_period(period), None)
         return published
 
+    async def revise_definitions(self, before: "ReportingService | None" = None) -> list[Scorecard]:
+        """After a switch to a state generation recomputed under new definitions: rebuild the
+        scorecards of every period that has some, final ones included, and publish those whose
+        figures the change made differ as revisions with the reason `definition_change`,
+        naming the definitions of the revision they replace. `before` is the service of the
+        previous definitions reading the previous generation: a card is compared with its
+        build (without it, with the newest stored revision). Run twice, it publishes nothing
+        more."""
+        if self._final is None:
+            self._final = await self._store.final_periods()
+        published: list[Scorecard] = []
+        for period in sorted(await self._store.periods(), key=self._calendar.months_of):
+            with self._metrics.close_seconds.time():
+                published += await self._close(
+                    period, final=period in self._final, definition_change=True, before=before
+                )
+        logger.info("definitions changed: %d scorecards republished as revisions", len(published))
+        return published
+
     async def _newest(self, period: str) -> dict[str, Scorecard]:
         if period not in self._latest:
             self._latest[period] = await self._store.latest_of_period(period)
@@ -220,32 +266,62 @@ class ReportingService:
         ]
         return scored, self._catalogue.as_of(month)
 
-    async def _close(self, period: str, *, final: bool) -> list[Scorecard]:
+    async def _cards(self, period: str, *, final: bool) -> list[Scorecard]:
+        """Every entity's scorecard of a period as scoring's answers stand now, ranked."""
         readings = await self._reader.period_scores(self.entities, period)
         newest = await self._newest(period)
         previous = await self._newest(self._calendar.previous_period(period))
         now = self._wall()
         entities, catalogue = self._in_force(period)
-        cards = [
-            self._build(
-                s,
-                period,
-                readings.get(s.entity, []),
-                newest.get(s.entity),
-                previous.get(s.entity),
-                final=final,
-                now=now,
-                catalogue=catalogue,
+        return rank_scorecards(
+            [
+                self._build(
+                    s,
+                    period,
+                    readings.get(s.entity, []),
+                    newest.get(s.entity),
+                    previous.get(s.entity),
+                    final=final,
+                    now=now,
+                    catalogue=catalogue,
+                )
+                for s in entities
+            ]
+        )
+
+    async def _close(
+        self,
+        period: str,
+        *,
+        final: bool,
+        definition_change: bool = False,
+        before: "ReportingService | None" = None,
+    ) -> list[Scorecard]:
+        cards = await self._cards(period, final=final)
+        newest = await self._newest(period)
+        if definition_change:
+            # What changed is the definitions' doing: the card as the previous generation and
+            # definitions give it now (`before`), not the stored one, which events applied
+            # after it went final may have left behind.
+            baseline = (
+                {c.entity: c for c in await before._cards(period, final=final)}
+                if before is not None
+                else newest
             )
-            for s in entities
-        ]
-        changed = [
-            card
-            for card in rank_scorecards(cards)
-            if publishable(card, newest.get(card.entity), final=final)
-        ]
+            changed = [
+                _with_reason(card, newest.get(card.entity))
+                for card in cards
+                if newest.get(card.entity) is None
+                or figures(card) != figures(baseline.get(card.entity) or newest[card.entity])
+            ]
+        else:
+            changed = [
+                card for card in cards if publishable(card, newest.get(card.entity), final=final)
+            ]
         if not changed:
             return []
+        if self.before_publish is not None:
+            await self.before_publish()  # raises when scoring's generation moved meanwhile
         await self._output.send_all(
             [
                 Outbound(topics.SCORECARDS, c.entity.encode(), c.model_dump_json().encode())
@@ -293,3 +369,12 @@ class ReportingService:
             definitions=self._definitions,
         )
         return build_scorecard(inputs, scored.profile, catalogue)
+
+
+def reading(service: ReportingService, reader: ScoresReader) -> ReportingService:
+    """The same service reading other answers (the previous state generation), to build
+    scorecards with, never to publish."""
+    twin = copy.copy(service)
+    twin._reader = reader
+    twin.before_publish = None
+    return twin

@@ -46,6 +46,13 @@ class ScorecardStore(Protocol):
 
     async def mark_final(self, period: str) -> None: ...
 
+    async def generation(self) -> str | None:
+        """The scoring state generation the scorecards were last built from (None: not
+        recorded yet)."""
+        ...
+
+    async def set_generation(self, generation: str) -> None: ...
+
 
 class MongoScorecardStore:
     """`ScorecardStore` on MongoDB."""
@@ -127,4 +134,15 @@ class MongoScorecardStore:
         with store_errors(f"cannot mark {period} final"):
             await self._state.update_one(
                 {"_id": "final"}, {"$addToSet": {"periods": period}}, upsert=True
+            )
+
+    async def generation(self) -> str | None:
+        with store_errors("cannot read the generation reporting built from"):
+            doc = await self._state.find_one({"_id": "generation"})
+        return None if doc is None else str(doc["generation"])
+
+    async def set_generation(self, generation: str) -> None:
+        with store_errors(f"cannot record generation {generation} in reporting's state"):
+            await self._state.replace_one(
+                {"_id": "generation"}, {"generation": generation}, upsert=True
             )

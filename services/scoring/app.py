@@ -1,9 +1,9 @@
 """Composition root of the scoring service: the one place its pieces are built and wired."""
 
 import asyncio
-import functools
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from faststream.kafka import KafkaBroker
@@ -26,6 +26,8 @@ from shared.service.periodic import Periodic
 from shared.settings import Settings
 
 from .consumer import StateRebalanceListener, after_batch, decode_records
+from .following import GenerationFollower, LiveScoring
+from .generation_store import MongoGenerations
 from .metrics import ScoringMetrics
 from .mongo_store import MongoStateStore
 from .ports import StateStore
@@ -55,6 +57,44 @@ def build_scorer(
     )
 
 
+def _service_factory(
+    settings: Settings, metrics: ScoringMetrics, output: OutputPort
+) -> Callable[[StateStore], ScoringService]:
+    def build(state: StateStore) -> ScoringService:
+        """The service on a state store, with the definitions read from the files now."""
+        scorer = build_scorer(settings, state, metrics)
+        return ScoringService(
+            store=state,
+            output=output,
+            calendar=scorer.calendar,
+            scorer=scorer,
+            metrics=metrics,
+            group=GROUP_ID,
+            idle_after=timedelta(seconds=settings.idle_timeout_s),
+            max_batch=settings.scoring_max_batch,
+            flush_interval=timedelta(seconds=settings.scoring_flush_s),
+            survey_boxes=scorer.catalogue.survey_boxes,
+        )
+
+    return build
+
+
+def _follower(
+    settings: Settings,
+    client: AsyncMongoClient[mongo.Document],
+    live: LiveScoring,
+    build: Callable[[StateStore], ScoringService],
+    output: OutputPort,
+) -> GenerationFollower:
+    return GenerationFollower(
+        live,
+        MongoGenerations(client, settings.mongodb_database),
+        build,
+        lambda: load_kpi_config(settings.config_dir).definitions.hash,
+        output,
+    )
+
+
 def create_app(
     settings: Settings,
     *,
@@ -72,22 +112,21 @@ def create_app(
         settings, client_id=f"kpi-{NAME}", middlewares=[faststream_middleware(registry, NAME)]
     )
     client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{NAME}")
-    state = store or MongoStateStore(client, settings.mongodb_database)
     kafka_output = KafkaOutput(settings, client_id=f"kpi-{NAME}-out") if output is None else None
-    scorer = build_scorer(settings, state, metrics)
-    service = ScoringService(
-        store=state,
-        output=output or kafka_output,  # type: ignore[arg-type]
-        calendar=scorer.calendar,
-        scorer=scorer,
-        metrics=metrics,
-        group=GROUP_ID,
-        idle_after=timedelta(seconds=settings.idle_timeout_s),
-        max_batch=settings.scoring_max_batch,
-        flush_interval=timedelta(seconds=settings.scoring_flush_s),
+
+    build = _service_factory(settings, metrics, output or kafka_output)  # type: ignore[arg-type]
+
+    # A store handed in (tests) is used as it is; otherwise scoring writes the active state
+    # generation and follows a switch to another (following.py).
+    initial = store or MongoStateStore(client, settings.mongodb_database)
+    live = LiveScoring(build(initial))
+    follower = (
+        None
+        if store is not None
+        else _follower(settings, client, live, build, output or kafka_output)  # type: ignore[arg-type]
     )
 
-    listener = StateRebalanceListener(service, lambda: subscriber.consumer)
+    listener = StateRebalanceListener(lambda: live.service, lambda: subscriber.consumer)
     subscriber = broker.subscriber(
         topics.EVENTS,
         group_id=GROUP_ID,
@@ -105,14 +144,20 @@ def create_app(
         decoder=raw_body,
     )
 
+    # One batch or one switch at a time: a switch seeks the consumer and replaces the service.
+    turn = asyncio.Lock()
+
     @subscriber
     async def on_events(message: KafkaMessage, consumer: Consumer) -> None:
         started = time.perf_counter()
         records = decode_records(message.raw_message)
-        result = await service.handle(
-            records, await backlog_of(consumer), left=await records_left(consumer)
-        )
-        await after_batch(consumer, result)
+        async with turn:
+            result = await live.service.handle(
+                records, await backlog_of(consumer), left=await records_left(consumer)
+            )
+            await after_batch(consumer, result)
+            if live.switched and follower is not None:
+                await follower.follow(consumer)  # the batch was refused: it is read again there
         timings.observe(time.perf_counter() - started, len(records), datetime.now(UTC))
         metrics.consumer_lag.observe(consumer, {(r.topic, r.partition): r.offset for r in records})
 
@@ -123,13 +168,19 @@ def create_app(
     progress_publisher = Periodic(
         "progress", ProgressPublisher(timings, board).publish, progress_board.PUBLISH_EVERY_S
     )
+
     # Updates recovered after a crash go out even when no batch comes.
-    publisher = Periodic(
-        "score publication", functools.partial(service.publish, caught_up=False), PUBLISH_EVERY_S
-    )
+    async def publish_recovered() -> None:
+        if follower is None or not await follower.follow_quietly(turn, subscriber.consumer):
+            await live.service.publish(caught_up=False)
+
+    publisher = Periodic("score publication", publish_recovered, PUBLISH_EVERY_S)
+
+    # On the active generation (and its schema), or on the store handed in.
+    start_state = initial.ensure_schema if follower is None else follower.start
 
     async def start_dependencies() -> None:
-        await state.ensure_schema()
+        await start_state()
         if kafka_output is not None:
             await kafka_output.start()
         publisher.start()
@@ -139,10 +190,11 @@ def create_app(
         await progress_publisher.stop()
         await publisher.stop()
         try:  # what is committed and not yet published goes out now, or from the next owner
-            await asyncio.wait_for(service.publish(), timeout=SHUTDOWN_PUBLISH_S)
+            if not live.switched:
+                await asyncio.wait_for(live.service.publish(), timeout=SHUTDOWN_PUBLISH_S)
         except (TimeoutError, KpiError) as exc:
             logger.warning(
-                "%d score updates left to the next start: %s", service.pending_scores, exc
+                "%d score updates left to the next start: %s", live.service.pending_scores, exc
             )
         if kafka_output is not None:
             await kafka_output.stop()
@@ -156,5 +208,5 @@ def create_app(
         on_startup=[start_dependencies],
         on_shutdown=[stop_dependencies],
     )
-    app.extra["service"] = service
+    app.extra.update(service=live.service, live=live)
     return app

@@ -10,7 +10,7 @@ from shared import mongo, topics
 from shared.kafka import aiokafka_options
 from shared.settings import Settings
 
-from .mongo_store import MongoStateStore
+from .generation_store import ActiveStateStore, MongoGenerations
 
 
 @dataclass
@@ -29,7 +29,7 @@ class StateBacklog:
         consumer = AIOKafkaConsumer(**aiokafka_options(self.settings))
         await consumer.start()
         try:
-            store = MongoStateStore(client, self.settings.mongodb_database)
+            store = ActiveStateStore(MongoGenerations(client, self.settings.mongodb_database))
             stored = await store.positions(
                 topics.SCORING_GROUP, {(tp.topic, tp.partition) for tp in mine}
             )

@@ -49,16 +49,18 @@ class StateRebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
     """
 
     def __init__(
-        self, service: ScoringService, consumer: Callable[[], AIOKafkaConsumer | None]
+        self,
+        service: Callable[[], ScoringService],
+        consumer: Callable[[], AIOKafkaConsumer | None],
     ) -> None:
-        self._service = service
+        self._service = service  # the instance in use: a generation switch replaces it
         self._consumer = consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        self._service.revoke({(tp.topic, tp.partition) for tp in revoked})
+        self._service().revoke({(tp.topic, tp.partition) for tp in revoked})
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        targets = await self._service.assign({(tp.topic, tp.partition) for tp in assigned})
+        targets = await self._service().assign({(tp.topic, tp.partition) for tp in assigned})
         consumer = self._consumer()
         if consumer is not None:
             await seek(consumer, targets)

@@ -52,6 +52,7 @@ from shared.transient import mongo_transient
 from shared.watermarks import PartitionClock
 
 from .domain.model import Fact
+from .generations import FIRST, StateCollections, collections_of
 from .mongo_documents import (
     AGENT,
     WIDE,
@@ -78,7 +79,7 @@ from .ports import (
     group_low,
 )
 
-COUNTERS = "scoring_counters"
+COUNTERS = "scoring_counters"  # the first generation's names (generations.py)
 RECORDS = "scoring_records"
 POSITIONS = "scoring_positions"
 GROUPS = "scoring_groups"
@@ -107,14 +108,17 @@ class MongoStateStore:
         database: str,
         *,
         long_commit_s: float = LONG_COMMIT_S,
+        collections: StateCollections | None = None,
     ) -> None:
         self._client = client
         self._long_commit_s = long_commit_s
+        # One state generation's collections (generations.py); by default the first's.
+        self.collections = collections or collections_of(FIRST)
         db = client[database]
-        self._counters: AsyncCollection[Document] = db[COUNTERS]
-        self._records: AsyncCollection[Document] = db[RECORDS]
-        self._positions: AsyncCollection[Document] = db[POSITIONS]
-        self._groups: AsyncCollection[Document] = db[GROUPS]
+        self._counters: AsyncCollection[Document] = db[self.collections.counters]
+        self._records: AsyncCollection[Document] = db[self.collections.records]
+        self._positions: AsyncCollection[Document] = db[self.collections.positions]
+        self._groups: AsyncCollection[Document] = db[self.collections.groups]
 
     async def ensure_schema(self) -> None:
         # Created up front: a collection created implicitly inside concurrent transactions
@@ -122,7 +126,7 @@ class MongoStateStore:
         try:
             db = self._counters.database
             existing = set(await db.list_collection_names())
-            for name in (COUNTERS, RECORDS, POSITIONS, GROUPS):
+            for name in self.collections.all():
                 if name not in existing:
                     await _create_collection(db[name])
             # One compound index serves "a fiscal year" and "a level in a fiscal year" (entity

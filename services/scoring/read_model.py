@@ -13,7 +13,7 @@ it stores its state by changing the adapter here alone. Three pieces:
   unit tests. Both keep the promises of `tests/support/score_queries_contract.py`.
 """
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from typing import Protocol
 
 from pymongo import AsyncMongoClient
@@ -23,7 +23,8 @@ from shared.kpi.config import KpiConfig
 from shared.messages.score import Score
 
 from .domain.contributions import DAILY_LEVELS
-from .mongo_store import MongoStateStore
+from .generation_store import ActiveStateStore, MongoGenerations
+from .generations import FIRST
 from .ports import GroupClock, StateStore
 from .queries import current_scores, period_scores
 from .scores import ScoreBuilder
@@ -33,6 +34,7 @@ __all__ = [
     "MemoryScoreQueries",
     "ScoreQueries",
     "StateScoreQueries",
+    "generation_score_queries",
     "has_windows",
     "mongo_score_queries",
 ]
@@ -75,12 +77,23 @@ class ScoreQueries(Protocol):
         offset of the next record it will apply (its consumer position, kept with its state)."""
         ...
 
+    async def generation(self) -> str:
+        """The state generation that answers (`g0` until a `kpi recompute` switches to
+        another): when it changes, the answers may have changed under new definitions."""
+        ...
+
 
 class StateScoreQueries:
     """`ScoreQueries` on scoring's state, summed by scoring's own score builder."""
 
-    def __init__(self, state: StateStore, config: KpiConfig) -> None:
+    def __init__(
+        self,
+        state: StateStore,
+        config: KpiConfig,
+        generation: Callable[[], Awaitable[str]] | None = None,
+    ) -> None:
         self._state = state
+        self._generation = generation
         self._builder = ScoreBuilder(
             catalogue=config.catalogue,
             calendar=config.calendar,
@@ -116,12 +129,29 @@ class StateScoreQueries:
         stored = await self._state.positions(topics.SCORING_GROUP, partitions)
         return {partition: position.next_offset for partition, position in stored.items()}
 
+    async def generation(self) -> str:
+        return FIRST if self._generation is None else await self._generation()
+
 
 def mongo_score_queries(
     client: AsyncMongoClient[mongo.Document], database: str, config: KpiConfig
 ) -> ScoreQueries:
-    """The read model on scoring's MongoDB state (`MONGODB_DATABASE`); it only reads."""
-    return StateScoreQueries(MongoStateStore(client, database), config)
+    """The read model on scoring's MongoDB state (`MONGODB_DATABASE`); it only reads, each
+    read of the active state generation (a switch is seen by the next read)."""
+    generations = MongoGenerations(client, database)
+    return StateScoreQueries(ActiveStateStore(generations), config, generations.active)
+
+
+def generation_score_queries(
+    client: AsyncMongoClient[mongo.Document], database: str, config: KpiConfig, generation: str
+) -> ScoreQueries:
+    """The read model on one state generation, whether active or not (reporting compares what
+    the previous one answers with the new one's answers after a switch); it only reads."""
+
+    async def pinned() -> str:
+        return generation
+
+    return StateScoreQueries(MongoGenerations(client, database).store(generation), config, pinned)
 
 
 class MemoryScoreQueries:
@@ -133,8 +163,10 @@ class MemoryScoreQueries:
         scores: Iterable[Score] = (),
         clock: GroupClock | None = None,
         positions: Mapping[tuple[str, int], int] | None = None,
+        generation: str = FIRST,
     ) -> None:
         self._scores: dict[tuple[str, str], dict[str, Score]] = {}
+        self._generation = generation
         self._clock = clock
         self._positions = dict(positions or {})
         self.put(scores)
@@ -151,6 +183,13 @@ class MemoryScoreQueries:
     def set_positions(self, positions: Mapping[tuple[str, int], int]) -> None:
         """What `positions` answers from now on (next offsets by partition)."""
         self._positions = dict(positions)
+
+    def set_generation(self, generation: str) -> None:
+        """What `generation` answers from now on (a switch)."""
+        self._generation = generation
+
+    async def generation(self) -> str:
+        return self._generation
 
     def _of(self, entity: str, period: str) -> list[Score]:
         return list(self._scores.get((entity, period), {}).values())

@@ -25,7 +25,7 @@ from shared.kpi.kpi_definition import DenominatorSource, KpiDefinition
 from shared.kpi.kpi_values import attainment, compute
 from shared.kpi.targets import Targets
 from shared.messages import Definitions, Score
-from shared.messages.definitions import definitions_fields
+from shared.messages.definitions import DefinitionsFields, definitions_fields
 from shared.messages.score import ScoreFields, encode_score
 
 from .domain.batch import BatchOutcome
@@ -224,6 +224,15 @@ class ScoreBuilder:
         """One score message per changed (entity, KPI, period), from the committed counters.
         A score that cannot be computed (a bug, or a configuration the catalogue did not
         catch) is logged with its key and counted, and the others go out."""
+        return [
+            Outbound(topics.SCORES, fields["entity"].encode(), encode_score(fields))
+            for fields in await self.fields(changed, stream_time)
+        ]
+
+    async def fields(
+        self, changed: Mapping[tuple[str, str], set[str]], stream_time: datetime | None
+    ) -> list[ScoreFields]:
+        """The fields of `messages`' scores."""
         if stream_time is None or not changed:
             return []
         changed = await self._with_later_periods(changed)
@@ -236,7 +245,7 @@ class ScoreBuilder:
         documents = await self._store.counter_documents(
             {f"{entity}|{self._fiscal_year(period)}" for entity, period in changed}
         )
-        messages: list[Outbound] = []
+        scores: list[ScoreFields] = []
         for number, ((entity, period), kpi_ids) in enumerate(sorted(changed.items()), 1):
             if number % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let a batch beside this publication go on
@@ -248,6 +257,8 @@ class ScoreBuilder:
                 self._calendar,
             )
             for kpi_id in sorted(kpi_ids):
+                if kpi_id not in self._catalogue:
+                    continue  # a KPI of other definitions (a comparison across generations)
                 if self._rule(self._catalogue[kpi_id], period, stream_time) is None:
                     continue  # not defined yet in this period (effective_from later)
                 try:
@@ -258,8 +269,13 @@ class ScoreBuilder:
                     self._on_failure()
                     logger.exception("cannot compute %s of %s for %s", kpi_id, entity, period)
                     continue
-                messages.append(Outbound(topics.SCORES, entity.encode(), encode_score(fields)))
-        return messages
+                scores.append(fields)
+        return scores
+
+    @property
+    def definitions(self) -> DefinitionsFields | None:
+        """The definitions version stamped on the scores."""
+        return self._definitions
 
     async def _with_later_periods(
         self, changed: Mapping[tuple[str, str], set[str]]
@@ -375,6 +391,8 @@ class ScoreBuilder:
             revision=totals.revision,
             as_of=as_of,
             definitions=self._definitions,
+            revision_reason=None,
+            previous_definitions=None,
         )
 
     def _rule(self, kpi: KpiDefinition, period: str, as_of: datetime) -> KpiDefinition | None:
@@ -402,4 +420,6 @@ class ScoreBuilder:
             revision=totals.revision,
             as_of=as_of,
             definitions=self._definitions,
+            revision_reason=None,
+            previous_definitions=None,
         )

@@ -25,6 +25,7 @@ from shared.batch_span import BatchSpan
 from shared.events import ContractViolation, RejectReason
 from shared.kafka_output import Outbound, OutputPort, dead_letter_outbound
 from shared.kpi.fiscal_calendar import FiscalCalendar
+from shared.kpi.survey_boxes import DEFAULT_BOXES, SurveyBox
 from shared.messages import DeadLetter
 from shared.watermarks import InputClocks
 
@@ -162,8 +163,11 @@ class ScoringService:
         max_batch: int = MAX_BATCH,
         flush_interval: timedelta = FLUSH_INTERVAL,
         max_pending: int = MAX_PENDING,
+        survey_boxes: Sequence[SurveyBox] = DEFAULT_BOXES,
     ) -> None:
         self._store = store
+        self.scorer = scorer  # a generation switch compares the old one's scores with the new
+        self._survey_boxes = tuple(survey_boxes)  # the catalogue's survey box counters
         self._output = output
         self._calendar = calendar
         self._metrics = metrics
@@ -372,6 +376,7 @@ class ScoringService:
                     record_state=state,
                     calendar=self._calendar,
                     prepared=facts,
+                    survey_boxes=self._survey_boxes,
                 )
                 applied = batch
             else:

@@ -42,6 +42,7 @@ from .kpi_definition import (
     KpiKind,
     Unit,
 )
+from .survey_boxes import DEFAULT_BOXES, TOP_BOX, SurveyBox
 
 KPI_FILE: Final = "kpis.yaml"
 
@@ -112,14 +113,15 @@ def _entry_error(entry: ListEntry, error: Mapping[str, Any]) -> ConfigIssue:
     return entry.issue(issue.path, issue.message)
 
 
-def _unknown_component(name: str) -> str:
+def _unknown_component(name: str, known: tuple[str, ...] = _COMPONENTS) -> str:
     return (
-        f"unknown component {name!r}{did_you_mean(name, _COMPONENTS)}; "
-        f"components are {', '.join(_COMPONENTS)}"
+        f"unknown component {name!r}{did_you_mean(name, known)}; components are {', '.join(known)}"
     )
 
 
-def _operand_issues(entry: ListEntry, kpi: KpiDefinition) -> list[ConfigIssue]:
+def _operand_issues(
+    entry: ListEntry, kpi: KpiDefinition, known: tuple[str, ...] = _COMPONENTS
+) -> list[ConfigIssue]:
     """The numerator, subtract and denominator a KPI's kind needs, and nothing else."""
     rule = KIND_RULES[kpi.kind]
     kind = f"kind {kpi.kind.value}"
@@ -158,8 +160,8 @@ def _operand_issues(entry: ListEntry, kpi: KpiDefinition) -> list[ConfigIssue]:
         issues.append(entry.issue("denominator", f"{kind} {reason}; remove denominator"))
     for role in ("numerator", "subtract", "denominator"):
         component = getattr(kpi, role)
-        if component is not None and component not in _COMPONENTS:
-            issues.append(entry.issue(role, _unknown_component(component)))
+        if component is not None and component not in known:
+            issues.append(entry.issue(role, _unknown_component(component, known)))
     return issues
 
 
@@ -191,8 +193,10 @@ def _scale_issue(entry: ListEntry, kpi: KpiDefinition) -> ConfigIssue | None:
     return None
 
 
-def _check(entry: ListEntry, kpi: KpiDefinition) -> list[ConfigIssue]:
-    issues = _operand_issues(entry, kpi)
+def _check(
+    entry: ListEntry, kpi: KpiDefinition, known: tuple[str, ...] = _COMPONENTS
+) -> list[ConfigIssue]:
+    issues = _operand_issues(entry, kpi, known)
     scale = _scale_issue(entry, kpi)
     if scale is not None:
         issues.append(scale)
@@ -213,9 +217,9 @@ def _entries(document: object) -> tuple[list[object], list[ConfigIssue]]:
         shown = "nothing" if document is None else f"a {type(document).__name__}"
         return [], [ConfigIssue("", f"expected a mapping with a 'kpis' list, got {shown}")]
     issues = [
-        ConfigIssue(str(key), "unknown field; the file holds only 'kpis'")
+        ConfigIssue(str(key), "unknown field; the file holds only 'kpis' and 'survey_boxes'")
         for key in document
-        if key != "kpis"
+        if key not in {"kpis", "survey_boxes"}
     ]
     kpis = document.get("kpis")
     if not isinstance(kpis, list) or not kpis:
@@ -224,6 +228,40 @@ def _entries(document: object) -> tuple[list[object], list[ConfigIssue]]:
         )
         return [], issues
     return kpis, issues
+
+
+def _survey_boxes(document: object) -> tuple[tuple[SurveyBox, ...], list[ConfigIssue]]:
+    """The file's survey box counters (the shipped top box when it states none, and beside
+    those it states when it does not restate it)."""
+    raw = document.get("survey_boxes") if isinstance(document, dict) else None
+    if raw is None:
+        return DEFAULT_BOXES, []
+    if not isinstance(raw, list):
+        return DEFAULT_BOXES, [
+            ConfigIssue("survey_boxes", "expected a list of '- id: …, at_least: {…}' entries")
+        ]
+    boxes: list[SurveyBox] = []
+    issues: list[ConfigIssue] = []
+    for index, item in enumerate(raw):
+        raw_id = item.get("id") if isinstance(item, dict) else None
+        entry = ListEntry("survey_boxes", index, raw_id if isinstance(raw_id, str) else None)
+        try:
+            box = SurveyBox.model_validate(item)
+        except ValidationError as exc:
+            issues += [
+                entry.issue(path_of(tuple(e["loc"])) or "at_least", e["msg"])
+                for e in exc.errors(include_url=False)
+            ]
+            continue
+        taken = box.id in _COMPONENTS and box.id != TOP_BOX.id
+        if taken or box.id in {b.id for b in boxes} or _storage(box.id) is not None:
+            message = f"{box.id!r} names another counter; give the box an id of its own"
+            issues.append(entry.issue("id", message))
+            continue
+        boxes.append(box)
+    if TOP_BOX.id not in {b.id for b in boxes}:
+        boxes.insert(0, TOP_BOX)
+    return tuple(boxes), issues
 
 
 def _overlaps(entries: Mapping[int, KpiDefinition], calendar: FiscalCalendar) -> list[ConfigIssue]:
@@ -264,6 +302,8 @@ class KpiCatalogue:
     entries: tuple[KpiDefinition, ...]
     source: str = field(default=KPI_FILE, compare=False)
     fiscal_year_start_month: int = field(default=4, compare=False)
+    # The survey box counters scoring counts (survey_boxes.py); the shipped top box by default.
+    survey_boxes: tuple[SurveyBox, ...] = DEFAULT_BOXES
     _dated: Mapping[str, Dated[KpiDefinition]] = field(init=False, repr=False, compare=False)
     _by_id: Mapping[str, KpiDefinition] = field(init=False, repr=False, compare=False)
     _snapshots: dict[str, "KpiCatalogue"] = field(init=False, repr=False, compare=False)
@@ -295,6 +335,9 @@ class KpiCatalogue:
         calendar's fiscal-year start places `effective_from` periods (default April)."""
         calendar = calendar or calendar_of(4)
         raw_entries, issues = _entries(document)
+        boxes, box_issues = _survey_boxes(document)
+        issues += box_issues
+        known = _COMPONENTS + tuple(b.id for b in boxes if b.id not in _COMPONENTS)
         kpis: dict[int, KpiDefinition] = {}
         for index, raw in enumerate(raw_entries):
             raw_id = raw.get("id") if isinstance(raw, dict) else None
@@ -304,12 +347,12 @@ class KpiCatalogue:
             except ValidationError as exc:
                 issues += [_entry_error(entry, error) for error in exc.errors(include_url=False)]
                 continue
-            issues += _check(entry, kpi)
+            issues += _check(entry, kpi, known)
             kpis[index] = kpi
         issues += _overlaps(kpis, calendar)
         if issues:
             raise InvalidConfig(source, issues)
-        return cls(tuple(kpis.values()), source, calendar.config.fiscal_year_start_month)
+        return cls(tuple(kpis.values()), source, calendar.config.fiscal_year_start_month, boxes)
 
     @property
     def kpis(self) -> tuple[KpiDefinition, ...]:
@@ -340,6 +383,7 @@ class KpiCatalogue:
                 tuple(k for k in chosen if k is not None),
                 self.source,
                 self.fiscal_year_start_month,
+                self.survey_boxes,
             )
         return self._snapshots[month]
 

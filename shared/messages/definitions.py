@@ -6,6 +6,7 @@ the version, from `definitions.yaml`. The field is optional on every message of 
 message written before versions existed has none.
 """
 
+from enum import StrEnum
 from typing import Annotated, Final, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -40,3 +41,11 @@ def definitions_fields(definitions: Definitions | None) -> DefinitionsFields | N
     if definitions is None:
         return None
     return DefinitionsFields(hash=definitions.hash, label=definitions.label)
+
+
+class RevisionReason(StrEnum):
+    """Why a score or scorecard was published again with other figures, when it is not the
+    usual reason (late events): `definition_change`, a recomputation under new definitions
+    (`kpi recompute`), whose message also names the definitions it replaces."""
+
+    DEFINITION_CHANGE = "definition_change"

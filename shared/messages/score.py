@@ -8,7 +8,7 @@ from typing import Literal, TypedDict
 import msgspec
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from .definitions import Definitions, DefinitionsFields
+from .definitions import Definitions, DefinitionsFields, RevisionReason
 
 
 class Score(BaseModel):
@@ -33,6 +33,15 @@ class Score(BaseModel):
     definitions: Definitions | None = Field(
         default=None, description="The KPI definitions version the value was computed with"
     )
+    revision_reason: RevisionReason | None = Field(
+        default=None,
+        description="definition_change when the value is republished after a recomputation "
+        "under new definitions (kpi recompute); null otherwise",
+    )
+    previous_definitions: Definitions | None = Field(
+        default=None,
+        description="With definition_change: the definitions the value replaces was computed with",
+    )
 
     @staticmethod
     def make_id(
@@ -43,9 +52,14 @@ class Score(BaseModel):
         numerator: Decimal | None,
         denominator: Decimal | None,
         revision: int,
+        definitions_change: str | None = None,
     ) -> str:
-        """The id of a score: the same inputs always give the same id."""
+        """The id of a score: the same inputs always give the same id. A republication for a
+        change of definitions names the new definitions' hash (`definitions_change`): its
+        figures may equal an earlier message's but for the target, and it is not a copy."""
         text = f"{entity}|{period}|{kpi}|{numerator}|{denominator}|{revision}"
+        if definitions_change is not None:
+            text += f"|{definitions_change}"
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -65,6 +79,8 @@ class ScoreFields(TypedDict):
     revision: int
     as_of: datetime
     definitions: DefinitionsFields | None
+    revision_reason: str | None
+    previous_definitions: DefinitionsFields | None
 
 
 _ENCODER = msgspec.json.Encoder(decimal_format="string")

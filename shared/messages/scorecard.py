@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from .definitions import Definitions
+from .definitions import Definitions, RevisionReason
 
 _Text = Annotated[str, StringConstraints(min_length=1)]
 
@@ -126,6 +126,15 @@ class Scorecard(BaseModel):
     as_of: AwareDatetime = Field(description="When this revision was built")
     definitions: Definitions | None = Field(
         default=None, description="The KPI definitions version the scorecard was built with"
+    )
+    revision_reason: RevisionReason | None = Field(
+        default=None,
+        description="Set when this revision is not for late events: definition_change, a "
+        "recomputation under new definitions (kpi recompute)",
+    )
+    previous_definitions: Definitions | None = Field(
+        default=None,
+        description="With definition_change: the definitions of the revision this one replaces",
     )
 
     @staticmethod

@@ -4,7 +4,8 @@ tests.
 - `save` keeps every revision once by its `scorecard_id`; saving a card twice changes nothing.
 - `latest_of_period` and `latest` answer the highest revision of each entity, or of each period
   asked for; `periods` names every period with a scorecard.
-- The close state: the horizon (the last one set) and the final periods (each once).
+- The close state: the horizon (the last one set), the final periods (each once) and the
+  scoring generation built from (the last one set).
 
 `tests/support/scorecard_store_contract.py` holds it to the same cases as
 `MongoScorecardStore`.
@@ -22,6 +23,7 @@ class MemoryScorecardStore:
         self.cards: dict[str, Scorecard] = {}
         self.horizon_month: str | None = None
         self.final: set[str] = set()
+        self.built_from: str | None = None
 
     async def ensure_schema(self) -> None:
         return None
@@ -59,3 +61,9 @@ class MemoryScorecardStore:
 
     async def mark_final(self, period: str) -> None:
         self.final.add(period)
+
+    async def generation(self) -> str | None:
+        return self.built_from
+
+    async def set_generation(self, generation: str) -> None:
+        self.built_from = generation

@@ -17,7 +17,12 @@ from shared.events import KpiEvent
 from shared.idle import end_offsets
 from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.settings import Settings
-from tests.support.reference_scoring import Counters, reference_counters, stored_counters
+from tests.support.reference_scoring import (
+    TOP_BOX,
+    Counters,
+    reference_counters,
+    stored_counters,
+)
 from tests.support.topics_io import read_until
 
 
@@ -84,14 +89,17 @@ async def records_of(settings: Settings, topic: str) -> list[Any]:
 
 
 async def reference(
-    settings: Settings, calendar: FiscalCalendar, keep: Callable[[KpiEvent], bool] = lambda _: True
+    settings: Settings,
+    calendar: FiscalCalendar,
+    keep: Callable[[KpiEvent], bool] = lambda _: True,
+    boxes: dict[str, dict[int, int]] = TOP_BOX,
 ) -> Counters:
     """The reference recomputation over every canonical event on `kpi.events.v1` (those `keep`
-    accepts)."""
+    accepts), with these survey boxes (default: DESIGN §5's top box)."""
     events = [
         KpiEvent.model_validate_json(r.value) for r in await records_of(settings, topics.EVENTS)
     ]
-    return reference_counters([e for e in events if keep(e)], calendar)
+    return reference_counters([e for e in events if keep(e)], calendar, boxes)
 
 
 async def dead_letters(settings: Settings) -> list[dict[str, Any]]:

@@ -29,8 +29,16 @@ def _ev(event: KpiEvent) -> Any:
     return event.event
 
 
-def reference_counters(events: Iterable[KpiEvent], cal: FiscalCalendar) -> Counters:
-    """Every counter of DESIGN §5 for a set of canonical events (de-duplicated by `key`)."""
+# The survey boxes of DESIGN §5 (the top box), as `kpis.yaml`'s `survey_boxes` may restate them:
+# box id -> the least answer counted on each scale.
+TOP_BOX = {"survey_top_box": {10: 9, 5: 5, 100: 90}}
+
+
+def reference_counters(
+    events: Iterable[KpiEvent], cal: FiscalCalendar, boxes: dict[str, dict[int, int]] = TOP_BOX
+) -> Counters:
+    """Every counter of DESIGN §5 for a set of canonical events (de-duplicated by `key`), with
+    the survey boxes given (default: the top box of DESIGN §5)."""
     unique = {e.key: e for e in events}
     out: Counters = defaultdict(int)
 
@@ -106,8 +114,9 @@ def reference_counters(events: Iterable[KpiEvent], cal: FiscalCalendar) -> Count
             norm = {10: score * 10, 5: (score - 1) * 25, 100: score}[scale]
             add(e, month, "survey_responses")
             add(e, month, "survey_score_e2", int(norm * 100))
-            if score >= {10: 9, 5: 5, 100: 90}[scale]:
-                add(e, month, "survey_top_box")
+            for box, least in boxes.items():
+                if score >= least[scale]:
+                    add(e, month, box)
             if scale == 10:
                 add(e, month, "nps_responses")
                 if score >= 9:

@@ -131,6 +131,12 @@ class ScoreQueriesContract:
         assert await empty.period_scores([AGENT, "branch:B01"], "2024-05") == {}
         assert await empty.window_scores(["branch:B01"], "R30D") == {}
 
+    async def test_the_first_generation_answers_before_any_recompute(
+        self, empty: ScoreQueries, filled: ScoreQueries
+    ) -> None:
+        assert await empty.generation() == "g0"
+        assert await filled.generation() == "g0"
+
     async def test_the_clock_is_scorings_event_time(self, filled: ScoreQueries) -> None:
         assert await filled.clock() == SCENARIO_CLOCK
 

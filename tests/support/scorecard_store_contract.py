@@ -90,6 +90,14 @@ class ScorecardStoreContract:
 
         assert await store.latest_of_period("2024-04") == {"branch:B01": twice[0]}
 
+    async def test_the_generation_built_from_is_the_last_one_set(
+        self, store: ScorecardStore
+    ) -> None:
+        assert await store.generation() is None
+        await store.set_generation("g0")
+        await store.set_generation("g20250401T091500")
+        assert await store.generation() == "g20250401T091500"
+
     async def test_the_horizon_is_the_last_one_set(self, store: ScorecardStore) -> None:
         await store.set_horizon("2023-04")
         await store.set_horizon("2024-04")

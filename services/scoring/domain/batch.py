@@ -12,6 +12,7 @@ from datetime import datetime
 from shared.events import KpiEvent, RejectReason
 from shared.kpi.components import C
 from shared.kpi.fiscal_calendar import FiscalCalendar
+from shared.kpi.survey_boxes import DEFAULT_BOXES, SurveyBox
 
 from .contributions import (
     merge_facts,
@@ -92,10 +93,11 @@ def apply_batch(
     record_state: Mapping[str, Mapping[str, Sequence[Fact]]],
     calendar: FiscalCalendar,
     prepared: Sequence[RecordFacts] | None = None,
+    survey_boxes: Sequence[SurveyBox] = DEFAULT_BOXES,
 ) -> BatchOutcome:
     """Apply records in order; skip re-publications, refuse events past the allowed lateness
     of their own channel's watermark (a pure function of that channel's sequence). `prepared`,
-    when given, is `batch_facts(records, calendar)`."""
+    when given, is `batch_facts(records, calendar)`; `survey_boxes` are the catalogue's."""
     deltas = Deltas()
     marks = {key: dict(position.source_marks) for key, position in positions.items()}
     watermarks = {key: dict(position.watermarks) for key, position in positions.items()}
@@ -132,7 +134,7 @@ def apply_batch(
             continue
         if watermark is not None and calendar.is_closed(month, watermark):
             late.update((entity, month) for entity in event.org.entities())  # +1 each
-        deltas.add(stateless(event, calendar))
+        deltas.add(stateless(event, calendar, survey_boxes))
         for ref, fact in record_facts(event, calendar) if prepared is None else prepared[index]:
             in_bucket = new_facts.setdefault(ref.bucket, {})
             in_bucket.setdefault(ref.record_id, []).append(fact)

@@ -32,6 +32,7 @@ from shared.events import (
 )
 from shared.kpi.components import C
 from shared.kpi.fiscal_calendar import FiscalCalendar
+from shared.kpi.survey_boxes import DEFAULT_BOXES, TOP_BOX, SurveyBox
 
 from .model import Deltas, Fact, RecordRef
 
@@ -59,8 +60,8 @@ def normalised_score(score: Decimal, scale: int) -> Decimal:
 
 
 def is_top_box(score: Decimal, scale: int) -> bool:
-    """9–10 on 0–10, 5 on 1–5, ≥ 90 on 0–100."""
-    return score >= {10: Decimal(9), 5: Decimal(5), 100: Decimal(90)}[scale]
+    """The shipped top box: 9–10 on 0–10, 5 on 1–5, ≥ 90 on 0–100 (`kpis.yaml` may move it)."""
+    return TOP_BOX.counts(score, scale)
 
 
 class _Counter:
@@ -71,15 +72,17 @@ class _Counter:
         self._entities = entities
         self._day = day
 
-    def add(self, bucket: str, component: C, amount: int = 1, *, daily: bool = True) -> None:
+    def add(self, bucket: str, component: str, amount: int = 1, *, daily: bool = True) -> None:
         for entity in self._entities:
             self._deltas[(entity, bucket, component)] += amount
             if daily and self._day is not None and entity.startswith(DAILY_LEVELS):
                 self._deltas[(entity, self._day, component)] += amount
 
 
-def stateless(event: KpiEvent, calendar: FiscalCalendar) -> Deltas:
-    """The counters an event changes on its own."""
+def stateless(
+    event: KpiEvent, calendar: FiscalCalendar, survey_boxes: Sequence[SurveyBox] = DEFAULT_BOXES
+) -> Deltas:
+    """The counters an event changes on its own (`survey_boxes`: the catalogue's)."""
     deltas = Deltas()
     inner = event.event
     month = calendar.month_of(inner.occurred_at)
@@ -108,7 +111,7 @@ def stateless(event: KpiEvent, calendar: FiscalCalendar) -> Deltas:
         elif inner.action is ComplaintAction.ESCALATED_TO_REGULATOR:
             count.add(month, C.COMPLAINTS_ESCALATED)
     elif isinstance(inner, SurveyEvent):
-        _survey(inner, month, count)
+        _survey(inner, month, count, survey_boxes)
     elif isinstance(inner, AssessmentEvent):
         # An assessment is given for a period; it lands in that period's own bucket.
         count.add(inner.period, C.ASSESSMENT_SCORE_E2, _e2(inner.score), daily=False)
@@ -147,12 +150,13 @@ def _policy(event: PolicyEvent, month: str, count: _Counter) -> None:
         count.add(month, C.INFORCE_DELTA, -1, daily=False)
 
 
-def _survey(event: SurveyEvent, month: str, count: _Counter) -> None:
+def _survey(event: SurveyEvent, month: str, count: _Counter, boxes: Sequence[SurveyBox]) -> None:
     score, scale = event.score, event.scale
     count.add(month, C.SURVEY_RESPONSES)
     count.add(month, C.SURVEY_SCORE_E2, _e2(normalised_score(score, scale)))
-    if is_top_box(score, scale):
-        count.add(month, C.SURVEY_TOP_BOX)
+    for box in boxes:
+        if box.counts(score, scale):
+            count.add(month, box.id)
     if scale == 10:
         count.add(month, C.NPS_RESPONSES)
         if score >= 9:

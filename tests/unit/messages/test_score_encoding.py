@@ -37,6 +37,7 @@ versions = st.none() | st.builds(
     revision=st.integers(min_value=1, max_value=10_000),
     as_of=moments,
     definitions=versions,
+    previous=versions,
 )
 def test_the_fast_encoding_is_the_models_json_byte_for_byte(
     entity: str,
@@ -50,6 +51,7 @@ def test_the_fast_encoding_is_the_models_json_byte_for_byte(
     revision: int,
     as_of: datetime,
     definitions: DefinitionsFields | None,
+    previous: DefinitionsFields | None,
 ) -> None:
     fields = ScoreFields(
         schema_version=1,
@@ -67,6 +69,9 @@ def test_the_fast_encoding_is_the_models_json_byte_for_byte(
         revision=revision,
         as_of=as_of,
         definitions=definitions,
+        # A republication for a change of definitions names both (`revision_reason`).
+        revision_reason=None if previous is None else "definition_change",
+        previous_definitions=previous,
     )
 
     encoded = encode_score(fields)

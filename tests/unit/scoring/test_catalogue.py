@@ -439,7 +439,7 @@ def test_every_problem_is_reported_at_once() -> None:
         ),
         (
             {"kpi": [RENEWAL_RATE], "kpis": [RENEWAL_RATE]},
-            ["config/kpis.yaml: kpi: unknown field; the file holds only 'kpis'"],
+            ["config/kpis.yaml: kpi: unknown field; the file holds only 'kpis' and 'survey_boxes'"],
         ),
         (
             {"kpis": ["renewal_rate"]},

@@ -1,0 +1,169 @@
+"""How the live scoring service follows a generation switch (`kpi recompute`, `--rollback`).
+
+The service writes to one generation through a `GenerationFence`. When a commit finds that
+generation no longer active, the commit is refused (nothing written, nothing published) and
+the batch dropped as if fenced by another instance; on a quiet stream the publication timer
+finds it, every 5 s. The service is then restarted in process on the active generation: the
+definitions are read again from `KPI_CONFIG_DIR` (the files the new generation was built
+with), the positions of the assigned partitions are loaded from the new generation's state and
+the consumer seeks there. What the previous generation
+had committed and not yet published is not published: its scores are no longer the answer.
+
+Why in process rather than exiting for the supervisor to restart it: an exit would look like
+a crash (a restart alert, a pod in back-off) for an intended operation, and would stop
+scoring for the supervisor's delay; the switch is a restart of the service's state, not of
+its connections.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from shared import topics
+from shared.kafka_output import OutputPort
+
+from .consumer import seek
+from .definition_change import republish
+from .generation_store import GenerationFence, MongoGenerations
+from .scores import ScoreBuilder
+from .service import ScoringService
+
+logger = logging.getLogger(__name__)
+
+
+def _report(task: "asyncio.Task[int]") -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error(
+            "the score revisions of a definitions change failed; the new scores go out as "
+            "they change",
+            exc_info=task.exception(),
+        )
+
+
+@dataclass
+class LiveScoring:
+    """The service instance in use, and the fence of the generation it writes (None: the
+    store was handed in whole, as tests do, and generations are not followed)."""
+
+    service: ScoringService
+    fence: GenerationFence | None = None
+
+    @property
+    def switched(self) -> bool:
+        """Whether the generation written is known to be no longer the active one."""
+        return self.fence is not None and self.fence.switched_to is not None
+
+
+class GenerationFollower:
+    """Restarts the live service on the active generation."""
+
+    def __init__(
+        self,
+        live: LiveScoring,
+        generations: MongoGenerations,
+        build: Callable[[GenerationFence], ScoringService],
+        definitions_hash: Callable[[], str],
+        output: OutputPort,
+    ) -> None:
+        self._live = live
+        self._generations = generations
+        self._build = build
+        self._definitions_hash = definitions_hash
+        self._output = output
+        self._revisions: asyncio.Task[int] | None = None
+
+    async def start(self) -> None:
+        """At start-up, before any partition is assigned: write to the active generation (and
+        record the definitions applied to it if nobody has: the first generation's)."""
+        active = await self._generations.active()
+        fence = GenerationFence(self._generations, active)
+        self._install(fence)
+        await fence.ensure_schema()
+        await self._generations.note_definitions(active, self._definitions_hash())
+        await self._check_definitions(active)
+
+    async def follow_quietly(self, turn: asyncio.Lock, consumer: AIOKafkaConsumer | None) -> bool:
+        """Follow a switch no batch has found (a quiet stream); asked every few seconds.
+        Returns whether there was one. `turn` is held by each batch: never beside one."""
+        fence = self._live.fence
+        if fence is None or (fence.switched_to is None and await fence.check()):
+            return False
+        async with turn:
+            if self._live.switched:  # not followed by a batch meanwhile
+                await self.follow(consumer)
+        return True
+
+    async def follow(self, consumer: AIOKafkaConsumer | None) -> None:
+        """After a refused commit: the service on the active generation, seeked to its
+        positions for the partitions this instance owns."""
+        old = self._live.service
+        await old.published()  # a publication running beside the batches ends first
+        fence = GenerationFence(self._generations, await self._generations.active())
+        previous = self._live.fence.generation if self._live.fence is not None else None
+        service = self._install(fence)
+        await fence.ensure_schema()
+        if consumer is not None:
+            owned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
+            await seek(consumer, await service.assign(owned))
+        logger.warning(
+            "the active state generation changed from %s to %s: scoring restarted on it "
+            "with the definitions in KPI_CONFIG_DIR (%s); %d score updates of %s dropped",
+            previous,
+            fence.generation,
+            self._definitions_hash(),
+            old.pending_scores,
+            previous,
+        )
+        await self._check_definitions(fence.generation)
+        if consumer is not None and TopicPartition(topics.EVENTS, 0) in consumer.assignment():
+            self._revisions = asyncio.create_task(
+                self._republish(old, service, previous, fence.generation),
+                name="definition-change revisions",
+            )
+            self._revisions.add_done_callback(_report)
+
+    async def revisions_published(self) -> None:
+        """Wait for the score revisions of the last switch (tests; shutdown)."""
+        if self._revisions is not None:
+            await asyncio.gather(self._revisions, return_exceptions=True)
+
+    async def _republish(
+        self, old: ScoringService, new: ScoringService, previous: str | None, active: str
+    ) -> int:
+        if previous is None or not (
+            isinstance(old.scorer, ScoreBuilder) and isinstance(new.scorer, ScoreBuilder)
+        ):
+            return 0
+        before, after = self._generations.store(previous), self._generations.store(active)
+        return await republish(
+            old.scorer,
+            new.scorer,
+            await self._generations.counter_keys(active),
+            stream_times=(
+                await before.stream_time(topics.SCORING_GROUP),
+                await after.stream_time(topics.SCORING_GROUP),
+            ),
+            output=self._output,
+        )
+
+    def _install(self, fence: GenerationFence) -> ScoringService:
+        service = self._build(fence)
+        self._live.service = service
+        self._live.fence = fence
+        return service
+
+    async def _check_definitions(self, generation: str) -> None:
+        built_with = (await self._generations.read()).info(generation).definitions_hash
+        loaded = self._definitions_hash()
+        if built_with is not None and built_with != loaded:
+            logger.error(
+                "generation %s was built with definitions %s, but KPI_CONFIG_DIR holds %s: "
+                "new events are applied with the files' definitions; put back the files it "
+                "was built with (docs/recompute.md, section 3)",
+                generation,
+                built_with,
+                loaded,
+            )

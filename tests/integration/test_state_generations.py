@@ -1,0 +1,93 @@
+"""State generations on the real database: the control document changes by compare-and-set,
+readers follow the active generation, and the live service's fence refuses a commit to a
+generation that is no longer active, writing nothing."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from pymongo import AsyncMongoClient
+
+from services.scoring.generation_store import (
+    ActiveStateStore,
+    GenerationFence,
+    GenerationSwitched,
+    MongoGenerations,
+)
+from services.scoring.generations import (
+    FIRST,
+    GenerationError,
+    Generations,
+    start_build,
+    switch,
+)
+from tests.support.state_store_contract import GROUP, TOPIC, batch, counter, move, nothing
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2025, 4, 1, 9, 15, tzinfo=UTC)
+HASH = "0123456789abcdef"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def generations(
+    mongo_client: AsyncMongoClient[dict[str, Any]], unique: str
+) -> AsyncIterator[MongoGenerations]:
+    name = "gen_" + unique.removeprefix("test_")[:50]
+    yield MongoGenerations(mongo_client, name)
+    await mongo_client.drop_database(name)
+
+
+async def _begin(generations: MongoGenerations) -> tuple[Generations, str]:
+    before = await generations.read()
+    building, generation, _ = start_build(before, now=NOW, definitions_hash=HASH, label=None)
+    await generations.replace(before, building)
+    return building, generation
+
+
+async def test_changes_are_compare_and_set(generations: MongoGenerations) -> None:
+    assert await generations.read() == Generations()
+    building, generation = await _begin(generations)
+    assert await generations.read() == building
+    with pytest.raises(GenerationError, match="changed meanwhile"):
+        await generations.replace(Generations(), building)  # a second operator, too late
+    switched = switch(building, now=NOW)
+    await generations.replace(building, switched)
+    assert (await generations.read()).active == generation
+    with pytest.raises(GenerationError, match="changed meanwhile"):
+        await generations.replace(building, switched)
+
+
+async def test_readers_follow_and_the_fence_refuses_the_old_generation(
+    generations: MongoGenerations,
+) -> None:
+    await generations.note_definitions(FIRST, HASH)
+    assert (await generations.read()).info(FIRST).definitions_hash == HASH
+    live = GenerationFence(generations, FIRST)
+    await live.ensure_schema()
+    first = batch(move(None, 10), counters=[counter("branch:B01|FY2024", {"2024-05/x": 1})])
+    await live.commit(first, nothing)
+    building, generation = await _begin(generations)
+    new = generations.store(generation)
+    await new.ensure_schema()
+    await new.commit(batch(move(None, 7)), nothing)
+    readers = ActiveStateStore(generations)
+    assert (await readers.positions(GROUP, [(TOPIC, 0)]))[(TOPIC, 0)].next_offset == 10
+
+    await generations.replace(building, switch(building, now=NOW))
+    assert (await readers.positions(GROUP, [(TOPIC, 0)]))[(TOPIC, 0)].next_offset == 7
+    with pytest.raises(GenerationSwitched):
+        await live.commit(
+            batch(move(10, 20), counters=[counter("branch:B01|FY2024", {"2024-05/x": 5})]),
+            nothing,
+        )
+    assert live.switched_to == generation
+    old = generations.store(FIRST)
+    assert (await old.positions(GROUP, [(TOPIC, 0)]))[(TOPIC, 0)].next_offset == 10
+    documents = await old.counter_documents(["branch:B01|FY2024"])
+    assert documents["branch:B01|FY2024"]["buckets"] == {"2024-05": {"x": 1}}, "nothing written"
+    assert await generations.counter_keys(FIRST) == {("branch:B01", "2024-05")}
+
+    await generations.drop(FIRST)
+    assert await generations.counter_keys(FIRST) == set()
