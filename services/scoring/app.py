@@ -72,7 +72,9 @@ def create_app(
         settings, client_id=f"kpi-{NAME}", middlewares=[faststream_middleware(registry, NAME)]
     )
     client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{NAME}")
-    state = store or MongoStateStore(client, settings.mongodb_database)
+    state = store or MongoStateStore(
+        client, settings.mongodb_database, cache_bytes=settings.scoring_cache_mb * 2**20
+    )
     kafka_output = KafkaOutput(settings, client_id=f"kpi-{NAME}-out") if output is None else None
     scorer = build_scorer(settings, state, metrics)
     service = ScoringService(

@@ -31,16 +31,29 @@ Collections:
   and whether some partition had records left to read then; `earliest` is the earliest event
   time applied (where reporting starts closing), `stream_time` and `low` only move forward.
 
+Counter and record documents carry a revision (`rev`), raised by one at every write. Those this
+instance wrote or read are kept in memory between batches as their BSON (`state_cache.py`,
+bounded by `cache_bytes`): a batch takes them from there instead of reading them back, and
+replaces each only where its stored revision is still the cached one. A replacement that
+matches nothing means another instance wrote the document since: the transaction is aborted
+as a transient conflict (`StaleCache`), the cache dropped, and the batch retried with fresh
+reads. A document that is not cached (or was written before revisions) is read in the
+transaction, whose snapshot makes a concurrent writer a write conflict, as before. The cache
+is dropped on any failed commit and when partitions are revoked (`forget`).
+
 The local SecantusDB slows down quadratically on `$in` lists of more than ~100 ids and is slow
 on `$or`, so every read by id goes in chunks of `ID_CHUNK` (DESIGN §10); every write is one
 unordered bulk per collection, a write per document, never per event.
 """
 
+import logging
 import time
 from collections.abc import AsyncIterator, Collection, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
+import bson
+from bson.raw_bson import RawBSONDocument
 from pymongo import ASCENDING, AsyncMongoClient, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
@@ -54,11 +67,13 @@ from shared.watermarks import PartitionClock
 from .domain.model import Fact
 from .mongo_documents import (
     AGENT,
+    REVISION,
     aware,
     counter_location,
-    counter_replacements,
+    counters_after,
     record_location,
-    record_replacements,
+    records_after,
+    revision_of,
     touched_of,
 )
 from .ports import (
@@ -75,6 +90,9 @@ from .ports import (
     Unscored,
     group_low,
 )
+from .state_cache import StateCache
+
+logger = logging.getLogger(__name__)
 
 COUNTERS = "scoring_counters"
 RECORDS = "scoring_records"
@@ -96,8 +114,16 @@ _OLD_LAYOUT = (
 )
 
 
+class StaleCache(StateStoreUnavailable):
+    """A cached document's stored revision moved: another instance wrote it since this one
+    cached it. Nothing was committed; the batch is retried with fresh reads."""
+
+
 class MongoStateStore:
-    """`StateStore` in one MongoDB database (a replica set, or the local SecantusDB)."""
+    """`StateStore` in one MongoDB database (a replica set, or the local SecantusDB).
+
+    `cache_bytes` bounds the BSON of the counter and record documents kept in memory between
+    batches (0, the default for readers: none)."""
 
     def __init__(
         self,
@@ -105,6 +131,7 @@ class MongoStateStore:
         database: str,
         *,
         long_commit_s: float = LONG_COMMIT_S,
+        cache_bytes: int = 0,
     ) -> None:
         self._client = client
         self._long_commit_s = long_commit_s
@@ -113,6 +140,17 @@ class MongoStateStore:
         self._records: AsyncCollection[Document] = db[RECORDS]
         self._positions: AsyncCollection[Document] = db[POSITIONS]
         self._groups: AsyncCollection[Document] = db[GROUPS]
+        self._cache = StateCache(cache_bytes)
+
+    @property
+    def cache(self) -> StateCache:
+        """The documents kept between batches (for metrics and tests)."""
+        return self._cache
+
+    def forget(self) -> None:
+        """Drop every document kept in memory: partitions were revoked, so another instance
+        may write them next."""
+        self._cache.clear()
 
     async def ensure_schema(self) -> None:
         # Created up front: a collection created implicitly inside concurrent transactions
@@ -183,7 +221,13 @@ class MongoStateStore:
         found: dict[str, dict[str, list[Fact]]] = {}
         try:
             physical = {record_location(bucket) for bucket in wanted}
-            async for doc in _find_by_ids(self._records, physical):
+            documents = self._cached(self._records, physical)
+            # Read outside the batch's transaction, and kept: the commit replaces them only if
+            # their revision has not moved since.
+            async for raw in _find_by_ids(self._raw(self._records), physical - documents.keys()):
+                doc = self._remember(self._records, raw)
+                documents[doc["_id"]] = doc
+            for doc in documents.values():
                 for record in doc.get("r", {}).values():
                     if record["b"] in wanted:
                         found.setdefault(record["b"], {})[record["id"]] = list(record["facts"])
@@ -198,8 +242,8 @@ class MongoStateStore:
             raise _failure(exc, f"cannot read {len(doc_ids)} counter documents: {exc}") from exc
 
     async def commit(self, write: BatchWrite, before_commit: BeforeCommit) -> None:
-        record_ops: list[ReplaceOne[Document]] = []
-        counter_ops: list[ReplaceOne[Document]] = []
+        written: list[tuple[AsyncCollection[Document], str, int, bytes]] = []
+        sizes = {COUNTERS: 0, RECORDS: 0}
         started = time.monotonic()
         try:
             async with (
@@ -211,40 +255,118 @@ class MongoStateStore:
                 for commit in write.partitions:
                     await self._fence(write.group, commit, session, write.committed_at)
                 if write.counters:
-                    # Read, add up and replace whole documents: an update's cost grows with
-                    # the square of the paths it names on SecantusDB (a branch's year holds
-                    # hundreds of day/component paths), a replacement's does not. The snapshot
-                    # makes a concurrent writer of the same document a write conflict, which
-                    # aborts this transaction to be retried (transient).
+                    # Whole documents, added up in Python and replaced: an update's cost grows
+                    # with the square of the paths it names on SecantusDB (a branch's year
+                    # holds hundreds of day/component paths), a replacement's does not.
                     ids = {counter_location(counter.doc_id)[0] for counter in write.counters}
-                    current = {
-                        doc["_id"]: doc
-                        async for doc in _find_by_ids(self._counters, ids, session=session)
-                    }
-                    counter_ops = counter_replacements(write.counters, current, write.committed_at)
-                    await self._counters.bulk_write(counter_ops, ordered=False, session=session)
+                    cached, current = await self._current(self._counters, ids, session)
+                    after = counters_after(write.counters, current, write.committed_at)
+                    written += await self._replace(self._counters, after, cached, session)
+                    sizes[COUNTERS] = len(after)
                 if write.records:
                     # The same for records: an agent's buckets share a document with other
                     # agents', which another instance may be writing.
                     ids = {record_location(bucket) for bucket in write.records}
-                    stored = {
-                        doc["_id"]: doc
-                        async for doc in _find_by_ids(self._records, ids, session=session)
-                    }
-                    record_ops = record_replacements(write.records, stored)
-                    await self._records.bulk_write(record_ops, ordered=False, session=session)
+                    cached, current = await self._current(self._records, ids, session)
+                    after = records_after(write.records, current)
+                    written += await self._replace(self._records, after, cached, session)
+                    sizes[RECORDS] = len(after)
                 await self._advance_group(write, session)
                 # Nothing is visible to others yet: leaving the block commits, a raise aborts.
                 await before_commit()
-        except PyMongoError as exc:
+        except BaseException as exc:
+            # Whatever failed, what is cached may not be what is stored any more.
+            self._cache.clear()
+            if not isinstance(exc, PyMongoError):
+                raise
             partitions = ", ".join(f"{c.topic}:{c.partition}" for c in write.partitions)
             message = f"batch of group {write.group} ({partitions}) not committed: {exc}"
             if too_long(exc, time.monotonic() - started, self._long_commit_s):
                 raise CommitTooLong(
                     f"{message} (after {time.monotonic() - started:.1f} s, "
-                    f"{len(counter_ops)} counter and {len(record_ops)} record documents)"
+                    f"{sizes[COUNTERS]} counter and {sizes[RECORDS]} record documents)"
                 ) from exc
             raise _failure(exc, message) from exc
+        for collection, doc_id, revision, raw in written:
+            self._cache.put((collection.name, doc_id), revision, raw)
+
+    async def _current(
+        self,
+        collection: AsyncCollection[Document],
+        ids: Collection[str],
+        session: AsyncClientSession,
+    ) -> tuple[set[str], dict[str, Document]]:
+        """The documents a batch writes as they stand: from the cache where held (their ids
+        come first), the others read in the transaction."""
+        current = self._cached(collection, ids)
+        missing = set(ids) - current.keys()
+        async for doc in _find_by_ids(collection, missing, session=session):
+            current[doc["_id"]] = doc
+        return set(ids) - missing, current
+
+    async def _replace(
+        self,
+        collection: AsyncCollection[Document],
+        after: Mapping[str, Document],
+        cached: Collection[str],
+        session: AsyncClientSession,
+    ) -> list[tuple[AsyncCollection[Document], str, int, bytes]]:
+        """Write whole documents in one unordered bulk: a cached one only where its stored
+        revision is the one before this write (raise `StaleCache` when one is not), the others
+        upserted by `_id` (read in this transaction). Returns what to cache once committed."""
+        ops: list[ReplaceOne[Document]] = []
+        written: list[tuple[AsyncCollection[Document], str, int, bytes]] = []
+        options = collection.codec_options
+        for doc_id, doc in after.items():
+            raw = bson.encode(doc, codec_options=options)
+            replacement: Document = RawBSONDocument(raw)  # type: ignore[assignment]
+            if doc_id in cached:
+                expected = {"_id": doc_id, REVISION: doc[REVISION] - 1}
+                ops.append(ReplaceOne(expected, replacement))
+            else:
+                ops.append(ReplaceOne({"_id": doc_id}, replacement, upsert=True))
+            written.append((collection, doc_id, doc[REVISION], raw))
+        result = await collection.bulk_write(ops, ordered=False, session=session)
+        if result.matched_count + result.upserted_count != len(ops):
+            missed = len(ops) - result.matched_count - result.upserted_count
+            logger.warning(
+                "%d cached %s documents were written by another instance; retrying with "
+                "fresh reads",
+                missed,
+                collection.name,
+            )
+            raise StaleCache(
+                f"{missed} of {len(cached)} cached {collection.name} documents were written by "
+                "another instance since this one cached them"
+            )
+        return written
+
+    def _cached(
+        self, collection: AsyncCollection[Document], ids: Iterable[str]
+    ) -> dict[str, Document]:
+        """The documents of `ids` held in the cache, decoded."""
+        found: dict[str, Document] = {}
+        options = collection.codec_options
+        for doc_id in ids:
+            entry = self._cache.get((collection.name, doc_id))
+            if entry is not None:
+                found[doc_id] = bson.decode(entry.raw, codec_options=options)
+        return found
+
+    def _remember(self, collection: AsyncCollection[Document], raw: RawBSONDocument) -> Document:
+        """A document read as BSON, decoded, and cached if it carries a revision."""
+        data = bytes(raw.raw)
+        doc: Document = bson.decode(data, codec_options=collection.codec_options)
+        revision = revision_of(doc)
+        if revision is not None:
+            self._cache.put((collection.name, doc["_id"]), revision, data)
+        return doc
+
+    @staticmethod
+    def _raw(collection: AsyncCollection[Document]) -> AsyncCollection[RawBSONDocument]:
+        """The collection read as BSON (to be cached as it came)."""
+        options = collection.codec_options.with_options(document_class=RawBSONDocument)
+        return collection.with_options(codec_options=options)
 
     async def mark_scored(
         self, group: str, partitions: Collection[tuple[str, int]], through: datetime
@@ -443,12 +565,15 @@ async def _read_counters(
     return found
 
 
+_Doc = TypeVar("_Doc", Document, RawBSONDocument)
+
+
 async def _find_by_ids(
-    collection: AsyncCollection[Document],
+    collection: AsyncCollection[_Doc],
     ids: Iterable[str],
     projection: Mapping[str, int] | None = None,
     session: AsyncClientSession | None = None,
-) -> AsyncIterator[Document]:
+) -> AsyncIterator[_Doc]:
     """The documents with these ids, `ID_CHUNK` ids a query."""
     unique = sorted(set(ids))
     for start in range(0, len(unique), ID_CHUNK):
