@@ -106,7 +106,6 @@ LONG_COMMIT_S = 20.0
 NAMESPACE_EXISTS = 48
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-_COUNTER_FIELDS = {"entity": 1, "fiscal_year": 1, "buckets": 1, "members": 1}
 _OLD_LAYOUT = (
     "the scoring state in {database} was written before agents' counters were sharded (an "
     "`agent:` counter document exists); drop the scoring_* collections so that scoring "
@@ -543,10 +542,12 @@ async def _read_counters(
 ) -> dict[str, Document]:
     """Logical counter documents by id (`{entity}|{fiscal year}`), wherever they are kept."""
     located = {doc_id: counter_location(doc_id) for doc_id in doc_ids}
+    # Whole documents, `touched` and all: SecantusDB deep-copies what a projection keeps, which
+    # made a projected read twice as slow as a whole one (342 counter documents: 0.4 s, 0.2 s).
     stored = {
         doc["_id"]: doc
         async for doc in _find_by_ids(
-            collection, {physical for physical, _ in located.values()}, _COUNTER_FIELDS, session
+            collection, {physical for physical, _ in located.values()}, session=session
         )
     }
     found: dict[str, Document] = {}
