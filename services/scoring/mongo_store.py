@@ -39,22 +39,20 @@ matches nothing means another instance wrote the document since: the transaction
 as a transient conflict (`StaleCache`), the cache dropped, and the batch retried with fresh
 reads. A document that is not cached (or was written before revisions) is read in the
 transaction, whose snapshot makes a concurrent writer a write conflict, as before. The cache
-is dropped on any failed commit and when partitions are revoked (`forget`).
+is dropped on any failed commit and when partitions are revoked (`forget`). The reads and
+writes through the cache are in `mongo_cached.py`.
 
 The local SecantusDB slows down quadratically on `$in` lists of more than ~100 ids and is slow
-on `$or`, so every read by id goes in chunks of `ID_CHUNK` (DESIGN §10); every write is one
-unordered bulk per collection, a write per document, never per event.
+on `$or`, so every read by id goes in chunks of `ID_CHUNK` (`mongo_cached.py`, DESIGN §10);
+every write is one unordered bulk per collection, a write per document, never per event.
 """
 
-import logging
 import time
-from collections.abc import AsyncIterator, Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
-import bson
-from bson.raw_bson import RawBSONDocument
-from pymongo import ASCENDING, AsyncMongoClient, ReplaceOne
+from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import CollectionInvalid, DuplicateKeyError, OperationFailure, PyMongoError
@@ -65,15 +63,14 @@ from shared.transient import mongo_transient
 from shared.watermarks import PartitionClock
 
 from .domain.model import Fact
+from .mongo_cached import CachedDocuments, Written, find_by_ids
 from .mongo_documents import (
     AGENT,
-    REVISION,
     aware,
     counter_location,
     counters_after,
     record_location,
     records_after,
-    revision_of,
     touched_of,
 )
 from .ports import (
@@ -92,14 +89,11 @@ from .ports import (
 )
 from .state_cache import StateCache
 
-logger = logging.getLogger(__name__)
-
 COUNTERS = "scoring_counters"
 RECORDS = "scoring_records"
 POSITIONS = "scoring_positions"
 GROUPS = "scoring_groups"
 
-ID_CHUNK = 100
 # A commit that failed after this long is taken for one the database aborted for its length
 # (MongoDB's transaction lifetime is 60 s by default): it is split, not retried as it is.
 LONG_COMMIT_S = 20.0
@@ -111,11 +105,6 @@ _OLD_LAYOUT = (
     "`agent:` counter document exists); drop the scoring_* collections so that scoring "
     "rebuilds its state from kpi.events.v1 (docs/scoring.md, 'State layout')"
 )
-
-
-class StaleCache(StateStoreUnavailable):
-    """A cached document's stored revision moved: another instance wrote it since this one
-    cached it. Nothing was committed; the batch is retried with fresh reads."""
 
 
 class MongoStateStore:
@@ -140,6 +129,8 @@ class MongoStateStore:
         self._positions: AsyncCollection[Document] = db[POSITIONS]
         self._groups: AsyncCollection[Document] = db[GROUPS]
         self._cache = StateCache(cache_bytes)
+        self._counter_documents = CachedDocuments(self._counters, self._cache)
+        self._record_documents = CachedDocuments(self._records, self._cache)
 
     @property
     def cache(self) -> StateCache:
@@ -180,7 +171,7 @@ class MongoStateStore:
         ids = [position_id(group, topic, partition) for topic, partition in partitions]
         found: dict[tuple[str, int], StoredPosition] = {}
         try:
-            async for doc in _find_by_ids(self._positions, ids):
+            async for doc in find_by_ids(self._positions, ids):
                 marks = doc.get("source_marks", [])
                 found[(doc["topic"], int(doc["partition"]))] = StoredPosition(
                     next_offset=int(doc["next_offset"]),
@@ -219,13 +210,11 @@ class MongoStateStore:
         wanted = set(bucket_ids)
         found: dict[str, dict[str, list[Fact]]] = {}
         try:
-            physical = {record_location(bucket) for bucket in wanted}
-            documents = self._cached(self._records, physical)
             # Read outside the batch's transaction, and kept: the commit replaces them only if
             # their revision has not moved since.
-            async for raw in _find_by_ids(self._raw(self._records), physical - documents.keys()):
-                doc = self._remember(self._records, raw)
-                documents[doc["_id"]] = doc
+            documents = await self._record_documents.read(
+                {record_location(bucket) for bucket in wanted}
+            )
             for doc in documents.values():
                 for record in doc.get("r", {}).values():
                     if record["b"] in wanted:
@@ -241,7 +230,7 @@ class MongoStateStore:
             raise _failure(exc, f"cannot read {len(doc_ids)} counter documents: {exc}") from exc
 
     async def commit(self, write: BatchWrite, before_commit: BeforeCommit) -> None:
-        written: list[tuple[AsyncCollection[Document], str, int, bytes]] = []
+        written: list[Written] = []
         sizes = {COUNTERS: 0, RECORDS: 0}
         started = time.monotonic()
         try:
@@ -258,17 +247,17 @@ class MongoStateStore:
                     # with the square of the paths it names on SecantusDB (a branch's year
                     # holds hundreds of day/component paths), a replacement's does not.
                     ids = {counter_location(counter.doc_id)[0] for counter in write.counters}
-                    cached, current = await self._current(self._counters, ids, session)
+                    cached, current = await self._counter_documents.current(ids, session)
                     after = counters_after(write.counters, current, write.committed_at)
-                    written += await self._replace(self._counters, after, cached, session)
+                    written += await self._counter_documents.replace(after, cached, session)
                     sizes[COUNTERS] = len(after)
                 if write.records:
                     # The same for records: an agent's buckets share a document with other
                     # agents', which another instance may be writing.
                     ids = {record_location(bucket) for bucket in write.records}
-                    cached, current = await self._current(self._records, ids, session)
+                    cached, current = await self._record_documents.current(ids, session)
                     after = records_after(write.records, current)
-                    written += await self._replace(self._records, after, cached, session)
+                    written += await self._record_documents.replace(after, cached, session)
                     sizes[RECORDS] = len(after)
                 await self._advance_group(write, session)
                 # Nothing is visible to others yet: leaving the block commits, a raise aborts.
@@ -286,86 +275,8 @@ class MongoStateStore:
                     f"{sizes[COUNTERS]} counter and {sizes[RECORDS]} record documents)"
                 ) from exc
             raise _failure(exc, message) from exc
-        for collection, doc_id, revision, raw in written:
-            self._cache.put((collection.name, doc_id), revision, raw)
-
-    async def _current(
-        self,
-        collection: AsyncCollection[Document],
-        ids: Collection[str],
-        session: AsyncClientSession,
-    ) -> tuple[set[str], dict[str, Document]]:
-        """The documents a batch writes as they stand: from the cache where held (their ids
-        come first), the others read in the transaction."""
-        current = self._cached(collection, ids)
-        missing = set(ids) - current.keys()
-        async for doc in _find_by_ids(collection, missing, session=session):
-            current[doc["_id"]] = doc
-        return set(ids) - missing, current
-
-    async def _replace(
-        self,
-        collection: AsyncCollection[Document],
-        after: Mapping[str, Document],
-        cached: Collection[str],
-        session: AsyncClientSession,
-    ) -> list[tuple[AsyncCollection[Document], str, int, bytes]]:
-        """Write whole documents in one unordered bulk: a cached one only where its stored
-        revision is the one before this write (raise `StaleCache` when one is not), the others
-        upserted by `_id` (read in this transaction). Returns what to cache once committed."""
-        ops: list[ReplaceOne[Document]] = []
-        written: list[tuple[AsyncCollection[Document], str, int, bytes]] = []
-        options = collection.codec_options
-        for doc_id, doc in after.items():
-            raw = bson.encode(doc, codec_options=options)
-            replacement: Document = RawBSONDocument(raw)  # type: ignore[assignment]
-            if doc_id in cached:
-                expected = {"_id": doc_id, REVISION: doc[REVISION] - 1}
-                ops.append(ReplaceOne(expected, replacement))
-            else:
-                ops.append(ReplaceOne({"_id": doc_id}, replacement, upsert=True))
-            written.append((collection, doc_id, doc[REVISION], raw))
-        result = await collection.bulk_write(ops, ordered=False, session=session)
-        if result.matched_count + result.upserted_count != len(ops):
-            missed = len(ops) - result.matched_count - result.upserted_count
-            logger.warning(
-                "%d cached %s documents were written by another instance; retrying with "
-                "fresh reads",
-                missed,
-                collection.name,
-            )
-            raise StaleCache(
-                f"{missed} of {len(cached)} cached {collection.name} documents were written by "
-                "another instance since this one cached them"
-            )
-        return written
-
-    def _cached(
-        self, collection: AsyncCollection[Document], ids: Iterable[str]
-    ) -> dict[str, Document]:
-        """The documents of `ids` held in the cache, decoded."""
-        found: dict[str, Document] = {}
-        options = collection.codec_options
-        for doc_id in ids:
-            entry = self._cache.get((collection.name, doc_id))
-            if entry is not None:
-                found[doc_id] = bson.decode(entry.raw, codec_options=options)
-        return found
-
-    def _remember(self, collection: AsyncCollection[Document], raw: RawBSONDocument) -> Document:
-        """A document read as BSON, decoded, and cached if it carries a revision."""
-        data = bytes(raw.raw)
-        doc: Document = bson.decode(data, codec_options=collection.codec_options)
-        revision = revision_of(doc)
-        if revision is not None:
-            self._cache.put((collection.name, doc["_id"]), revision, data)
-        return doc
-
-    @staticmethod
-    def _raw(collection: AsyncCollection[Document]) -> AsyncCollection[RawBSONDocument]:
-        """The collection read as BSON (to be cached as it came)."""
-        options = collection.codec_options.with_options(document_class=RawBSONDocument)
-        return collection.with_options(codec_options=options)
+        for key, revision, raw in written:
+            self._cache.put(key, revision, raw)
 
     async def mark_scored(
         self, group: str, partitions: Collection[tuple[str, int]], through: datetime
@@ -394,7 +305,7 @@ class MongoStateStore:
         since: datetime | None = None
         through: datetime | None = None
         try:
-            async for doc in _find_by_ids(self._positions, ids):
+            async for doc in find_by_ids(self._positions, ids):
                 committed, scored = aware(doc.get("committed_at")), aware(doc.get("scored_at"))
                 if committed is None or (scored is not None and scored >= committed):
                     continue
@@ -546,7 +457,7 @@ async def _read_counters(
     # made a projected read twice as slow as a whole one (342 counter documents: 0.4 s, 0.2 s).
     stored = {
         doc["_id"]: doc
-        async for doc in _find_by_ids(
+        async for doc in find_by_ids(
             collection, {physical for physical, _ in located.values()}, session=session
         )
     }
@@ -564,20 +475,3 @@ async def _read_counters(
             "buckets": entry.get("buckets", {}),
         }
     return found
-
-
-_Doc = TypeVar("_Doc", Document, RawBSONDocument)
-
-
-async def _find_by_ids(
-    collection: AsyncCollection[_Doc],
-    ids: Iterable[str],
-    projection: Mapping[str, int] | None = None,
-    session: AsyncClientSession | None = None,
-) -> AsyncIterator[_Doc]:
-    """The documents with these ids, `ID_CHUNK` ids a query."""
-    unique = sorted(set(ids))
-    for start in range(0, len(unique), ID_CHUNK):
-        chunk = unique[start : start + ID_CHUNK]
-        async for doc in collection.find({"_id": {"$in": chunk}}, projection, session=session):
-            yield doc

@@ -12,8 +12,9 @@ import pytest_asyncio
 from pymongo import AsyncMongoClient
 
 from services.scoring.domain.model import Fact
+from services.scoring.mongo_cached import StaleCache
 from services.scoring.mongo_documents import AGENT_SHARDS, counter_location
-from services.scoring.mongo_store import COUNTERS, RECORDS, MongoStateStore, StaleCache
+from services.scoring.mongo_store import COUNTERS, RECORDS, MongoStateStore
 from services.scoring.ports import BatchWrite, StateStoreError, StateStoreUnavailable
 from shared.localstack.probes import free_port
 from tests.support.state_store_contract import (
