@@ -38,6 +38,10 @@ class CachedDocuments:
     def __init__(self, collection: AsyncCollection[Document], cache: StateCache) -> None:
         self._collection = collection
         self._cache = cache
+        # The documents `read` decoded, by id, with the BSON they were decoded from: the commit
+        # that follows takes them as they are rather than decoding the same bytes again (a
+        # batch's record documents were decoded twice, a sixth of scoring's CPU when live).
+        self._decoded: dict[str, tuple[bytes, Document]] = {}
 
     @property
     def _options(self) -> CodecOptions[Document]:
@@ -49,18 +53,24 @@ class CachedDocuments:
         return self._collection.with_options(codec_options=options)
 
     def cached(self, ids: Iterable[str]) -> dict[str, Document]:
-        """The documents of `ids` held in the cache, decoded."""
+        """The documents of `ids` held in the cache, decoded (callers do not change them)."""
         found: dict[str, Document] = {}
         name = self._collection.name
         for doc_id in ids:
             entry = self._cache.get((name, doc_id))
-            if entry is not None:
+            if entry is None:
+                continue
+            decoded = self._decoded.get(doc_id)
+            if decoded is not None and decoded[0] is entry.raw:  # the very version cached
+                found[doc_id] = decoded[1]
+            else:
                 found[doc_id] = bson.decode(entry.raw, codec_options=self._options)
         return found
 
     async def read(self, ids: Collection[str]) -> dict[str, Document]:
         """The documents of `ids`, outside a transaction: cached ones from the cache, the others
         read and cached (if they carry a revision)."""
+        self._decoded.clear()
         documents = self.cached(ids)
         async for raw in find_by_ids(self._raw(), set(ids) - documents.keys()):
             data = bytes(raw.raw)
@@ -69,6 +79,11 @@ class CachedDocuments:
             if revision is not None:
                 self._cache.put((self._collection.name, doc["_id"]), revision, data)
             documents[doc["_id"]] = doc
+        name = self._collection.name
+        for doc_id, doc in documents.items():
+            entry = self._cache.get((name, doc_id))
+            if entry is not None:
+                self._decoded[doc_id] = (entry.raw, doc)
         return documents
 
     async def current(
@@ -77,6 +92,7 @@ class CachedDocuments:
         """The documents a batch writes as they stand: from the cache where held (their ids
         come first), the others read in the transaction."""
         current = self.cached(ids)
+        self._decoded.clear()  # a batch's worth at most
         missing = set(ids) - current.keys()
         async for doc in find_by_ids(self._collection, missing, session=session):
             current[doc["_id"]] = doc
