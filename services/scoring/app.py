@@ -75,6 +75,9 @@ def create_app(
     state = store or MongoStateStore(
         client, settings.mongodb_database, cache_bytes=settings.scoring_cache_mb * 2**20
     )
+    if isinstance(state, MongoStateStore):
+        cache = state.cache
+        metrics.state_cache_bytes.set_function(lambda: cache.held_bytes)
     kafka_output = KafkaOutput(settings, client_id=f"kpi-{NAME}-out") if output is None else None
     scorer = build_scorer(settings, state, metrics)
     service = ScoringService(

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.scoring.app import create_app
 from services.scoring.mongo_documents import (
     REVISION,
     counter_location,
@@ -24,8 +25,14 @@ from services.scoring.mongo_documents import (
     records_after,
     revision_of,
 )
+from services.scoring.mongo_store import MongoStateStore
 from services.scoring.ports import CounterDocument
 from services.scoring.state_cache import StateCache
+from shared import mongo
+from shared.errors import ConfigError
+from shared.settings import load_settings
+from tests.support.fakes import RecordingOutput
+from tests.support.unit_triage import CONFIG
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 COUNTERS = "scoring_counters"
@@ -91,6 +98,24 @@ def test_every_write_raises_the_revision_and_documents_from_before_revisions_sta
     assert counters_after(agent, {}, AT)[shard][REVISION] == 1
     records = records_after({"policy|team:T01|2024-05": {"P1": [{"n": 1}]}}, {})
     assert [doc[REVISION] for doc in records.values()] == [1]
+
+
+def test_the_scoring_service_exports_what_its_store_keeps() -> None:
+    # Nothing listens on port 1: building the app must not connect anywhere.
+    settings = load_settings(
+        KPI_CONFIG_DIR=CONFIG,
+        KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:1",
+        MONGODB_URI="mongodb://127.0.0.1:1/?retryWrites=false",
+        KPI_SCORING_CACHE_MB=1,
+    )
+    store = MongoStateStore(mongo.create_client(settings, app_name="test"), "x", cache_bytes=64)
+    app = create_app(settings, store=store, output=RecordingOutput())
+
+    store.cache.put((COUNTERS, "team:T01|FY2024"), 1, b"x" * 40)
+
+    assert app.registry.get_sample_value("kpi_scoring_state_cache_bytes") == 40
+    with pytest.raises(ConfigError, match="KPI_SCORING_CACHE_MB"):
+        load_settings(KPI_SCORING_CACHE_MB=-1)
 
 
 # --- A model of the commit, with several writers and a database with MongoDB's rules. ---
