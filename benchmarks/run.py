@@ -199,8 +199,9 @@ def _limits_text(results: list[Measurement], latency: Latency, profile: Profile 
     text += (
         "What would move scoring next (docs/scoring.md lists the levers already taken): "
         "overlap the database and scoring further (decode and apply the next batch while the "
-        "previous commit is in flight); keep the counters of owned partitions in memory "
-        "between batches, so that a batch writes without reading what it wrote; fewer score "
+        "previous commit is in flight); fewer or smaller documents written per batch (a batch "
+        "no longer reads back what it wrote, but the database still decodes, copies and "
+        "encodes every document it replaces); fewer score "
         "updates per event (one message per changed (entity, period) instead of one per KPI, "
         "a contract change); the per-event Python of applying a batch and reading events; "
         "and, in production, a database that is not sharing the two cores.\n"

@@ -143,6 +143,17 @@ class Settings(BaseSettings):
             "backlog of any size: about 2 KiB an event, 100 MiB at the default."
         ),
     )
+    scoring_cache_mb: int = Field(
+        default=128,
+        ge=0,
+        le=65_536,
+        validation_alias="KPI_SCORING_CACHE_MB",
+        description=(
+            "MiB of counter and record documents (their BSON) scoring keeps in memory between "
+            "batches, so that a batch does not read back what it wrote; 0 reads every one. "
+            "Scoring's memory is bounded by this and a batch (KPI_SCORING_MAX_BATCH)."
+        ),
+    )
     scoring_flush_s: float = Field(
         default=30.0,
         gt=0,

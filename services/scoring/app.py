@@ -27,7 +27,7 @@ from shared.settings import Settings
 
 from .consumer import StateRebalanceListener, after_batch, decode_records
 from .following import GenerationFollower, LiveScoring
-from .generation_store import MongoGenerations
+from .generation_store import GenerationFence, MongoGenerations
 from .metrics import ScoringMetrics
 from .mongo_store import MongoStateStore
 from .ports import StateStore
@@ -88,11 +88,26 @@ def _follower(
 ) -> GenerationFollower:
     return GenerationFollower(
         live,
-        MongoGenerations(client, settings.mongodb_database),
+        MongoGenerations(
+            client,
+            settings.mongodb_database,
+            store_options={"cache_bytes": settings.scoring_cache_mb * 2**20},
+        ),
         build,
         lambda: load_kpi_config(settings.config_dir).definitions.hash,
         output,
     )
+
+
+def _gauge_cache(metrics: ScoringMetrics, live: LiveScoring) -> None:
+    """`kpi_scoring_state_cache_bytes` reads the cache of the generation scoring writes now."""
+
+    def held_bytes() -> float:
+        state = live.service.state_store
+        cache = state.cache if isinstance(state, MongoStateStore | GenerationFence) else None
+        return cache.held_bytes if cache is not None else 0.0
+
+    metrics.state_cache_bytes.set_function(held_bytes)
 
 
 def create_app(
@@ -118,8 +133,11 @@ def create_app(
 
     # A store handed in (tests) is used as it is; otherwise scoring writes the active state
     # generation and follows a switch to another (following.py).
-    initial = store or MongoStateStore(client, settings.mongodb_database)
+    initial = store or MongoStateStore(
+        client, settings.mongodb_database, cache_bytes=settings.scoring_cache_mb * 2**20
+    )
     live = LiveScoring(build(initial))
+    _gauge_cache(metrics, live)
     follower = (
         None
         if store is not None

@@ -43,6 +43,7 @@ from .ports import (
     StoredPosition,
     Unscored,
 )
+from .state_cache import StateCache
 
 logger = logging.getLogger(__name__)
 _CHANGED = (
@@ -167,6 +168,9 @@ class ActiveStateStore:
     async def _active(self) -> MongoStateStore:
         return self._generations.store(await self._generations.active())
 
+    def forget(self) -> None:
+        """Nothing kept: each read goes to the active generation's collections."""
+
     async def ensure_schema(self) -> None:
         await (await self._active()).ensure_schema()
 
@@ -209,6 +213,14 @@ class GenerationFence:
         self.generation = generation
         self._store = generations.store(generation)
         self.switched_to: str | None = None  # the active generation, once it is not ours
+
+    @property
+    def cache(self) -> StateCache | None:
+        """The documents its store keeps between batches (None: not a cached store)."""
+        return self._store.cache if isinstance(self._store, MongoStateStore) else None
+
+    def forget(self) -> None:
+        self._store.forget()
 
     async def check(self) -> bool:
         """Whether this generation is still the active one (remembers the new one if not)."""

@@ -104,6 +104,12 @@ class ScoringMetrics:
             buckets=(0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60),
             registry=registry,
         )
+        self.state_cache_bytes = Gauge(
+            "kpi_scoring_state_cache_bytes",
+            "BSON bytes of counter and record documents kept in memory between batches "
+            "(bounded by KPI_SCORING_CACHE_MB).",
+            registry=registry,
+        )
         self.consumer_lag = ConsumerLag(registry, "scoring")
 
     def observe(

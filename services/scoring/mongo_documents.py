@@ -20,6 +20,10 @@ DAY_LENGTH = len("2024-05-17")  # day buckets feed rolling windows; their change
 # moves every agent to another document: the state must then be rebuilt (docs/scoring.md).
 AGENT_SHARDS: Final = 64
 AGENT = "agent:"
+# Raised by one at every write of a counter or record document: a document cached between
+# batches is replaced only where the stored revision is still the cached one (state_cache.py).
+# Documents written before revisions have none, and are read in the batch's transaction.
+REVISION: Final = "rev"
 # Bucket and component names become field-path segments: nothing but these characters.
 _PATH_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 # BSON's integers are 64-bit. A component beyond them (premium sums are kept in ten-thousandths:
@@ -68,12 +72,32 @@ def touched_of(doc: Document) -> Iterable[tuple[str, Mapping[str, datetime]]]:
         yield doc["entity"], doc.get("touched", {})
 
 
+def revision_of(doc: Mapping[str, Any] | None) -> int | None:
+    """A stored document's revision (None: no document, or one written before revisions)."""
+    if doc is None:
+        return None
+    revision = doc.get(REVISION)
+    return revision if isinstance(revision, int) else None
+
+
+def _next_revision(before: Mapping[str, Any] | None) -> int:
+    return (revision_of(before) or 0) + 1
+
+
 def counter_replacements(
     counters: Iterable[CounterDocument], current: Mapping[str, Document], touched_at: datetime
 ) -> list[ReplaceOne[Document]]:
-    """Each MongoDB counter document as it stands after the batch's increments (several
-    entries for one logical document are summed), with the time each bucket other than a
-    day's last changed (`touched`); an agent's entry changes only its own member."""
+    """`counters_after` as upserts by `_id`."""
+    return _replacements(counters_after(counters, current, touched_at))
+
+
+def counters_after(
+    counters: Iterable[CounterDocument], current: Mapping[str, Document], touched_at: datetime
+) -> dict[str, Document]:
+    """Each MongoDB counter document, by `_id`, as it stands after the batch's increments
+    (several entries for one logical document are summed), with the time each bucket other
+    than a day's last changed (`touched`) and the next revision; an agent's entry changes only
+    its own member."""
     merged: dict[str, Document] = {}
     copied: set[tuple[str, str]] = set()  # members already copied from `current`
     wide: dict[int, Document] = {}  # entries with a component beyond 64 bits, by id()
@@ -105,7 +129,11 @@ def counter_replacements(
                 touched[bucket] = touched_at if last is None else max(last, touched_at)
     for entry in wide.values():
         _widen(entry)
-    return [ReplaceOne({"_id": doc_id}, doc, upsert=True) for doc_id, doc in merged.items()]
+    return merged
+
+
+def _replacements(documents: Mapping[str, Document]) -> list[ReplaceOne[Document]]:
+    return [ReplaceOne({"_id": doc_id}, doc, upsert=True) for doc_id, doc in documents.items()]
 
 
 def _widen(entry: Document) -> None:
@@ -138,7 +166,11 @@ def _writable(
 ) -> Document:
     """The document to write, started from what is stored: the members of a shard are
     copied lazily (only those the batch changes are copied deep)."""
-    head: Document = {"_id": physical, "fiscal_year": counter.fiscal_year}
+    head: Document = {
+        "_id": physical,
+        REVISION: _next_revision(before),
+        "fiscal_year": counter.fiscal_year,
+    }
     if member is None:
         return head | _copied(counter.entity, before)
     return head | {
@@ -169,8 +201,16 @@ def _increment_key(key: str) -> tuple[str, str]:
 def record_replacements(
     records: Mapping[str, Mapping[str, Sequence[Fact]]], stored: Mapping[str, Document]
 ) -> list[ReplaceOne[Document]]:
-    """Each record document as stored, with the facts of every record the batch changed
-    replaced (other records, of this bucket or of others sharing the document, kept)."""
+    """`records_after` as upserts by `_id`."""
+    return _replacements(records_after(records, stored))
+
+
+def records_after(
+    records: Mapping[str, Mapping[str, Sequence[Fact]]], stored: Mapping[str, Document]
+) -> dict[str, Document]:
+    """Each record document, by `_id`, as stored, with the facts of every record the batch
+    changed replaced (other records, of this bucket or of others sharing the document, kept)
+    and the next revision."""
     merged: dict[str, Document] = {}
     for bucket, by_record in records.items():
         if not by_record:
@@ -178,7 +218,12 @@ def record_replacements(
         physical = record_location(bucket)
         doc = merged.get(physical)
         if doc is None:
-            doc = {"_id": physical, "r": dict(stored.get(physical, {}).get("r", {}))}
+            before = stored.get(physical)
+            doc = {
+                "_id": physical,
+                REVISION: _next_revision(before),
+                "r": dict((before or {}).get("r", {})),
+            }
             merged[physical] = doc
         entries = doc["r"]
         for record_id, facts in by_record.items():
@@ -187,7 +232,7 @@ def record_replacements(
                 "b": bucket,
                 "facts": [dict(f) for f in facts],
             }
-    return [ReplaceOne({"_id": doc_id}, doc, upsert=True) for doc_id, doc in merged.items()]
+    return merged
 
 
 def aware(value: datetime | None) -> datetime | None:

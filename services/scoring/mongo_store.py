@@ -31,17 +31,28 @@ Collections:
   and whether some partition had records left to read then; `earliest` is the earliest event
   time applied (where reporting starts closing), `stream_time` and `low` only move forward.
 
+Counter and record documents carry a revision (`rev`), raised by one at every write. Those this
+instance wrote or read are kept in memory between batches as their BSON (`state_cache.py`,
+bounded by `cache_bytes`): a batch takes them from there instead of reading them back, and
+replaces each only where its stored revision is still the cached one. A replacement that
+matches nothing means another instance wrote the document since: the transaction is aborted
+as a transient conflict (`StaleCache`), the cache dropped, and the batch retried with fresh
+reads. A document that is not cached (or was written before revisions) is read in the
+transaction, whose snapshot makes a concurrent writer a write conflict, as before. The cache
+is dropped on any failed commit and when partitions are revoked (`forget`). The reads and
+writes through the cache are in `mongo_cached.py`.
+
 The local SecantusDB slows down quadratically on `$in` lists of more than ~100 ids and is slow
-on `$or`, so every read by id goes in chunks of `ID_CHUNK` (DESIGN §10); every write is one
-unordered bulk per collection, a write per document, never per event.
+on `$or`, so every read by id goes in chunks of `ID_CHUNK` (`mongo_cached.py`, DESIGN §10);
+every write is one unordered bulk per collection, a write per document, never per event.
 """
 
 import time
-from collections.abc import AsyncIterator, Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from pymongo import ASCENDING, AsyncMongoClient, ReplaceOne
+from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import CollectionInvalid, DuplicateKeyError, OperationFailure, PyMongoError
@@ -53,15 +64,15 @@ from shared.watermarks import PartitionClock
 
 from .domain.model import Fact
 from .generations import FIRST, StateCollections, collections_of
+from .mongo_cached import CachedDocuments, Written, find_by_ids
 from .mongo_documents import (
     AGENT,
-    WIDE,
     aware,
     counter_location,
-    counter_replacements,
+    counters_after,
     narrowed,
     record_location,
-    record_replacements,
+    records_after,
     touched_of,
 )
 from .ports import (
@@ -78,20 +89,19 @@ from .ports import (
     Unscored,
     group_low,
 )
+from .state_cache import StateCache
 
 COUNTERS = "scoring_counters"  # the first generation's names (generations.py)
 RECORDS = "scoring_records"
 POSITIONS = "scoring_positions"
 GROUPS = "scoring_groups"
 
-ID_CHUNK = 100
 # A commit that failed after this long is taken for one the database aborted for its length
 # (MongoDB's transaction lifetime is 60 s by default): it is split, not retried as it is.
 LONG_COMMIT_S = 20.0
 NAMESPACE_EXISTS = 48
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-_COUNTER_FIELDS = {"entity": 1, "fiscal_year": 1, "buckets": 1, "members": 1, WIDE: 1}
 _OLD_LAYOUT = (
     "the scoring state in {database} was written before agents' counters were sharded (an "
     "`agent:` counter document exists); drop the scoring_* collections so that scoring "
@@ -100,7 +110,10 @@ _OLD_LAYOUT = (
 
 
 class MongoStateStore:
-    """`StateStore` in one MongoDB database (a replica set, or the local SecantusDB)."""
+    """`StateStore` in one MongoDB database (a replica set, or the local SecantusDB).
+
+    `cache_bytes` bounds the BSON of the counter and record documents kept in memory between
+    batches (0, the default for readers: none)."""
 
     def __init__(
         self,
@@ -109,6 +122,7 @@ class MongoStateStore:
         *,
         long_commit_s: float = LONG_COMMIT_S,
         collections: StateCollections | None = None,
+        cache_bytes: int = 0,
     ) -> None:
         self._client = client
         self._long_commit_s = long_commit_s
@@ -119,6 +133,19 @@ class MongoStateStore:
         self._records: AsyncCollection[Document] = db[self.collections.records]
         self._positions: AsyncCollection[Document] = db[self.collections.positions]
         self._groups: AsyncCollection[Document] = db[self.collections.groups]
+        self._cache = StateCache(cache_bytes)
+        self._counter_documents = CachedDocuments(self._counters, self._cache)
+        self._record_documents = CachedDocuments(self._records, self._cache)
+
+    @property
+    def cache(self) -> StateCache:
+        """The documents kept between batches (for metrics and tests)."""
+        return self._cache
+
+    def forget(self) -> None:
+        """Drop every document kept in memory: partitions were revoked, so another instance
+        may write them next."""
+        self._cache.clear()
 
     async def ensure_schema(self) -> None:
         # Created up front: a collection created implicitly inside concurrent transactions
@@ -149,7 +176,7 @@ class MongoStateStore:
         ids = [position_id(group, topic, partition) for topic, partition in partitions]
         found: dict[tuple[str, int], StoredPosition] = {}
         try:
-            async for doc in _find_by_ids(self._positions, ids):
+            async for doc in find_by_ids(self._positions, ids):
                 marks = doc.get("source_marks", [])
                 found[(doc["topic"], int(doc["partition"]))] = StoredPosition(
                     next_offset=int(doc["next_offset"]),
@@ -188,8 +215,12 @@ class MongoStateStore:
         wanted = set(bucket_ids)
         found: dict[str, dict[str, list[Fact]]] = {}
         try:
-            physical = {record_location(bucket) for bucket in wanted}
-            async for doc in _find_by_ids(self._records, physical):
+            # Read outside the batch's transaction, and kept: the commit replaces them only if
+            # their revision has not moved since.
+            documents = await self._record_documents.read(
+                {record_location(bucket) for bucket in wanted}
+            )
+            for doc in documents.values():
                 for record in doc.get("r", {}).values():
                     if record["b"] in wanted:
                         found.setdefault(record["b"], {})[record["id"]] = list(record["facts"])
@@ -204,8 +235,8 @@ class MongoStateStore:
             raise _failure(exc, f"cannot read {len(doc_ids)} counter documents: {exc}") from exc
 
     async def commit(self, write: BatchWrite, before_commit: BeforeCommit) -> None:
-        record_ops: list[ReplaceOne[Document]] = []
-        counter_ops: list[ReplaceOne[Document]] = []
+        written: list[Written] = []
+        sizes = {COUNTERS: 0, RECORDS: 0}
         started = time.monotonic()
         try:
             async with (
@@ -217,40 +248,40 @@ class MongoStateStore:
                 for commit in write.partitions:
                     await self._fence(write.group, commit, session, write.committed_at)
                 if write.counters:
-                    # Read, add up and replace whole documents: an update's cost grows with
-                    # the square of the paths it names on SecantusDB (a branch's year holds
-                    # hundreds of day/component paths), a replacement's does not. The snapshot
-                    # makes a concurrent writer of the same document a write conflict, which
-                    # aborts this transaction to be retried (transient).
+                    # Whole documents, added up in Python and replaced: an update's cost grows
+                    # with the square of the paths it names on SecantusDB (a branch's year
+                    # holds hundreds of day/component paths), a replacement's does not.
                     ids = {counter_location(counter.doc_id)[0] for counter in write.counters}
-                    current = {
-                        doc["_id"]: doc
-                        async for doc in _find_by_ids(self._counters, ids, session=session)
-                    }
-                    counter_ops = counter_replacements(write.counters, current, write.committed_at)
-                    await self._counters.bulk_write(counter_ops, ordered=False, session=session)
+                    cached, current = await self._counter_documents.current(ids, session)
+                    after = counters_after(write.counters, current, write.committed_at)
+                    written += await self._counter_documents.replace(after, cached, session)
+                    sizes[COUNTERS] = len(after)
                 if write.records:
                     # The same for records: an agent's buckets share a document with other
                     # agents', which another instance may be writing.
                     ids = {record_location(bucket) for bucket in write.records}
-                    stored = {
-                        doc["_id"]: doc
-                        async for doc in _find_by_ids(self._records, ids, session=session)
-                    }
-                    record_ops = record_replacements(write.records, stored)
-                    await self._records.bulk_write(record_ops, ordered=False, session=session)
+                    cached, current = await self._record_documents.current(ids, session)
+                    after = records_after(write.records, current)
+                    written += await self._record_documents.replace(after, cached, session)
+                    sizes[RECORDS] = len(after)
                 await self._advance_group(write, session)
                 # Nothing is visible to others yet: leaving the block commits, a raise aborts.
                 await before_commit()
-        except PyMongoError as exc:
+        except BaseException as exc:
+            # Whatever failed, what is cached may not be what is stored any more.
+            self._cache.clear()
+            if not isinstance(exc, PyMongoError):
+                raise
             partitions = ", ".join(f"{c.topic}:{c.partition}" for c in write.partitions)
             message = f"batch of group {write.group} ({partitions}) not committed: {exc}"
             if too_long(exc, time.monotonic() - started, self._long_commit_s):
                 raise CommitTooLong(
                     f"{message} (after {time.monotonic() - started:.1f} s, "
-                    f"{len(counter_ops)} counter and {len(record_ops)} record documents)"
+                    f"{sizes[COUNTERS]} counter and {sizes[RECORDS]} record documents)"
                 ) from exc
             raise _failure(exc, message) from exc
+        for key, revision, raw in written:
+            self._cache.put(key, revision, raw)
 
     async def mark_scored(
         self, group: str, partitions: Collection[tuple[str, int]], through: datetime
@@ -279,7 +310,7 @@ class MongoStateStore:
         since: datetime | None = None
         through: datetime | None = None
         try:
-            async for doc in _find_by_ids(self._positions, ids):
+            async for doc in find_by_ids(self._positions, ids):
                 committed, scored = aware(doc.get("committed_at")), aware(doc.get("scored_at"))
                 if committed is None or (scored is not None and scored >= committed):
                     continue
@@ -427,10 +458,12 @@ async def _read_counters(
 ) -> dict[str, Document]:
     """Logical counter documents by id (`{entity}|{fiscal year}`), wherever they are kept."""
     located = {doc_id: counter_location(doc_id) for doc_id in doc_ids}
+    # Whole documents, `touched` and all: SecantusDB deep-copies what a projection keeps, which
+    # made a projected read twice as slow as a whole one (342 counter documents: 0.4 s, 0.2 s).
     stored = {
         doc["_id"]: doc
-        async for doc in _find_by_ids(
-            collection, {physical for physical, _ in located.values()}, _COUNTER_FIELDS, session
+        async for doc in find_by_ids(
+            collection, {physical for physical, _ in located.values()}, session=session
         )
     }
     found: dict[str, Document] = {}
@@ -447,17 +480,3 @@ async def _read_counters(
             "buckets": narrowed(entry).get("buckets", {}),
         }
     return found
-
-
-async def _find_by_ids(
-    collection: AsyncCollection[Document],
-    ids: Iterable[str],
-    projection: Mapping[str, int] | None = None,
-    session: AsyncClientSession | None = None,
-) -> AsyncIterator[Document]:
-    """The documents with these ids, `ID_CHUNK` ids a query."""
-    unique = sorted(set(ids))
-    for start in range(0, len(unique), ID_CHUNK):
-        chunk = unique[start : start + ID_CHUNK]
-        async for doc in collection.find({"_id": {"$in": chunk}}, projection, session=session):
-            yield doc

@@ -187,6 +187,11 @@ class StateStore(Protocol):
         (`touched`, the batch's `committed_at`), for `unscored`."""
         ...
 
+    def forget(self) -> None:
+        """Drop whatever is kept in memory between batches (partitions were revoked: another
+        instance may write their state next)."""
+        ...
+
     async def mark_scored(
         self, group: str, partitions: Collection[tuple[str, int]], through: datetime
     ) -> None:

@@ -231,10 +231,13 @@ class ScoringService:
         return {key: self._positions[key].next_offset for key in partitions}
 
     def revoke(self, partitions: Collection[PartitionKey]) -> None:
-        """Forget partitions this instance no longer owns."""
+        """Forget partitions this instance no longer owns, and the state documents kept in
+        memory for them: their next owner writes them now."""
         for key in partitions:
             self._positions.pop(key, None)
             self._clocks.revoke(key)
+        if partitions:
+            self._store.forget()
 
     def _in_order(self, records: Sequence[InputRecord], result: HandleResult) -> list[InputRecord]:
         """Keep records that continue exactly where the state stands; seek the others."""
@@ -318,6 +321,11 @@ class ScoringService:
             await self.published()
             return 0
         return await self._publication.flush(set(self._positions))  # after one running beside
+
+    @property
+    def state_store(self) -> StateStore:
+        """The state this service writes (one generation's)."""
+        return self._store
 
     @property
     def pending_scores(self) -> int:

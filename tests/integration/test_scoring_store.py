@@ -12,9 +12,10 @@ import pytest_asyncio
 from pymongo import AsyncMongoClient
 
 from services.scoring.domain.model import Fact
-from services.scoring.mongo_documents import AGENT_SHARDS
+from services.scoring.mongo_cached import StaleCache
+from services.scoring.mongo_documents import AGENT_SHARDS, counter_location
 from services.scoring.mongo_store import COUNTERS, RECORDS, MongoStateStore
-from services.scoring.ports import StateStoreError, StateStoreUnavailable
+from services.scoring.ports import BatchWrite, StateStoreError, StateStoreUnavailable
 from shared.localstack.probes import free_port
 from tests.support.state_store_contract import (
     GROUP,
@@ -34,12 +35,14 @@ def database_name(unique: str) -> str:
 
 
 class TestMongoStateStore(StateStoreContract):
-    @pytest_asyncio.fixture(loop_scope="session")
+    # Every promise holds with the documents read back each batch and with them kept between
+    # batches (state_cache.py).
+    @pytest_asyncio.fixture(loop_scope="session", params=[0, 1 << 20], ids=["read", "cached"])
     async def store(
-        self, mongo_client: AsyncMongoClient[dict[str, Any]], unique: str
+        self, mongo_client: AsyncMongoClient[dict[str, Any]], unique: str, request: Any
     ) -> AsyncIterator[MongoStateStore]:
         name = database_name(unique)
-        state = MongoStateStore(mongo_client, name)
+        state = MongoStateStore(mongo_client, name, cache_bytes=request.param)
         await state.ensure_schema()
         yield state
         await mongo_client.drop_database(name)
@@ -146,5 +149,94 @@ async def test_marking_scores_beside_an_open_batch_transaction_does_not_hang(
 
         await store.commit(batch(move(10, 20)), mark_beside)
         assert outcome in (["marked"], ["transient"])
+    finally:
+        await mongo_client.drop_database(name)
+
+
+def _same_shard_agents(count: int) -> list[str]:
+    """Agents whose counters share one document (and whose records of a kind and month too)."""
+    by_shard: dict[str, list[str]] = {}
+    for number in range(10_000):
+        agent = f"agent:A{number:04d}"
+        shard = counter_location(f"{agent}|FY2024")[0]
+        by_shard.setdefault(shard, []).append(agent)
+        if len(by_shard[shard]) == count:
+            return by_shard[shard]
+    raise AssertionError("no shard holds enough agents")
+
+
+async def _commit_until_done(store: MongoStateStore, write: BatchWrite) -> int:
+    """Commit as the service does, retrying transient failures; returns the retries."""
+    for retries in range(50):
+        try:
+            await store.commit(write, nothing)
+        except StateStoreUnavailable:
+            continue
+        return retries
+    raise AssertionError("never committed")
+
+
+async def test_two_instances_writing_one_shard_document_lose_no_increment(
+    mongo_client: AsyncMongoClient[dict[str, Any]], unique: str
+) -> None:
+    """Two scoring instances (partitions 0 and 1 of one group), each keeping the documents it
+    writes in memory, add to the same agent-shard counter document, the same team document and
+    the same record document, taking turns and then at once. A write over a document the other
+    wrote since is refused (`StaleCache`, transient) and retried from fresh reads, so every
+    increment and every record is there at the end, exactly."""
+    name = database_name(unique)
+    first = MongoStateStore(mongo_client, name, cache_bytes=1 << 20)
+    second = MongoStateStore(mongo_client, name, cache_bytes=1 << 20)
+    await first.ensure_schema()
+    agents = _same_shard_agents(2)
+    offsets = {first: 0, second: 0}
+    partition = {first: 0, second: 1}
+    agent = {first: agents[0], second: agents[1]}
+    expected: dict[str, int] = dict.fromkeys(agents, 0) | {"team:T01": 0}
+    records: dict[str, dict[str, list[Fact]]] = {}
+
+    def write(store: MongoStateStore, n: int, step: int) -> BatchWrite:
+        bucket = f"policy|{agent[store]}|2024-05"
+        facts = records.setdefault(bucket, {})
+        facts[f"P{step}"] = [{"n": step}]
+        expected[agent[store]] += n
+        expected["team:T01"] += n
+        before = offsets[store] or None
+        offsets[store] += 1
+        return batch(
+            move(before, offsets[store], partition=partition[store]),
+            counters=[
+                counter(f"{agent[store]}|FY2024", {"2024-05/sales": n}),
+                counter("team:T01|FY2024", {"2024-05/sales": n}),
+            ],
+            records={bucket: {f"P{step}": facts[f"P{step}"]}},
+        )
+
+    try:
+        # Taking turns: a commit whose cached documents the other wrote since is refused.
+        stale = []
+        for step, store in enumerate([first, second, first, second, first, first, second]):
+            change = write(store, step + 1, step)
+            try:
+                await store.records(list(change.records))  # as the service reads them first
+                await store.commit(change, nothing)
+            except StaleCache:
+                stale.append(step)
+                assert len(store.cache) == 0  # dropped with the failed commit
+                await store.records(list(change.records))  # the batch again, from fresh reads
+                await store.commit(change, nothing)
+        assert stale == [2, 3, 4, 6]  # every change of hands after both had written
+        # At once: both commit in the same moments, retrying whatever conflicts.
+        for step in range(100, 110):
+            await asyncio.gather(
+                _commit_until_done(first, write(first, step, step)),
+                _commit_until_done(second, write(second, step, step + 1_000)),
+            )
+        counters = await first.counter_documents(
+            [f"{a}|FY2024" for a in agents] + ["team:T01|FY2024"]
+        )
+        found = {doc["entity"]: doc["buckets"]["2024-05"]["sales"] for doc in counters.values()}
+        assert found == expected
+        assert await MongoStateStore(mongo_client, name).records(list(records)) == records
     finally:
         await mongo_client.drop_database(name)

@@ -143,7 +143,9 @@ async def test_three_times_scoring_capacity_stays_bounded_and_drains(bounded: Pi
     load_end = time.monotonic()
     print(f"overload offered {load.sent} records in {load.seconds:.0f}s: {load.rates}")
     # The drain takes about twice the load (3× capacity), and longer on a busy machine.
-    await wait_idle(bounded.env, "ingest", "scoring", "alerts", timeout_s=max(1200, 6 * LOAD_S))
+    await wait_idle(
+        bounded.env, "ingest", "scoring", "alerts", timeout_s=max(1200, round(6 * LOAD_S))
+    )
     drained = time.monotonic()
     bounded.sample()
     verified = await verify_end_state(bounded, published)

@@ -60,6 +60,7 @@ class MemoryStateStore:
         self._fail_remaining = 0
         self.commits = 0  # commits that were installed
         self.schema_ensured = False
+        self.forgotten = 0  # calls of `forget` (it holds nothing between batches)
 
     def fail_next(self, calls: int) -> None:
         """Raise `StateStoreUnavailable` from the next `calls` commits, writing nothing."""
@@ -67,6 +68,9 @@ class MemoryStateStore:
 
     async def ensure_schema(self) -> None:
         self.schema_ensured = True
+
+    def forget(self) -> None:
+        self.forgotten += 1
 
     async def positions(
         self, group: str, partitions: Collection[tuple[str, int]]

@@ -84,3 +84,16 @@ async def test_a_partition_revoked_while_its_batch_waits_to_retry_is_let_go() ->
     assert result.applied == 0
     assert result.seek == {}
     assert await store.positions("kpi-scoring", {PARTITION}) == {}
+
+
+async def test_revoking_partitions_drops_the_state_kept_between_batches() -> None:
+    store, output = MemoryStateStore(), RecordingOutput()
+    service = _service(store, output, lambda _: None)
+    await service.assign({PARTITION})
+    await service.handle(_records(0, 3))
+    service.revoke(set())  # a rebalance that took nothing away keeps it
+    assert store.forgotten == 0
+
+    service.revoke({PARTITION})
+
+    assert store.forgotten == 1
