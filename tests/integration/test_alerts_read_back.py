@@ -7,34 +7,27 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from services.alerts.published import KafkaPublishedAlerts
 from shared.kafka import aiokafka_options
-from shared.messages import AlertSeverity
+from shared.messages import AlertSeverity, AlertState
 from shared.settings import Settings
-from tests.unit.alerts.test_published_alerts import alert
+from tests.support.alert_store_contract import alert
+from tests.support.topics_io import create_topic
 
 pytestmark = pytest.mark.integration
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def topic(settings: Settings, unique: str) -> AsyncIterator[str]:
-    name = f"alerts-{unique}"[:100]
-    admin = AIOKafkaAdminClient(**aiokafka_options(settings))
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)])
-    finally:
-        await admin.close()
-    yield name
+    yield await create_topic(settings, f"alerts-{unique}"[:100], partitions=2)
 
 
 async def test_every_alert_published_is_read_back_in_partition_order(
     settings: Settings, topic: str
 ) -> None:
     first = [alert("branch:B01"), alert("branch:B01", severity=AlertSeverity.CRITICAL)]
-    second = [alert("branch:B02"), alert("branch:B02", resolved=True)]
+    second = [alert("branch:B02"), alert("branch:B02", state=AlertState.RESOLVED)]
     producer = AIOKafkaProducer(**aiokafka_options(settings), acks="all")
     await producer.start()
     try:

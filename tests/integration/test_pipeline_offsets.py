@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import OffsetAndMetadata
 from pymongo import AsyncMongoClient
 
@@ -20,6 +19,7 @@ from shared.kafka import aiokafka_options
 from shared.progress import BatchTimings
 from shared.progress_board import MongoProgressBoard
 from shared.settings import Settings
+from tests.support.topics_io import create_topic
 
 pytestmark = pytest.mark.integration
 
@@ -27,13 +27,7 @@ pytestmark = pytest.mark.integration
 @pytest_asyncio.fixture(loop_scope="session")
 async def topic(settings: Settings, unique: str) -> AsyncIterator[str]:
     """A topic of the test's own: partition 0 holds 7 records, partition 1 holds 3."""
-    name = f"offsets-{unique}"[:100]
-    admin = AIOKafkaAdminClient(**aiokafka_options(settings))
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)])
-    finally:
-        await admin.close()
+    name = await create_topic(settings, f"offsets-{unique}"[:100], partitions=2)
     producer = AIOKafkaProducer(**aiokafka_options(settings), acks="all")
     await producer.start()
     try:

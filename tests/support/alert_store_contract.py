@@ -25,11 +25,12 @@ def alert(
     state: AlertState = AlertState.FIRING,
     started_at: datetime = T0,
     kpi: str = "renewal_rate",
+    severity: AlertSeverity = AlertSeverity.WARNING,
 ) -> Alert:
     return Alert(
         alert_id=Alert.make_id("renewal_rate_low", entity, kpi, "2024-05"),
         rule="renewal_rate_low",
-        severity=AlertSeverity.WARNING,
+        severity=severity,
         state=state,
         entity=entity,
         kpi=kpi,

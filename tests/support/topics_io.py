@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared import topics
 from shared.kafka import aiokafka_options
@@ -102,3 +103,14 @@ def covers(positions: Iterable[Position]) -> Callable[[list[ConsumerRecord]], bo
         return wanted <= {source_position(r) for r in records}
 
     return done
+
+
+async def create_topic(settings: Settings, name: str, partitions: int) -> str:
+    """A topic of a test's own, created on the broker; its name."""
+    admin = AIOKafkaAdminClient(**aiokafka_options(settings))
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
+    finally:
+        await admin.close()
+    return name

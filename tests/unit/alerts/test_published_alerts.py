@@ -1,41 +1,14 @@
 """Which published alerts a restarting service adopts because its store missed them."""
 
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 
 from services.alerts.domain.published import missed_by_store
-from shared.messages import Alert, AlertSeverity, AlertState
-from shared.messages.alert import AlertMessages
-
-T0 = datetime(2024, 5, 20, 9, 0, tzinfo=UTC)
-
-
-def alert(
-    entity: str = "branch:B01",
-    severity: AlertSeverity = AlertSeverity.WARNING,
-    resolved: bool = False,
-    started: datetime = T0,
-) -> Alert:
-    return Alert(
-        alert_id=Alert.make_id("renewal_rate_low", entity, "renewal_rate", "2024-05"),
-        rule="renewal_rate_low",
-        severity=severity,
-        state=AlertState.RESOLVED if resolved else AlertState.FIRING,
-        entity=entity,
-        kpi="renewal_rate",
-        period="2024-05",
-        value=Decimal("0.7"),
-        threshold=Decimal("0.8"),
-        message="low",
-        messages=AlertMessages(en="low", zh="低", ja="低い"),
-        runbook_url="https://runbooks/renewal_rate_low",
-        started_at=started,
-        resolved_at=started + timedelta(hours=1) if resolved else None,
-    )
+from shared.messages import AlertSeverity, AlertState
+from tests.support.alert_store_contract import T0, alert
 
 
 def test_a_store_that_holds_the_newest_message_misses_nothing() -> None:
-    firing, resolved = alert(), alert(resolved=True)
+    firing, resolved = alert(), alert(state=AlertState.RESOLVED)
     assert missed_by_store({firing.alert_id: resolved}, [firing, resolved]) == []
 
 
@@ -46,7 +19,7 @@ def test_an_alert_published_and_never_stored_is_adopted() -> None:
 
 def test_a_store_behind_the_topic_adopts_the_newest_message() -> None:
     firing, critical = alert(), alert(severity=AlertSeverity.CRITICAL)
-    resolved = alert(resolved=True)
+    resolved = alert(state=AlertState.RESOLVED)
     assert missed_by_store({firing.alert_id: firing}, [firing, critical, resolved]) == [resolved]
 
 
@@ -57,7 +30,7 @@ def test_a_copy_published_twice_is_not_a_newer_message() -> None:
 
 def test_a_stored_message_the_topic_lost_wins() -> None:
     # The topic was emptied (a local broker restarted): the store knows better.
-    older, newer = alert(), alert(started=T0 + timedelta(days=1))
+    older, newer = alert(), alert(started_at=T0 + timedelta(days=1))
     assert missed_by_store({older.alert_id: newer}, [older]) == []
 
 
