@@ -10,6 +10,7 @@ of last year, it follows the slowest active channel, so a month closes only once
 that is still delivering has passed its end. It never moves back.
 """
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from services.scoring.read_model import GroupClock
@@ -35,13 +36,22 @@ class CloseClock:
         return self._now
 
     def now(
-        self, reading: GroupClock | None, wall: datetime, *, upstream_idle: bool = True
+        self,
+        reading: GroupClock | None,
+        wall: datetime,
+        *,
+        upstream_idle: bool = True,
+        caught_up: bool = False,
     ) -> datetime | None:
         """The close clock's time, given scoring's clock and the wall clock. With
         `upstream_idle` False (ingest has records left to read) the pipeline is not quiet,
-        however long scoring has waited: the clock stays at scoring's low watermark."""
+        however long scoring has waited: the clock stays at scoring's low watermark. With
+        `caught_up` (scoring's positions were seen at the end of every partition of its input)
+        the backlog flag of scoring's last commit is stale and does not count."""
         if reading is None:
             return self._now
+        if caught_up and reading.backlog:
+            reading = replace(reading, backlog=False)
         quiet = upstream_idle and reading.quiet(wall, self._idle_after)
         settled = reading.settled(wall, self._idle_after) if quiet else reading.low
         if settled is None:

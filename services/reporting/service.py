@@ -12,7 +12,7 @@ period final: a crash in between publishes the same revision again (same `scorec
 import copy
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -200,10 +200,11 @@ class ReportingService:
         """Close, revise and finalise what the clock says; the scorecards published."""
         reading = await self._reader.clock()
         wall = self._wall()
-        upstream_idle = True
-        if reading is not None and reading.quiet(wall, self._idle_after):
+        upstream_idle, caught_up = True, False
+        if reading is not None and self._may_be_quiet(reading, wall):
             upstream_idle = await self._upstream.idle()  # asked only when it decides
-        now = self._clock.now(reading, wall, upstream_idle=upstream_idle)
+            caught_up = upstream_idle and self._upstream.sees_scoring
+        now = self._clock.now(reading, wall, upstream_idle=upstream_idle, caught_up=caught_up)
         if now is None:
             return []
         self._metrics.clock.set(now.timestamp())
@@ -246,6 +247,14 @@ class ReportingService:
                 )
         logger.info("definitions changed: %d scorecards republished as revisions", len(published))
         return published
+
+    def _may_be_quiet(self, reading: GroupClock, wall: datetime) -> bool:
+        """No batch for the idle time; with a backlog flagged at the last batch only when the
+        upstream check can tell whether scoring has applied everything since (a partition keeps
+        its flag until its next batch, which may never come if nothing is left)."""
+        if self._upstream.sees_scoring:
+            return replace(reading, backlog=False).quiet(wall, self._idle_after)
+        return reading.quiet(wall, self._idle_after)
 
     async def _newest(self, period: str) -> dict[str, Scorecard]:
         if period not in self._latest:

@@ -32,6 +32,11 @@ logger = logging.getLogger(__name__)
 class Upstream(Protocol):
     """Whether the inputs before scoring are drained."""
 
+    # Whether `idle` also checks that scoring has applied every record of `kpi.events.v1`: then
+    # scoring's stored backlog flag, which a partition keeps from its last batch until its next
+    # one, does not hold the close clock once `idle` says so.
+    sees_scoring: bool
+
     async def idle(self) -> bool:
         """True when nothing published upstream is left for ingest to read."""
         ...
@@ -39,6 +44,8 @@ class Upstream(Protocol):
 
 class AlwaysIdle:
     """No stage before scoring (tests that feed scoring directly)."""
+
+    sees_scoring = False
 
     async def idle(self) -> bool:
         return True
@@ -57,6 +64,8 @@ def unapplied(ends: Mapping[TopicPartition, int], positions: Mapping[tuple[str, 
 class PipelineUpstream:
     """Ingest's committed offsets against the end of `insurance.*.v1`, then scoring's
     positions (its read model) against the end of `kpi.events.v1`."""
+
+    sees_scoring = True
 
     def __init__(self, settings: Settings, scores: ScoreQueries) -> None:
         self._settings = settings

@@ -54,11 +54,12 @@ class FakeReader:
         self.time: datetime | None = None
         self.earliest: datetime | None = None
         self.values: dict[str, dict[str, Decimal]] = {}
+        self.backlog = False  # the flag of scoring's last commit
 
     async def clock(self) -> GroupClock | None:
         if self.time is None:
             return None
-        return GroupClock(self.time, self.time, None, earliest=self.earliest)
+        return GroupClock(self.time, self.time, None, self.backlog, earliest=self.earliest)
 
     async def period_scores(self, entities: Sequence[str], period: str) -> dict[str, list[Score]]:
         out: dict[str, list[Score]] = {}
@@ -89,8 +90,9 @@ def jst(year: int, month: int, day: int, hour: int = 0) -> datetime:
 class FakeUpstream:
     """Ingest's backlog as a test sets it; counts how often it was asked."""
 
-    def __init__(self, idle: bool = True) -> None:
+    def __init__(self, idle: bool = True, sees_scoring: bool = False) -> None:
         self.is_idle = idle
+        self.sees_scoring = sees_scoring
         self.asked = 0
 
     async def idle(self) -> bool:
@@ -274,6 +276,32 @@ def test_a_long_batch_in_a_backlog_does_not_make_the_close_clock_run_on() -> Non
     low, wall = jst(2024, 5, 31, 12), datetime(2030, 1, 1, tzinfo=UTC)
     reading = GroupClock(low, low + timedelta(days=300), wall - timedelta(minutes=2), True)
     assert clock.now(reading, wall) == low
+
+
+def test_a_stale_backlog_flag_does_not_hold_the_clock_once_scoring_is_seen_caught_up() -> None:
+    # A partition keeps the backlog flag of its last batch until its next one, which never
+    # comes once nothing is left to read (tests/e2e/test_console_stack.py stopped closing on
+    # it). The pipeline check that sees scoring's positions at the ends of its input says so.
+    clock = CloseClock(timedelta(seconds=30))
+    low, wall = jst(2024, 5, 31, 12), datetime(2030, 1, 1, tzinfo=UTC)
+    reading = GroupClock(None, low, wall - timedelta(minutes=2), True)
+    assert clock.now(reading, wall) is None
+    assert clock.now(reading, wall, caught_up=True) == low + timedelta(minutes=2)
+
+
+async def test_the_upstream_is_asked_despite_a_backlog_flag_only_when_it_sees_scoring() -> None:
+    for sees_scoring, closes in ((False, False), (True, True)):
+        reader, store, wall = FakeReader(), MemoryScorecardStore(), FakeClock(WALL_TIME)
+        reader.values = {"branch:B01": GOOD, "agent:A1": GOOD}
+        reader.time = jst(2024, 4, 30, 18)
+        reader.backlog = True
+        upstream = FakeUpstream(idle=True, sees_scoring=sees_scoring)
+        service, _ = build(reader, store, wall, upstream)
+        await service.tick()
+        wall.now += timedelta(hours=7)
+        published = await service.tick()
+        assert ({c.period for c in published} == {"2024-04"}) is closes
+        assert (upstream.asked > 0) is sees_scoring
 
 
 def test_the_close_clock_waits_while_the_low_watermark_is_not_known() -> None:
