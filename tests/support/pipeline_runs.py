@@ -61,7 +61,10 @@ def kpi(env: dict[str, str], *args: str, timeout: float = 900) -> subprocess.Com
 
 async def wait_idle(env: dict[str, str], *services: str, timeout_s: int = 600) -> None:
     names = [arg for service in services or ("ingest", "scoring") for arg in ("--service", service)]
-    done = await asyncio.to_thread(kpi, env, "wait-idle", "--timeout", str(timeout_s), *names)
+    # The command's own timeout decides; the subprocess's (900 s by default) must not cut it short.
+    done = await asyncio.to_thread(
+        kpi, env, "wait-idle", "--timeout", str(timeout_s), *names, timeout=timeout_s + 60
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
