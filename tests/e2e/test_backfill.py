@@ -19,16 +19,13 @@ single watermark to the end of the history.
 
 import asyncio
 import json
-import shutil
 from base64 import b64decode
-from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import yaml
 
 from services.demo.generator import generate_events, write_jsonl
 from services.reporting.domain import load_profiles
@@ -38,6 +35,7 @@ from shared.kpi.catalogue import load_catalogue
 from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.localstack import LocalStack
 from shared.settings import Settings
+from tests.support.config_copies import config_with_agent_share
 from tests.support.pipeline_runs import (
     assert_same,
     dead_letters,
@@ -64,20 +62,7 @@ CALENDAR = FiscalCalendar(load_calendar(Path("config/calendar.yaml")))
 
 
 def _config(tmp_path: Path) -> Path:
-    """The demo configuration with a quarter of the agents (every team and branch kept)."""
-    target = tmp_path / "config"
-    shutil.copytree("config", target)
-    org = yaml.safe_load((target / "org.yaml").read_text(encoding="utf-8"))
-    by_team: dict[str, list[str]] = defaultdict(list)
-    for agent in org["agents"]:
-        if agent["id"] not in by_team[agent["team"]]:
-            by_team[agent["team"]].append(agent["id"])
-    kept = {a for ids in by_team.values() for a in ids[::AGENT_SHARE]}
-    org["agents"] = [a for a in org["agents"] if a["id"] in kept]
-    (target / "org.yaml").write_text(
-        yaml.safe_dump(org, allow_unicode=True, sort_keys=False), encoding="utf-8"
-    )
-    return target
+    return config_with_agent_share(tmp_path, AGENT_SHARE)
 
 
 def _history(config: Path) -> list[dict[str, Any]]:

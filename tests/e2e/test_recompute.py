@@ -16,12 +16,10 @@ drops the new generation's collections.
 
 import asyncio
 import json
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -41,6 +39,7 @@ from shared.kpi.config import KpiConfig, load_kpi_config
 from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.localstack import LocalStack
 from shared.settings import Settings
+from tests.support.config_copies import config_with_agent_share
 from tests.support.pipeline_runs import (
     assert_same,
     kpi,
@@ -78,19 +77,7 @@ NEW_KPI = {
 
 
 def _config(tmp_path: Path) -> Path:
-    target = tmp_path / "config"
-    shutil.copytree("config", target)
-    org = yaml.safe_load((target / "org.yaml").read_text(encoding="utf-8"))
-    by_team: dict[str, list[str]] = defaultdict(list)
-    for agent in org["agents"]:
-        if agent["id"] not in by_team[agent["team"]]:
-            by_team[agent["team"]].append(agent["id"])
-    kept = {a for ids in by_team.values() for a in ids[::AGENT_SHARE]}
-    org["agents"] = [a for a in org["agents"] if a["id"] in kept]
-    (target / "org.yaml").write_text(
-        yaml.safe_dump(org, allow_unicode=True, sort_keys=False), encoding="utf-8"
-    )
-    return target
+    return config_with_agent_share(tmp_path, AGENT_SHARE)
 
 
 def _new_definitions(config: Path) -> None:
