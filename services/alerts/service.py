@@ -6,11 +6,12 @@ order could lose an alert. A crash after publishing and before storing would re-
 batch and send the same firing again, so at start the service reads `kpi.alerts.v1` back and
 adopts into its store what was published and not stored (`domain/published.py`). A broker or
 database failure (`TransientError`) is retried with backoff inside the batch, because the
-engine has already moved on and would not re-send on a redelivery.
+engine has already moved on and would not re-send on a redelivery. Publishing and storing are
+retried apart: a database outage must not publish the batch's alerts again on every try.
 
 Any other error is a poisoned record, dead-lettered as `processing_error` so its partition
 moves on. The engine evaluates record by record, so a record it fails on is known at once; when
-publishing or storing the batch fails for good, the records' effects are published and stored
+publishing or storing the batch fails for good, that step is repeated
 one record at a time, and each record that still fails is dead-lettered (its alerts are lost:
 the engine has moved on; re-drive the record once the cause is fixed).
 """
@@ -192,14 +193,25 @@ class AlertsService:
     async def _publish_and_store(
         self, effects: list[Effects], rejected: list[Outbound], span: BatchSpan
     ) -> list[Outbound]:
-        """Publish and store the batch's effects; return the dead letters of the records that
-        had to be isolated (an error a retry would not fix)."""
+        """Publish the batch's effects, then store them; return the dead letters of the records
+        that had to be isolated (an error a retry would not fix).
+
+        The two steps are retried apart: a database outage retries the store alone, so what
+        was published is not sent again (an alert episode fires once)."""
         try:
-            await self._retry.run(functools.partial(self._send, effects, rejected), span)
+            await self._retry.run(functools.partial(self._publish, effects, rejected), span)
         except Exception:  # noqa: BLE001 - not transient: until_done logged and counted it
-            published, poisoned = await self._isolate(effects, rejected)
+            await self._retry.run(
+                functools.partial(self._publish, [], rejected), _span("dead letters", [])
+            )
+            published, poisoned = await self._isolate(effects, self._publish)
         else:
             published, poisoned = effects, []
+        try:
+            await self._retry.run(functools.partial(self._save, published), span)
+        except Exception:  # noqa: BLE001 - not transient: until_done logged and counted it
+            _, unstored = await self._isolate(published, self._save)
+            poisoned += unstored
         alerts = [alert for effect in published for alert in effect.alerts]
         for alert in alerts:
             self._metrics.published.labels(alert.rule, alert.state.value).inc()
@@ -211,40 +223,40 @@ class AlertsService:
         return poisoned
 
     async def _isolate(
-        self, effects: list[Effects], rejected: list[Outbound]
+        self, effects: list[Effects], step: Callable[[Sequence[Effects]], Awaitable[None]]
     ) -> tuple[list[Effects], list[Outbound]]:
-        """Each record's effects on their own; a record whose effects still fail is
-        dead-lettered. The batch's own dead letters, and effects of no record (expiry, a
-        tick), are sent as they are: if those fail for good, the error propagates."""
-        await self._retry.run(
-            functools.partial(self._send, [], rejected), _span("dead letters", [])
-        )
-        published: list[Effects] = []
+        """`step` on each record's effects alone; a record whose effects still fail is
+        dead-lettered. Effects of no record (expiry, a tick) that fail for good propagate."""
+        done: list[Effects] = []
         poisoned: list[Outbound] = []
         for effect in effects:
             record = effect.record
             span = _span("alerts record", [record]) if record else BatchSpan("alerts batch end")
             try:
-                await self._retry.run(functools.partial(self._send, [effect], []), span)
+                await self._retry.run(functools.partial(step, [effect]), span)
             except Exception as exc:  # not transient: this record is the poison
                 if record is None:
                     raise
                 letter = self._poisoned(record, exc)
-                await self._retry.run(functools.partial(self._send, [], [letter]), span)
+                await self._retry.run(functools.partial(self._publish, [], [letter]), span)
                 poisoned.append(letter)
             else:
-                published.append(effect)
-        return published, poisoned
+                done.append(effect)
+        return done, poisoned
 
-    async def _send(self, effects: Sequence[Effects], rejected: Sequence[Outbound]) -> None:
-        alerts = [alert for effect in effects for alert in effect.alerts]
-        values = [value for effect in effects for value in effect.values]
-        surveys = [survey for effect in effects for survey in effect.surveys]
+    async def _publish(self, effects: Sequence[Effects], rejected: Sequence[Outbound] = ()) -> None:
         messages = list(rejected) + [
-            Outbound(topics.ALERTS, a.entity.encode(), a.model_dump_json().encode()) for a in alerts
+            Outbound(topics.ALERTS, a.entity.encode(), a.model_dump_json().encode())
+            for effect in effects
+            for a in effect.alerts
         ]
         if messages:
             await self._output.send_all(messages)
+
+    async def _save(self, effects: Sequence[Effects]) -> None:
+        alerts = [alert for effect in effects for alert in effect.alerts]
+        values = [value for effect in effects for value in effect.values]
+        surveys = [survey for effect in effects for survey in effect.surveys]
         if alerts or values or surveys:
             await self._store.save(alerts, values, surveys)
 

@@ -17,7 +17,7 @@ from services.alerts.service import AlertsService, RawRecord
 from services.alerts.store import StoredState
 from shared import topics
 from shared.config.loading import load_calendar
-from shared.errors import OutputError
+from shared.errors import OutputError, StoreUnavailable
 from shared.events.canonical import KpiEvent
 from shared.kafka_output import Outbound
 from shared.kpi.catalogue import load_catalogue
@@ -51,6 +51,25 @@ class SavedAlerts:
 
     async def list_alerts(self, state: AlertState | None = None) -> list[Alert]:
         return list(self.alerts)
+
+
+class UnavailableAlerts(SavedAlerts):
+    """The database is down for the next `failures` saves."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def save(
+        self,
+        alerts: Sequence[Alert],
+        values: Sequence[RememberedValue],
+        surveys: Sequence[KpiEvent],
+    ) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise StoreUnavailable("no primary: connection refused")
+        await super().save(alerts, values, surveys)
 
 
 class PoisonedEngine(AlertEngine):
@@ -200,3 +219,20 @@ async def test_a_transient_failure_is_retried_with_backoff_not_dead_lettered() -
     assert sleep.delays == [0.05, 0.05, 0.05]
     assert metric(registry, "kpi_alerts_retries_total") == 3
     assert metric(registry, "kpi_alerts_processing_errors_total") == 0
+
+
+async def test_a_database_outage_retries_the_store_alone_and_the_alert_fires_once() -> None:
+    """The CI failure of 2026-11-29: each retry of a batch whose store was down published its
+    alerts again, and an episode fired 2-9 times during a 30 s database outage."""
+    output, store = RecordingOutput(), UnavailableAlerts(failures=0)
+    svc, registry, sleep = service(output, store)
+    await svc.handle_scores(records(0, low_renewals("branch:B01", 0)))
+    store.failures = 4
+
+    await svc.handle_scores(records(1, low_renewals("branch:B01", 11)))
+
+    assert fired(output) == ["branch:B01"]
+    assert [a.entity for a in store.alerts] == ["branch:B01"]
+    assert letters(output) == []
+    assert sleep.delays == [0.05] * 4
+    assert metric(registry, "kpi_alerts_retries_total") == 4
