@@ -88,6 +88,15 @@ def _recompute_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
         "Run again after an interruption to resume. See docs/recompute.md.",
     )
     recompute.add_argument("--label", default=None, help="a name for the new generation")
+    recompute.add_argument(
+        "--from",
+        dest="from_period",
+        metavar="PERIOD",
+        type=_from_period,
+        default=None,
+        help="after the switch, republish only the periods that end on or after PERIOD's "
+        "start (2024-10, FY2024-Q3, FY2024-H2, FY2024); the state is recomputed whole",
+    )
     actions = recompute.add_mutually_exclusive_group()
     for flag, text in (
         ("--status", "show the active, previous and building generations"),
@@ -98,6 +107,15 @@ def _recompute_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
         actions.add_argument(
             flag, dest="action", action="store_const", const=flag.removeprefix("--"), help=text
         )
+
+
+def _from_period(text: str) -> str:
+    from shared.kpi.republication import from_period  # noqa: PLC0415
+
+    try:
+        return from_period(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _run_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -258,7 +276,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "replay":
             return asyncio.run(commands.replay(settings, args.file))
         if args.command == "recompute":
-            return asyncio.run(recompute.recompute(settings, label=args.label, action=args.action))
+            return asyncio.run(
+                recompute.recompute(
+                    settings, label=args.label, action=args.action, since=args.from_period
+                )
+            )
     except KpiError as exc:
         print(f"kpi: {exc}", file=sys.stderr)
         return 2

@@ -10,10 +10,19 @@ if TYPE_CHECKING:
     from services.scoring.generations import Generations
 
 
-async def recompute(settings: Settings, *, label: str | None, action: str | None) -> int:
+async def recompute(
+    settings: Settings, *, label: str | None, action: str | None, since: str | None = None
+) -> int:
     """Without `action`, build a new generation (or resume the one under way) and switch to
-    it; `status`, `rollback`, `drop-previous` and `abandon` change or show the control
-    document only."""
+    it, republishing the periods from `since` on (`--from`, a canonical period name; None:
+    every period, or the one a resumed build was begun with); `status`, `rollback`,
+    `drop-previous` and `abandon` change or show the control document only."""
+    if since is not None and action is not None:
+        print(
+            f"kpi recompute: --from goes with building a generation, not with --{action}",
+            file=sys.stderr,
+        )
+        return 2
     from services.scoring.generation_store import MongoGenerations  # noqa: PLC0415
     from services.scoring.generations import (  # noqa: PLC0415
         abandon,
@@ -56,7 +65,7 @@ async def recompute(settings: Settings, *, label: str | None, action: str | None
             print(f"dropped generation {dropped}; generation {kept.active} is active")
             return 0
         config = load_kpi_config(settings.config_dir)
-        result = await Recompute(settings, client, config, out=_say).run(label)
+        result = await Recompute(settings, client, config, out=_say).run(label, since)
     finally:
         await client.close()
     rate = result.applied / result.seconds if result.seconds > 0 else 0.0
@@ -81,4 +90,5 @@ def _print_status(state: "Generations") -> None:
             f"  {generation}: definitions {info.definitions_hash or 'unknown'}"
             f"{' (' + info.label + ')' if info.label else ''}"
             f", begun {info.created_at or '-'}, switched to {info.switched_at or '-'}"
+            + (f", republishing from {info.republish_from}" if info.republish_from else "")
         )

@@ -9,7 +9,9 @@ scorecards is rebuilt, final ones included, and each scorecard whose figures cha
 published as a revision with the reason `definition_change` (`ReportingService
 .revise_definitions`); then the new generation is recorded. A crash in between rebuilds again
 at the next start and finds nothing more to publish. The console's own reads (profiles and
-labels) follow at reporting's next restart.
+labels) follow at reporting's next restart. A recomputation `--from PERIOD` leaves the final
+periods that end before PERIOD as published: scoring's read model says from which period
+(`ScoreQueries.republished_from`), as it says which generation answers.
 """
 
 import logging
@@ -31,9 +33,12 @@ class GenerationMoved(KpiError):
 
 
 class GenerationSource(Protocol):
-    """Which scoring state generation answers (`ScoreQueries.generation`)."""
+    """Which scoring state generation answers (`ScoreQueries.generation`), and from which
+    period a move to it republishes (`ScoreQueries.republished_from`)."""
 
     async def generation(self) -> str: ...
+
+    async def republished_from(self, since: str) -> str | None: ...
 
 
 class DefinitionsFollower:
@@ -104,8 +109,15 @@ class DefinitionsFollower:
                 if self._previous is not None and self._running
                 else None
             )
+            since = await self._scores.republished_from(self._built_from)
+            if since is not None:
+                logger.warning(
+                    "the recomputation republishes from %s: final periods that end before it "
+                    "stay as published",
+                    since,
+                )
             self.service = self._guarded(self._rebuild())
-            revised = await self.service.revise_definitions(before)
+            revised = await self.service.revise_definitions(before, since=since)
             await self._store.set_generation(active)
             self._built_from = active
         published = revised + await self.service.tick()

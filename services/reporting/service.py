@@ -25,6 +25,7 @@ from shared.config.org import Level
 from shared.kafka_output import Outbound, OutputPort
 from shared.kpi.catalogue import KpiCatalogue
 from shared.kpi.fiscal_calendar import FiscalCalendar
+from shared.kpi.republication import republishes
 from shared.kpi.targets import team_sizes
 from shared.messages.definitions import Definitions, RevisionReason
 from shared.messages.score import Score
@@ -229,18 +230,27 @@ class ReportingService:
                 self._latest.pop(self._calendar.previous_period(period), None)
         return published
 
-    async def revise_definitions(self, before: "ReportingService | None" = None) -> list[Scorecard]:
+    async def revise_definitions(
+        self, before: "ReportingService | None" = None, *, since: str | None = None
+    ) -> list[Scorecard]:
         """After a switch to a state generation recomputed under new definitions: rebuild the
         scorecards of every period that has some, final ones included, and publish those whose
         figures the change made differ as revisions with the reason `definition_change`,
         naming the definitions of the revision they replace. `before` is the service of the
         previous definitions reading the previous generation: a card is compared with its
-        build (without it, with the newest stored revision). Run twice, it publishes nothing
-        more."""
+        build (without it, with the newest stored revision). `since` (`kpi recompute --from`)
+        leaves the final periods that end before it as published (`republishes`). Run twice,
+        it publishes nothing more."""
         if self._final is None:
             self._final = await self._store.final_periods()
+        final = self._final
+        periods = [
+            period
+            for period in await self._store.periods()
+            if republishes(self._calendar, period, since, settled=period in final)
+        ]
         published: list[Scorecard] = []
-        for period in sorted(await self._store.periods(), key=self._calendar.months_of):
+        for period in sorted(periods, key=self._calendar.months_of):
             with self._metrics.close_seconds.time():
                 published += await self._close(
                     period, final=period in self._final, definition_change=True, before=before

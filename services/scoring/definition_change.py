@@ -7,11 +7,12 @@ every KPI; each score whose figures (value, numerator, denominator, target, atta
 differ, or that did not exist before (a new KPI), is published again with the reason
 `definition_change` and both versions. Work goes in chunks, so memory stays bounded however
 long the history. One instance does it (the owner of partition 0 of `kpi.events.v1`), so a
-group of several does not publish each revision several times.
+group of several does not publish each revision several times. A recomputation `--from PERIOD`
+republishes only the periods `shared.kpi.republication` says (the caller's `periods`).
 """
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -88,12 +89,13 @@ async def republish(
     *,
     stream_times: tuple[datetime | None, datetime | None],
     output: OutputPort,
+    periods: Callable[[str], bool] | None = None,
     chunk: int = CHUNK,
 ) -> int:
-    """Publish the new generation's changed scores (`keys`: its (entity, bucket) pairs);
-    returns how many."""
+    """Publish the new generation's changed scores (`keys`: its (entity, bucket) pairs) of
+    the periods `periods` accepts (None: every period); returns how many."""
     changed = after.changed_buckets(keys)
-    pairs = sorted(changed)
+    pairs = sorted(pair for pair in changed if periods is None or periods(pair[1]))
     sent = 0
     for start in range(0, len(pairs), chunk):
         part = {pair: changed[pair] for pair in pairs[start : start + chunk]}

@@ -24,10 +24,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared import topics
 from shared.kafka_output import OutputPort
+from shared.kpi.republication import republishes, settled
 
 from .consumer import seek
 from .definition_change import republish
 from .generation_store import GenerationFence, MongoGenerations
+from .generations import republish_from
 from .scores import ScoreBuilder
 from .service import ScoringService
 
@@ -138,15 +140,20 @@ class GenerationFollower:
         ):
             return 0
         before, after = self._generations.store(previous), self._generations.store(active)
+        stream_time = await after.stream_time(topics.SCORING_GROUP)
+        since = republish_from(await self._generations.read(), previous, active)
+        calendar = new.scorer.calendar
+        if since is not None:
+            logger.info("republishing the changed scores of the periods from %s on", since)
         return await republish(
             old.scorer,
             new.scorer,
             await self._generations.counter_keys(active),
-            stream_times=(
-                await before.stream_time(topics.SCORING_GROUP),
-                await after.stream_time(topics.SCORING_GROUP),
-            ),
+            stream_times=(await before.stream_time(topics.SCORING_GROUP), stream_time),
             output=self._output,
+            periods=lambda period: republishes(
+                calendar, period, since, settled=settled(calendar, period, stream_time)
+            ),
         )
 
     def _install(self, fence: GenerationFence) -> ScoringService:

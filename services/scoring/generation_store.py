@@ -28,6 +28,7 @@ from .generations import (
     Generations,
     collections_of,
     from_document,
+    republish_from,
     to_document,
 )
 from .mongo_documents import touched_of
@@ -88,6 +89,12 @@ class MongoGenerations:
 
     async def active(self) -> str:
         return (await self.read()).active
+
+    async def republished_from(self, since: str) -> str | None:
+        """The first period the move from generation `since` to the active one republishes
+        (`kpi recompute --from`); None: every period."""
+        state = await self.read()
+        return republish_from(state, since, state.active)
 
     async def replace(self, expected: Generations, new: Generations) -> None:
         """Store `new` if the control document still names `expected`'s generations (one

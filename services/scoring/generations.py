@@ -75,12 +75,14 @@ def new_generation_id(now: datetime) -> str:
 @dataclass(frozen=True, slots=True)
 class GenerationInfo:
     """What is known of one generation: the definitions it was built with (hash, label; None
-    for `g0`, built before anyone recorded them), when it was begun and last switched to."""
+    for `g0`, built before anyone recorded them), when it was begun and last switched to, and
+    the first period a switch to it republishes (`kpi recompute --from`; None: every one)."""
 
     definitions_hash: str | None = None
     label: str | None = None
     created_at: datetime | None = None
     switched_at: datetime | None = None
+    republish_from: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,12 +100,19 @@ class Generations:
 
 
 def start_build(
-    state: Generations, *, now: datetime, definitions_hash: str, label: str | None
+    state: Generations,
+    *,
+    now: datetime,
+    definitions_hash: str,
+    label: str | None,
+    republish_from: str | None = None,
 ) -> tuple[Generations, str, bool]:
     """Begin a recomputation, or resume the one under way: the next state, the generation to
     build and whether it resumes one. A resumed build must be of the same definitions (its
-    stored counters were computed with them); and a new one needs the previous generation
-    dropped first, since a switch makes the active one the previous (the rollback target)."""
+    stored counters were computed with them) and keeps its `--from` period (`republish_from`
+    None: the stored one; another one is refused); and a new one needs the previous
+    generation dropped first, since a switch makes the active one the previous (the rollback
+    target)."""
     if state.building is not None:
         building = state.info(state.building)
         if building.definitions_hash not in (None, definitions_hash):
@@ -111,6 +120,13 @@ def start_build(
                 f"generation {state.building} is being built with definitions "
                 f"{building.definitions_hash}, and the files now hash to {definitions_hash}; "
                 "put the files back, or abandon it with `kpi recompute --abandon`"
+            )
+        if republish_from is not None and republish_from != building.republish_from:
+            raise GenerationError(
+                f"generation {state.building} is being built to republish "
+                f"{_from_text(building.republish_from)}, not from {republish_from}; run it "
+                "again without --from (or with the same one), or abandon it with "
+                "`kpi recompute --abandon`"
             )
         return state, state.building, True
     if state.previous is not None:
@@ -121,12 +137,33 @@ def start_build(
     generation = new_generation_id(now)
     if generation == state.active or generation in state.known:
         raise GenerationError(f"generation {generation} exists; try again in a second")
-    info = GenerationInfo(definitions_hash=definitions_hash, label=label, created_at=now)
+    info = GenerationInfo(
+        definitions_hash=definitions_hash,
+        label=label,
+        created_at=now,
+        republish_from=republish_from,
+    )
     return (
         replace(state, building=generation, known={**state.known, generation: info}),
         generation,
         False,
     )
+
+
+def _from_text(period: str | None) -> str:
+    return "every period" if period is None else f"from {period}"
+
+
+def _age(generation: str) -> str:
+    """A key that orders generations by when they were begun (`g0` first)."""
+    return "" if generation == FIRST else generation
+
+
+def republish_from(state: Generations, one: str, other: str) -> str | None:
+    """The first period republished for a move between two generations (a switch or a
+    rollback, either way): the `--from` of the newer one, since the move is the switch to it
+    or the undoing of that switch. None: every period (and when the newer one is forgotten)."""
+    return state.info(max(one, other, key=_age)).republish_from
 
 
 def switch(state: Generations, *, now: datetime) -> Generations:
@@ -196,6 +233,7 @@ def to_document(state: Generations) -> dict[str, Any]:
                 "label": info.label,
                 "created_at": info.created_at,
                 "switched_at": info.switched_at,
+                "republish_from": info.republish_from,
             }
             for generation, info in sorted(state.known.items())
         },
@@ -216,6 +254,7 @@ def from_document(document: dict[str, Any] | None) -> Generations:
                 label=info.get("label"),
                 created_at=info.get("created_at"),
                 switched_at=info.get("switched_at"),
+                republish_from=info.get("republish_from"),
             )
             for generation, info in (document.get("known") or {}).items()
         },

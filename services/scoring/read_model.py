@@ -82,6 +82,12 @@ class ScoreQueries(Protocol):
         another): when it changes, the answers may have changed under new definitions."""
         ...
 
+    async def republished_from(self, since: str) -> str | None:
+        """The first period whose changed figures are announced again for the move from
+        generation `since` to the one that answers (`kpi recompute --from PERIOD`; see
+        `shared.kpi.republication`). None: every period."""
+        ...
+
 
 class StateScoreQueries:
     """`ScoreQueries` on scoring's state, summed by scoring's own score builder."""
@@ -91,9 +97,11 @@ class StateScoreQueries:
         state: StateStore,
         config: KpiConfig,
         generation: Callable[[], Awaitable[str]] | None = None,
+        republished: Callable[[str], Awaitable[str | None]] | None = None,
     ) -> None:
         self._state = state
         self._generation = generation
+        self._republished = republished
         self._builder = ScoreBuilder(
             catalogue=config.catalogue,
             calendar=config.calendar,
@@ -132,6 +140,9 @@ class StateScoreQueries:
     async def generation(self) -> str:
         return FIRST if self._generation is None else await self._generation()
 
+    async def republished_from(self, since: str) -> str | None:
+        return None if self._republished is None else await self._republished(since)
+
 
 def mongo_score_queries(
     client: AsyncMongoClient[mongo.Document], database: str, config: KpiConfig
@@ -139,7 +150,9 @@ def mongo_score_queries(
     """The read model on scoring's MongoDB state (`MONGODB_DATABASE`); it only reads, each
     read of the active state generation (a switch is seen by the next read)."""
     generations = MongoGenerations(client, database)
-    return StateScoreQueries(ActiveStateStore(generations), config, generations.active)
+    return StateScoreQueries(
+        ActiveStateStore(generations), config, generations.active, generations.republished_from
+    )
 
 
 def generation_score_queries(
@@ -167,6 +180,7 @@ class MemoryScoreQueries:
     ) -> None:
         self._scores: dict[tuple[str, str], dict[str, Score]] = {}
         self._generation = generation
+        self._republish_from: str | None = None
         self._clock = clock
         self._positions = dict(positions or {})
         self.put(scores)
@@ -184,12 +198,16 @@ class MemoryScoreQueries:
         """What `positions` answers from now on (next offsets by partition)."""
         self._positions = dict(positions)
 
-    def set_generation(self, generation: str) -> None:
-        """What `generation` answers from now on (a switch)."""
+    def set_generation(self, generation: str, *, republish_from: str | None = None) -> None:
+        """What `generation` answers from now on (a switch, `--from republish_from`)."""
         self._generation = generation
+        self._republish_from = republish_from
 
     async def generation(self) -> str:
         return self._generation
+
+    async def republished_from(self, since: str) -> str | None:
+        return self._republish_from
 
     def _of(self, entity: str, period: str) -> list[Score]:
         return list(self._scores.get((entity, period), {}).values())

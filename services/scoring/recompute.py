@@ -120,7 +120,9 @@ class Recompute:
         self._out = out
         self._report_every_s = report_every_s
 
-    async def run(self, label: str | None) -> RecomputeResult:
+    async def run(self, label: str | None, republish_from: str | None = None) -> RecomputeResult:
+        """Build (or resume) and switch; `republish_from` is `--from` (None: every period,
+        or, resuming, the period the build was begun with)."""
         started = time.monotonic()
         before = await self._generations.read()
         state, generation, resumed = start_build(
@@ -128,14 +130,22 @@ class Recompute:
             now=datetime.now(UTC),
             definitions_hash=self._config.definitions.hash,
             label=label or self._config.definitions.label,
+            republish_from=republish_from,
         )
         if not resumed:
             await self._generations.replace(before, state)
-        named = state.info(generation).label
+        info = state.info(generation)
+        since = info.republish_from
         self._out(
             f"{'resuming' if resumed else 'building'} generation {generation} beside "
             f"{state.active} with definitions {self._config.definitions.hash}"
-            + (f" ({named})" if named else "")
+            + (f" ({info.label})" if info.label else "")
+            + (
+                f"; the switch republishes the periods from {since} on"
+                f" (ending on or after {self._config.calendar.period_bounds(since)[0]:%Y-%m-%d})"
+                if since is not None
+                else ""
+            )
         )
         store = self._generations.store(generation)
         await store.ensure_schema()

@@ -136,6 +136,7 @@ class ScoreQueriesContract:
     ) -> None:
         assert await empty.generation() == "g0"
         assert await filled.generation() == "g0"
+        assert await filled.republished_from("g0") is None  # no `--from`: every period
 
     async def test_the_clock_is_scorings_event_time(self, filled: ScoreQueries) -> None:
         assert await filled.clock() == SCENARIO_CLOCK

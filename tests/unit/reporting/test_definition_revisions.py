@@ -29,9 +29,15 @@ NEW = Definitions(hash="fedcba9876543210", label="FY2024 restated")
 class Generations:
     def __init__(self) -> None:
         self.active = "g0"
+        self.since: str | None = None  # `kpi recompute --from` of the move to `active`
+        self.asked: list[str] = []
 
     async def generation(self) -> str:
         return self.active
+
+    async def republished_from(self, since: str) -> str | None:
+        self.asked.append(since)
+        return self.since
 
 
 def _with(service: ReportingService, definitions: Definitions) -> ReportingService:
@@ -180,3 +186,58 @@ async def test_what_events_changed_after_a_card_went_final_is_not_the_switchs_do
     after_switch.values = {"branch:B01": late | {"satisfaction_mean": Decimal(70)}}
     revised = [c for c in await follower.tick() if c.revision_reason is not None]
     assert ("branch:B01", "2024-04") in {(c.entity, c.period) for c in revised}
+
+
+async def test_a_recomputation_from_a_period_leaves_the_final_ones_before_it() -> None:
+    reader, store, wall = FakeReader(), MemoryScorecardStore(), FakeClock(WALL_TIME)
+    old, _ = build(reader, store, wall)
+    reader.values = {"branch:B01": GOOD, "agent:A1": GOOD}
+    reader.time = jst(2024, 8, 5)  # April to June and FY2024-Q1 final, July closed, open
+    generations = Generations()
+
+    def rebuild() -> ReportingService:
+        return _with(build(reader, store, wall)[0], NEW)
+
+    follower = DefinitionsFollower(
+        _with(old, OLD), scores=generations, store=store, rebuild=rebuild
+    )
+    first = await follower.tick()
+    assert {(c.period, c.status) for c in first if c.entity == "branch:B01"} == {
+        ("2024-04", ScorecardStatus.FINAL),
+        ("2024-05", ScorecardStatus.FINAL),
+        ("2024-06", ScorecardStatus.FINAL),
+        ("FY2024-Q1", ScorecardStatus.FINAL),
+        ("2024-07", ScorecardStatus.PROVISIONAL),
+    }
+    published = {(c.entity, c.period): c for c in first}
+
+    # Recomputed `--from 2024-06`: B01's renewal rate changes in every period. June, July and
+    # FY2024-Q1 (April to June: it ends after June starts) are republished; April and May not.
+    reader.values = {"branch:B01": GOOD | {"renewal_rate": Decimal("0.5")}, "agent:A1": GOOD}
+    generations.active, generations.since = "g20250401T091500", "2024-06"
+    wall.now += timedelta(seconds=5)
+    revised = await follower.tick()
+    assert generations.asked == ["g0"]  # the move from the generation reporting built from
+    assert {(c.entity, c.period) for c in revised} == {
+        ("branch:B01", "2024-06"),
+        ("branch:B01", "FY2024-Q1"),
+        ("branch:B01", "2024-07"),
+    }
+    assert {c.revision_reason for c in revised} == {RevisionReason.DEFINITION_CHANGE}
+    # April and May stay as published: their newest revision is the one of before.
+    for period in ("2024-04", "2024-05"):
+        newest = await store.latest_of_period(period)
+        assert newest["branch:B01"] == published[("branch:B01", period)]
+
+    # Recomputed again `--from 2024-08`: no final period is republished; July, closed but
+    # not final yet, is (its next close would publish the new figures anyway).
+    reader.values = {"branch:B01": GOOD | {"renewal_rate": Decimal("0.4")}, "agent:A1": GOOD}
+    generations.active, generations.since = "g20250402T000000", "2024-08"
+    wall.now += timedelta(seconds=5)
+    again = await follower.tick()
+    assert [(c.entity, c.period) for c in again] == [("branch:B01", "2024-07")]
+    july = again[0]
+    assert (july.revision, july.revision_reason) == (3, RevisionReason.DEFINITION_CHANGE)
+    # And the close that follows leaves the final periods alone.
+    wall.now += timedelta(seconds=5)
+    assert await follower.tick() == []

@@ -1,11 +1,18 @@
 """Which scores are republished after a change of definitions (definition_change.py)."""
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
+from typing import Final
 
-from services.scoring.definition_change import revisions
+from services.scoring.definition_change import republish, revisions
+from shared.config.loading import load_calendar
+from shared.kpi.fiscal_calendar import FiscalCalendar
+from shared.kpi.republication import republishes, settled
 from shared.messages.definitions import DefinitionsFields
 from shared.messages.score import Score, ScoreFields, encode_score
+from tests.support.fakes import RecordingOutput
 
 OLD = DefinitionsFields(hash="0123456789abcdef", label="FY2024")
 NEW = DefinitionsFields(hash="fedcba9876543210", label="FY2024 restated")
@@ -13,17 +20,21 @@ AS_OF = datetime(2025, 3, 31, tzinfo=UTC)
 
 
 def _score(
-    kpi: str, numerator: int, target: str = "0.7", definitions: DefinitionsFields = NEW
+    kpi: str,
+    numerator: int,
+    target: str = "0.7",
+    definitions: DefinitionsFields = NEW,
+    period: str = "2024-05",
 ) -> ScoreFields:
     value = Decimal(numerator) / 10
     return ScoreFields(
         schema_version=1,
         score_id=Score.make_id(
-            "branch:B01", "2024-05", kpi, numerator=Decimal(numerator), denominator=Decimal(10),
+            "branch:B01", period, kpi, numerator=Decimal(numerator), denominator=Decimal(10),
             revision=1,
         ),
         entity="branch:B01",
-        period="2024-05",
+        period=period,
         kpi=kpi,
         value=value,
         numerator=Decimal(numerator),
@@ -67,3 +78,107 @@ def test_changed_and_new_scores_are_revisions_naming_both_versions() -> None:
 def test_nothing_changed_nothing_republished() -> None:
     same = [_score("survey_top_box", 6)]
     assert revisions(same, same, OLD) == []
+
+
+CALENDAR: Final = FiscalCalendar(load_calendar(Path("config") / "calendar.yaml"))
+
+
+class Generation:
+    """A `ScoreSource`: one top-box numerator per period, as a generation's builder sums it."""
+
+    def __init__(self, numerators: Mapping[str, int], definitions: DefinitionsFields) -> None:
+        self.numerators = numerators
+        self._definitions = definitions
+
+    @property
+    def definitions(self) -> DefinitionsFields | None:
+        return self._definitions
+
+    def changed_buckets(
+        self, touched: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], set[str]]:
+        return {
+            (entity, period): {"survey_top_box"}
+            for entity, month in touched
+            for period in CALENDAR.periods_of_month(month)
+        }
+
+    async def fields(
+        self, changed: Mapping[tuple[str, str], set[str]], stream_time: datetime | None
+    ) -> list[ScoreFields]:
+        return [
+            _score("survey_top_box", self.numerators[period], definitions=self._definitions,
+                   period=period)
+            for _, period in changed
+        ]  # fmt: skip
+
+
+async def test_a_recomputation_from_a_period_republishes_only_the_periods_from_it() -> None:
+    months = [f"2024-{m:02d}" for m in range(4, 13)] + ["2025-01", "2025-02", "2025-03"]
+    periods = {p for month in months for p in CALENDAR.periods_of_month(month)}
+    old = Generation(dict.fromkeys(periods, 5), OLD)
+    new = Generation(dict.fromkeys(periods, 6), NEW)  # every period's top box moved
+    stream_time = datetime(2025, 4, 20, tzinfo=UTC)  # March 2025 settled (lateness: 7 days)
+
+    def from_october(period: str) -> bool:
+        return republishes(
+            CALENDAR, period, "2024-10", settled=settled(CALENDAR, period, stream_time)
+        )
+
+    output = RecordingOutput()
+    sent = await republish(
+        old,
+        new,
+        [("branch:B01", month) for month in months],
+        stream_times=(stream_time, stream_time),
+        output=output,
+        periods=from_october,
+        chunk=3,
+    )
+    published = [Score.model_validate_json(m.value) for m in output.sent]
+    assert {s.period for s in published} == {
+        "2024-10", "2024-11", "2024-12", "2025-01", "2025-02", "2025-03",
+        "FY2024-Q3", "FY2024-Q4", "FY2024-H2", "FY2024",
+    }  # fmt: skip
+    assert sent == len(published) == 10
+    assert {s.revision_reason for s in published} == {"definition_change"}
+
+    # Without --from, all 19 periods of FY2024 (12 months, 4 quarters, 2 halves, the year).
+    everything = RecordingOutput()
+    assert (
+        await republish(
+            old,
+            new,
+            [("branch:B01", month) for month in months],
+            stream_times=(stream_time, stream_time),
+            output=everything,
+        )
+        == len(periods)
+        == 19
+    )
+
+
+async def test_a_period_before_the_from_period_still_open_to_late_events_is_republished() -> None:
+    old = Generation({"2025-03": 5, "FY2024-Q4": 5, "FY2024-H2": 5, "FY2024": 5}, OLD)
+    new = Generation({"2025-03": 6, "FY2024-Q4": 6, "FY2024-H2": 6, "FY2024": 6}, NEW)
+    stream_time = datetime(2025, 4, 3, tzinfo=UTC)  # March's lateness runs to 8 April
+
+    def from_april(period: str) -> bool:
+        return republishes(
+            CALENDAR, period, "2025-04", settled=settled(CALENDAR, period, stream_time)
+        )
+
+    output = RecordingOutput()
+    sent = await republish(
+        old,
+        new,
+        [("branch:B01", "2025-03")],
+        stream_times=(stream_time, stream_time),
+        output=output,
+        periods=from_april,
+    )
+    assert sent == 4  # March and its quarter, half and year: none settled yet
+    later = datetime(2025, 4, 8, tzinfo=UTC)  # 09:00 on 8 April in Tokyo: settled
+    assert not republishes(
+        CALENDAR, "2025-03", "2025-04", settled=settled(CALENDAR, "2025-03", later)
+    )

@@ -16,6 +16,7 @@ from services.scoring.generations import (
     from_document,
     is_generation_id,
     new_generation_id,
+    republish_from,
     rollback,
     start_build,
     switch,
@@ -130,7 +131,9 @@ def test_abandoning_a_build_forgets_it_and_leaves_the_active_one() -> None:
 
 
 def test_the_control_document_round_trips() -> None:
-    state, _, _ = start_build(Generations(), now=NOW, definitions_hash=HASH, label="FY2025")
+    state, _, _ = start_build(
+        Generations(), now=NOW, definitions_hash=HASH, label="FY2025", republish_from="2024-10"
+    )
     switched = switch(state, now=NOW + timedelta(minutes=3))
     assert from_document({"_id": "scoring", **to_document(switched)}) == switched
     assert from_document(None) == Generations()
@@ -138,3 +141,42 @@ def test_the_control_document_round_trips() -> None:
     noted = from_document({"active": FIRST, "known": {FIRST: {"definitions_hash": HASH}}})
     assert noted.info(FIRST).definitions_hash == HASH
     assert (noted.previous, noted.building) == (None, None)
+
+
+def test_a_build_keeps_its_from_period_when_resumed_and_refuses_another() -> None:
+    state, generation, _ = start_build(
+        Generations(), now=NOW, definitions_hash=HASH, label=None, republish_from="2024-10"
+    )
+    assert state.info(generation).republish_from == "2024-10"
+    # Run again without --from: the build goes on with the period it was begun with.
+    again, same, resumed = start_build(state, now=NOW, definitions_hash=HASH, label=None)
+    assert (again, same, resumed) == (state, generation, True)
+    kept, _, _ = start_build(
+        state, now=NOW, definitions_hash=HASH, label=None, republish_from="2024-10"
+    )
+    assert kept == state
+    with pytest.raises(GenerationError, match="republish from 2024-10, not from FY2024"):
+        start_build(state, now=NOW, definitions_hash=HASH, label=None, republish_from="FY2024")
+    # Begun without --from (every period), it is not resumed with one either.
+    whole, _, _ = start_build(Generations(), now=NOW, definitions_hash=HASH, label=None)
+    with pytest.raises(GenerationError, match="republish every period, not from 2024-10"):
+        start_build(whole, now=NOW, definitions_hash=HASH, label=None, republish_from="2024-10")
+
+
+def test_a_move_either_way_republishes_from_the_newer_generations_period() -> None:
+    state, generation, _ = start_build(
+        Generations(), now=NOW, definitions_hash=HASH, label=None, republish_from="2024-10"
+    )
+    switched = switch(state, now=NOW)
+    # The switch to it, and its rollback (the same change undone), from its --from period.
+    assert republish_from(switched, FIRST, generation) == "2024-10"
+    back = rollback(switched, now=NOW)
+    assert republish_from(back, generation, FIRST) == "2024-10"
+    # The next recomputation, without --from, republishes every period.
+    kept, _ = drop_previous(back)
+    later, newer, _ = start_build(
+        kept, now=NOW + timedelta(days=1), definitions_hash=OTHER, label=None
+    )
+    assert republish_from(switch(later, now=NOW), FIRST, newer) is None
+    # A generation forgotten (dropped) republishes every period.
+    assert republish_from(Generations(), FIRST, "g20250401T091500") is None
