@@ -10,7 +10,7 @@ component 'renewal_renewd' (did you mean 'renewal_renewed'?); components are …
 """
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -42,7 +42,7 @@ from .kpi_definition import (
     KpiKind,
     Unit,
 )
-from .survey_boxes import DEFAULT_BOXES, TOP_BOX, SurveyBox
+from .survey_boxes import DEFAULT_BOXES, TOP_BOX, SurveyBox, first_months
 
 KPI_FILE: Final = "kpis.yaml"
 
@@ -230,9 +230,12 @@ def _entries(document: object) -> tuple[list[object], list[ConfigIssue]]:
     return kpis, issues
 
 
-def _survey_boxes(document: object) -> tuple[tuple[SurveyBox, ...], list[ConfigIssue]]:
+def _survey_boxes(
+    document: object, calendar: FiscalCalendar
+) -> tuple[tuple[SurveyBox, ...], list[ConfigIssue]]:
     """The file's survey box counters (the shipped top box when it states none, and beside
-    those it states when it does not restate it)."""
+    those it states when it does not restate it from the beginning). Versions of one box
+    (`effective_from`) must start in different months."""
     raw = document.get("survey_boxes") if isinstance(document, dict) else None
     if raw is None:
         return DEFAULT_BOXES, []
@@ -240,7 +243,7 @@ def _survey_boxes(document: object) -> tuple[tuple[SurveyBox, ...], list[ConfigI
         return DEFAULT_BOXES, [
             ConfigIssue("survey_boxes", "expected a list of '- id: …, at_least: {…}' entries")
         ]
-    boxes: list[SurveyBox] = []
+    boxes: dict[int, SurveyBox] = {}
     issues: list[ConfigIssue] = []
     for index, item in enumerate(raw):
         raw_id = item.get("id") if isinstance(item, dict) else None
@@ -254,14 +257,66 @@ def _survey_boxes(document: object) -> tuple[tuple[SurveyBox, ...], list[ConfigI
             ]
             continue
         taken = box.id in _COMPONENTS and box.id != TOP_BOX.id
-        if taken or box.id in {b.id for b in boxes} or _storage(box.id) is not None:
+        if taken or _storage(box.id) is not None:
             message = f"{box.id!r} names another counter; give the box an id of its own"
             issues.append(entry.issue("id", message))
             continue
-        boxes.append(box)
-    if TOP_BOX.id not in {b.id for b in boxes}:
-        boxes.insert(0, TOP_BOX)
-    return tuple(boxes), issues
+        boxes[index] = box
+    issues += _box_overlaps(boxes, calendar)
+    stated = list(boxes.values())
+    if not any(b.id == TOP_BOX.id and b.effective_from is None for b in stated):
+        stated.insert(0, TOP_BOX)  # the shipped top box, until a stated version starts
+    return tuple(stated), issues
+
+
+def _box_overlaps(boxes: Mapping[int, SurveyBox], calendar: FiscalCalendar) -> list[ConfigIssue]:
+    """Two versions of a box that start in the same month (by index in the file)."""
+    issues: list[ConfigIssue] = []
+    by_id: dict[str, list[tuple[int, str | None]]] = {}
+    for index, box in boxes.items():
+        by_id.setdefault(box.id, []).append((index, box.effective_from))
+    for box_id, versions in by_id.items():
+        for earlier, later, month in same_start(versions, calendar):
+            entry = ListEntry("survey_boxes", later, box_id)
+            if month == "":
+                message = (
+                    f"box '{box_id}' is already defined at survey_boxes[{earlier}]; give each "
+                    "box its own id, or this version an effective_from"
+                )
+                issues.append(entry.issue("id", message))
+            else:
+                message = (
+                    f"this version starts in {describe_start(month)}, like "
+                    f"survey_boxes[{earlier}] (effective_from {boxes[earlier].effective_from}); "
+                    "give each version of a box its own start"
+                )
+                issues.append(entry.issue("effective_from", message))
+    return issues
+
+
+def _counted_before_boxes(
+    entries: Mapping[int, KpiDefinition], boxes: Sequence[SurveyBox], calendar: FiscalCalendar
+) -> list[ConfigIssue]:
+    """A KPI version that reads a box before the box's first version is counted: its
+    numerator or denominator would read nothing (0) there, not the answers."""
+    firsts = first_months(boxes, calendar)
+    issues: list[ConfigIssue] = []
+    for index, kpi in entries.items():
+        starts = start_month(kpi.effective_from, calendar)
+        for field_name in ("numerator", "subtract", "denominator"):
+            component = getattr(kpi, field_name)
+            counted_from = firsts.get(component) if isinstance(component, str) else None
+            if counted_from is not None and counted_from > starts:
+                issues.append(
+                    ListEntry("kpis", index, kpi.id).issue(
+                        field_name,
+                        f"'{component}' is counted from {counted_from} (survey_boxes "
+                        f"effective_from), and this version applies from "
+                        f"{describe_start(starts)}; give it effective_from {counted_from} or "
+                        "later",
+                    )
+                )
+    return issues
 
 
 def _overlaps(entries: Mapping[int, KpiDefinition], calendar: FiscalCalendar) -> list[ConfigIssue]:
@@ -335,7 +390,7 @@ class KpiCatalogue:
         calendar's fiscal-year start places `effective_from` periods (default April)."""
         calendar = calendar or calendar_of(4)
         raw_entries, issues = _entries(document)
-        boxes, box_issues = _survey_boxes(document)
+        boxes, box_issues = _survey_boxes(document, calendar)
         issues += box_issues
         known = _COMPONENTS + tuple(b.id for b in boxes if b.id not in _COMPONENTS)
         kpis: dict[int, KpiDefinition] = {}
@@ -350,6 +405,7 @@ class KpiCatalogue:
             issues += _check(entry, kpi, known)
             kpis[index] = kpi
         issues += _overlaps(kpis, calendar)
+        issues += _counted_before_boxes(kpis, boxes, calendar)
         if issues:
             raise InvalidConfig(source, issues)
         return cls(tuple(kpis.values()), source, calendar.config.fiscal_year_start_month, boxes)

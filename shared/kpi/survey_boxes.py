@@ -8,17 +8,37 @@ applies when the file states none. Since the box is counted when an event is app
 threshold or a new box changes what is counted from the next event on; `kpi recompute` counts
 the past again (docs/recompute.md).
 
+A box may be listed again under the same id with an `effective_from` (a fiscal year, half,
+quarter or month), like a KPI: an answer is counted with the version of each box in force in
+the local month it was given, which is the month it is counted in. The top box the file does
+not state from the beginning is the shipped one until its first stated version; another box
+is not counted before its first version.
+
 ```yaml
 survey_boxes:
   - id: survey_top_box
     at_least: {10: 9, 5: 5, 100: 90}
+  - id: survey_top_box                  # from FY2025 (1 April 2025, local time): from 8
+    effective_from: FY2025
+    at_least: {10: 8, 5: 5, 100: 80}
 ```
 """
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Annotated, Final
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from .effective import check_effective_from, start_month
+from .fiscal_calendar import FiscalCalendar
 
 SCALES: Final = (10, 5, 100)
 _RANGE: Final = {
@@ -35,6 +55,9 @@ class SurveyBox(BaseModel):
 
     id: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
     at_least: dict[int, Decimal] = Field(description="scale (10, 5, 100) -> least answer counted")
+    effective_from: (
+        Annotated[str, Field(strict=True), AfterValidator(check_effective_from)] | None
+    ) = None
 
     @model_validator(mode="after")
     def _scales(self) -> "SurveyBox":
@@ -55,3 +78,29 @@ TOP_BOX: Final = SurveyBox(
     id="survey_top_box", at_least={10: Decimal(9), 5: Decimal(5), 100: Decimal(90)}
 )
 DEFAULT_BOXES: Final = (TOP_BOX,)
+
+
+def boxes_in_force(
+    boxes: Sequence[SurveyBox], month: str, calendar: FiscalCalendar
+) -> tuple[SurveyBox, ...]:
+    """The version of each box in force in `month` (``2025-04``): the one with the latest
+    start at or before it; a box whose first version starts later is left out. Without any
+    `effective_from`, every box as it is."""
+    if all(box.effective_from is None for box in boxes):
+        return tuple(boxes)
+    chosen: dict[str, tuple[str, SurveyBox]] = {}
+    for box in boxes:
+        start = start_month(box.effective_from, calendar)
+        held = chosen.get(box.id)
+        if start <= month and (held is None or start > held[0]):
+            chosen[box.id] = (start, box)
+    return tuple(box for _, box in chosen.values())
+
+
+def first_months(boxes: Sequence[SurveyBox], calendar: FiscalCalendar) -> dict[str, str]:
+    """The month each box is first counted in (`BEGINNING`, "", when since ever)."""
+    firsts: dict[str, str] = {}
+    for box in boxes:
+        start = start_month(box.effective_from, calendar)
+        firsts[box.id] = min(start, firsts.get(box.id, start))
+    return firsts

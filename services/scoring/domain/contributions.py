@@ -32,7 +32,7 @@ from shared.events import (
 )
 from shared.kpi.components import C
 from shared.kpi.fiscal_calendar import FiscalCalendar
-from shared.kpi.survey_boxes import DEFAULT_BOXES, TOP_BOX, SurveyBox
+from shared.kpi.survey_boxes import DEFAULT_BOXES, TOP_BOX, SurveyBox, boxes_in_force
 
 from .model import Deltas, Fact, RecordRef
 
@@ -111,7 +111,7 @@ def stateless(
         elif inner.action is ComplaintAction.ESCALATED_TO_REGULATOR:
             count.add(month, C.COMPLAINTS_ESCALATED)
     elif isinstance(inner, SurveyEvent):
-        _survey(inner, month, count, survey_boxes)
+        _survey(inner, month, count, boxes_in_force(survey_boxes, month, calendar))
     elif isinstance(inner, AssessmentEvent):
         # An assessment is given for a period; it lands in that period's own bucket.
         count.add(inner.period, C.ASSESSMENT_SCORE_E2, _e2(inner.score), daily=False)
