@@ -1,7 +1,7 @@
 """`kpi recompute` with real processes (docs/recompute.md, section 3).
 
-A year of demo history (FY2024, April 2024 to March 2025, a quarter of the demo company's
-agents, ~28,000 events) is scored by ingest, scoring and reporting into the first state
+A year of demo history (FY2024, April 2024 to March 2025, an eighth of the demo company's
+agents, ~19,000 events) is scored by ingest, scoring and reporting into the first state
 generation. Then the definitions change: the survey top box moves from 9 to 8 on 0–10
 answers, and a new KPI counts a new box (7 and up). `kpi recompute` builds a second generation
 and is killed with SIGKILL half-way: the live generation is untouched. Run again while live
@@ -11,11 +11,15 @@ the new definitions, over every event (live ones included: scoring follows the s
 exactly the scorecards whose figures changed are republished as revisions with
 `definition_change` and both versions, and the changed scores too. `--rollback` is refused
 until the files are put back, then restores the previous answers exactly; `--drop-previous`
-drops the new generation's collections.
+drops the new generation's collections. Last, the same new definitions are recomputed
+`--from FY2024-Q3`: of the scorecards the first switch changed, exactly those of periods ending
+in October 2024 or later are republished (the earlier ones, all final, stay as published), and
+no score of an earlier period.
 """
 
 import asyncio
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -35,6 +39,7 @@ from services.scoring.generations import FIRST, collections_of
 from services.scoring.read_model import mongo_score_queries
 from shared import topics
 from shared.config.loading import load_calendar, load_org
+from shared.idle import end_offsets
 from shared.kpi.config import KpiConfig, load_kpi_config
 from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.localstack import LocalStack
@@ -258,9 +263,10 @@ async def test_recompute_under_new_definitions_while_live_events_arrive(
         assert_same(live, await reference(settings, CALENDAR))
 
         async def march_closed() -> bool:
-            return bool(await scorecards(settings, {"entity": "branch:B08", "period": "2025-03"}))
+            # FY2024 closes with March, after it, its quarter and its half (in one tick).
+            return bool(await scorecards(settings, {"entity": "branch:B08", "period": "FY2024"}))
 
-        await _until(march_closed, 180, "reporting to close March 2025")
+        await _until(march_closed, 180, "reporting to close March 2025 and FY2024")
         before = await _answers(settings, old_config, "2024-06")
         cards_before = await _newest_cards(settings)
 
@@ -410,5 +416,136 @@ async def test_recompute_under_new_definitions_while_live_events_arrive(
         control = await _control(settings)
         assert (control["active"], control["previous"]) == (FIRST, None)
         assert not set(collections_of(building).all()) & control["collections"]
+
+        first_changed = {
+            key for key, old in cards_before.items() if _figures(cards_after[key]) != _figures(old)
+        }
+        assert ("branch:B08", "FY2024") in first_changed
+        moved_top_box = {
+            (entity, month)
+            for (entity, month, component), count in expected.items()
+            if component == "survey_top_box"
+            and len(month) == 7
+            and count != old_counts.get((entity, month, component), 0)
+        }
+        await _recompute_from_october(settings, env, config_dir, logs, first_changed, moved_top_box)
     finally:
         stop(children)
+
+
+FROM = "FY2024-Q3"  # October 2024 on, with April fiscal years
+NEW_LABEL = "top box from 8, restated from October"
+
+
+def _from_october(period: str) -> bool:
+    """What `--from FY2024-Q3` republishes once every earlier period is final: the periods
+    whose last month is October 2024 or later (independent of the code under test)."""
+    return CALENDAR.months_of(period)[-1] >= "2024-10"
+
+
+def _republished_scores(logs: Path) -> list[int]:
+    """What each of scoring's definitions changes says it republished, in order."""
+    said = re.findall(r"definitions changed: (\d+) scores republished", logs.read_text("utf-8"))
+    return [int(n) for n in said]
+
+
+async def _recompute_from_october(
+    settings: Settings,
+    env: dict[str, str],
+    config_dir: Path,
+    logs: Path,
+    first_changed: set[tuple[str, str]],
+    moved_top_box: set[tuple[str, str]],
+) -> None:
+    """The same new definitions again, `--from FY2024-Q3`: exactly the scorecards the first
+    recomputation changed whose periods end in October 2024 or later are republished (the
+    earlier ones, all final, stay as published), and the changed scores of those periods."""
+
+    async def reporting_back() -> bool:
+        return bool((await _control(settings))["reporting"] == FIRST)
+
+    async def scoring_caught_up() -> bool:  # on the first generation again, every event
+        ends = await end_offsets(settings, [topics.EVENTS])
+        return await _committed(settings, FIRST) >= sum(ends.values())
+
+    async def scoring_republished_twice() -> bool:  # for the switch, and for the rollback
+        return len(_republished_scores(logs)) == 2
+
+    await _until(reporting_back, 180, "reporting to follow the rollback")
+    await _until(scoring_caught_up, 180, "scoring to apply every event to the first generation")
+    await _until(scoring_republished_twice, 180, "scoring to republish for the rollback")
+    rolled_back = await _newest_cards(settings)
+    client = await _client(settings)
+    try:
+        final = await client[settings.mongodb_database]["reporting_state"].find_one(
+            {"_id": "final"}
+        )
+    finally:
+        await client.close()
+    earlier = {period for _, period in rolled_back if not _from_october(period)}
+    assert earlier >= {"2024-04", "2024-09", "FY2024-Q1", "FY2024-Q2", "FY2024-H1"}
+    assert earlier <= set((final or {})["periods"]), "every earlier period is final"
+    said_before = len(_republished_scores(logs))
+    scores_end = await end_offsets(settings, [topics.SCORES])
+
+    _new_definitions(config_dir)
+    (config_dir / "definitions.yaml").write_text(f"label: {NEW_LABEL}\n", encoding="utf-8")
+    done = await asyncio.to_thread(kpi, env, "recompute", "--from", FROM)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"the switch republishes the periods from {FROM} on (ending on or after 2024-10-01)" in (
+        done.stdout
+    )
+    control = await _control(settings)
+    generation = control["active"]
+    assert control["known"][generation]["republish_from"] == FROM
+
+    async def reporting_followed() -> bool:
+        return bool((await _control(settings))["reporting"] == generation)
+
+    await _until(reporting_followed, 180, "reporting to follow the switch")
+    cards = await _newest_cards(settings)
+    republished = {
+        key for key, card in cards.items() if card["revision"] != rolled_back[key]["revision"]
+    }
+    assert republished == {key for key in first_changed if _from_october(key[1])}
+    assert len(republished) == len([k for k in first_changed if _from_october(k[1])]) > 0
+    assert any(not _from_october(period) for _, period in first_changed), "some are left"
+    for key in republished:
+        card = cards[key]
+        assert (card["revision"], card["revision_reason"]) == (
+            rolled_back[key]["revision"] + 1,
+            "definition_change",
+        )
+        assert card["definitions"]["label"] == NEW_LABEL
+        assert card["previous_definitions"] == rolled_back[key]["definitions"]
+    for key, card in rolled_back.items():
+        if key not in republished:
+            assert cards[key]["scorecard_id"] == card["scorecard_id"], key
+
+    # The scores: the top box of every (entity, month) from October whose count the new
+    # threshold moves, and nothing of an earlier period.
+    async def said_it() -> bool:
+        return len(_republished_scores(logs)) > said_before
+
+    await _until(said_it, 180, "scoring to republish the changed scores")
+    sent = _republished_scores(logs)[-1]
+
+    def ours(record: Any) -> dict[str, Any] | None:
+        score: dict[str, Any] = json.loads(record.value)
+        revised = score.get("revision_reason") == "definition_change"
+        return score if revised and score["definitions"]["label"] == NEW_LABEL else None
+
+    records = await read_until(
+        settings,
+        [topics.SCORES],
+        lambda rs: sum(1 for r in rs if ours(r) is not None) >= sent,
+        timeout_s=120,
+        start=scores_end,
+    )
+    scores = [s for r in records if (s := ours(r)) is not None]
+    assert len(scores) == sent > 0
+    assert all(_from_october(s["period"]) for s in scores)
+    top_box = {(s["entity"], s["period"]) for s in scores if s["kpi"] == "survey_top_box"}
+    assert {key for key in top_box if len(key[1]) == 7} == {
+        key for key in moved_top_box if _from_october(key[1])
+    }

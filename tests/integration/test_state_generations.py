@@ -4,6 +4,7 @@ generation that is no longer active, writing nothing."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +21,12 @@ from services.scoring.generations import (
     FIRST,
     GenerationError,
     Generations,
+    rollback,
     start_build,
     switch,
 )
+from services.scoring.read_model import mongo_score_queries
+from shared.kpi.config import load_kpi_config
 from tests.support.state_store_contract import GROUP, TOPIC, batch, counter, move, nothing
 
 pytestmark = pytest.mark.integration
@@ -91,3 +95,32 @@ async def test_readers_follow_and_the_fence_refuses_the_old_generation(
 
     await generations.drop(FIRST)
     assert await generations.counter_keys(FIRST) == set()
+
+
+async def test_the_read_model_says_from_which_period_a_move_republishes(
+    mongo_client: AsyncMongoClient[dict[str, Any]], unique: str
+) -> None:
+    name = "genfrom_" + unique.removeprefix("test_")[:40]
+    generations = MongoGenerations(mongo_client, name)
+    queries = mongo_score_queries(mongo_client, name, load_kpi_config(Path("config")))
+    try:
+        assert await queries.republished_from(FIRST) is None  # nothing recomputed yet
+        before = await generations.read()
+        building, generation, _ = start_build(
+            before, now=NOW, definitions_hash=HASH, label=None, republish_from="FY2024-Q3"
+        )
+        await generations.replace(before, building)
+        stored = await generations.read()
+        assert stored.info(generation).republish_from == "FY2024-Q3"
+        # Resumed (another process, the document read again): the period is kept.
+        assert start_build(stored, now=NOW, definitions_hash=HASH, label=None)[0] == stored
+
+        await generations.replace(building, switch(building, now=NOW))
+        assert await queries.generation() == generation
+        assert await queries.republished_from(FIRST) == "FY2024-Q3"
+        switched = await generations.read()
+        await generations.replace(switched, rollback(switched, now=NOW))
+        assert await queries.generation() == FIRST
+        assert await queries.republished_from(generation) == "FY2024-Q3"  # the rollback too
+    finally:
+        await mongo_client.drop_database(name)

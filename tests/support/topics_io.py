@@ -2,10 +2,10 @@
 
 import asyncio
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared import topics
@@ -58,13 +58,23 @@ async def read_until(
     topic_names: Sequence[str],
     done: Callable[[list[ConsumerRecord]], bool],
     timeout_s: float = 60.0,
+    *,
+    start: Mapping[TopicPartition, int] | None = None,
 ) -> list[ConsumerRecord]:
-    """Read topics from the beginning until `done(records)` or the timeout."""
+    """Read topics from the beginning (or, given `start`, those partitions from those
+    offsets) until `done(records)` or the timeout."""
     consumer = AIOKafkaConsumer(
-        *topic_names, **aiokafka_options(settings), group_id=None, auto_offset_reset="earliest"
+        *([] if start is not None else topic_names),
+        **aiokafka_options(settings),
+        group_id=None,
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     records: list[ConsumerRecord] = []
+    if start is not None:
+        consumer.assign(list(start))
+        for partition, offset in start.items():
+            consumer.seek(partition, offset)
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
