@@ -43,7 +43,7 @@ def test_a_reload_answers_with_the_new_files(tmp_path: Path) -> None:
 
     in_force.reload(config)
 
-    assert in_force.config.catalogue[NEW_KPI["id"]].label("ja") == "上位2段階の割合"
+    assert in_force.config.catalogue["survey_top2_share"].label("ja") == "上位2段階の割合"
     assert in_force.config.definitions.hash != old_hash
     assert in_force.profiles == _loaded(config).profiles
 
