@@ -12,6 +12,7 @@ from pymongo import AsyncMongoClient
 from services.alerts.read_model import AlertQueries, mongo_alert_queries
 from services.scoring.read_model import (
     ScoreQueries,
+    StateScoreQueries,
     generation_score_queries,
     mongo_score_queries,
 )
@@ -35,7 +36,7 @@ from .definitions_follow import DefinitionsFollower
 from .domain import ScorecardConfig, load_profiles
 from .offsets import BrokerOffsets, KafkaOffsets
 from .pipeline_sampler import SAMPLE_EVERY_S, OffsetSampler
-from .reads import ReportingReads
+from .reads import InForce, ReportingReads
 from .service import ReportingMetrics, ReportingService, reading
 from .store import MongoScorecardStore, ScorecardStore
 from .upstream import PipelineUpstream, Upstream
@@ -88,8 +89,11 @@ def create_app(
     client = mongo_client or mongo.create_client(settings, app_name=f"kpi-{NAME}")
     config = load_kpi_config(settings.config_dir)  # calendar, KPIs, org and targets, checked
     profiles = load_profiles(settings.config_dir, config.catalogue, org=config.org)
-    own_scores = scores is None  # on MongoDB: the previous generation can be read too
-    scores = scores or mongo_score_queries(client, settings.mongodb_database, config)
+    own_scores: StateScoreQueries | None = None
+    if scores is None:  # on MongoDB: the previous generation can be read too
+        own_scores = scores = mongo_score_queries(client, settings.mongodb_database, config)
+    # The service's definitions, the console's and the read model's: a switch replaces them.
+    in_force = InForce(config, profiles, own_scores)
 
     registry = registry or create_registry()
     broker = broker or create_broker(
@@ -115,24 +119,22 @@ def create_app(
             definitions=config.definitions,
         )
 
-    loaded = [config]  # the definitions of the service in use
-
     def rebuild() -> ReportingService:
-        """The service on the definitions in the files now (after a generation switch)."""
-        fresh = load_kpi_config(settings.config_dir)
-        loaded[0] = fresh
-        return reporting(fresh, load_profiles(settings.config_dir, fresh.catalogue, org=fresh.org))
+        """The service on the definitions in the files now (after a generation switch); the
+        API, the console and the read model answer with them from now on too."""
+        in_force.reload(settings.config_dir)
+        return reporting(in_force.config, in_force.profiles)
 
     def previous(service: ReportingService, generation: str) -> ReportingService:
         db = settings.mongodb_database
-        return reading(service, generation_score_queries(client, db, loaded[0], generation))
+        return reading(service, generation_score_queries(client, db, in_force.config, generation))
 
     follower = DefinitionsFollower(
         reporting(config, profiles),
         scores=scores,
         store=card_store,
         rebuild=rebuild,
-        previous=previous if own_scores else None,
+        previous=previous if own_scores is not None else None,
     )
     ticker = Periodic("reporting-tick", follower.tick, settings.reporting_tick_s, run_first=True)
 
@@ -160,8 +162,7 @@ def create_app(
     sampling = Periodic("pipeline-offsets", sampler.sample, SAMPLE_EVERY_S, run_first=True)
 
     reads = ReportingReads(
-        config=config,
-        profiles=profiles,
+        in_force=in_force,
         scores=scores,
         alerts=alerts or mongo_alert_queries(client, settings.mongodb_database),
         scorecards=card_store,

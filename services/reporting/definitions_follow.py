@@ -8,10 +8,11 @@ from `KPI_CONFIG_DIR` (the files the new generation was built with), every perio
 scorecards is rebuilt, final ones included, and each scorecard whose figures changed is
 published as a revision with the reason `definition_change` (`ReportingService
 .revise_definitions`); then the new generation is recorded. A crash in between rebuilds again
-at the next start and finds nothing more to publish. The console's own reads (profiles and
-labels) follow at reporting's next restart. A recomputation `--from PERIOD` leaves the final
-periods that end before PERIOD as published: scoring's read model says from which period
-(`ScoreQueries.republished_from`), as it says which generation answers.
+at the next start and finds nothing more to publish. The API, the console (KPI names,
+profiles) and scoring's read model as reporting sums it follow at the same moment: the rebuild
+replaces the definitions they read (`reads.InForce`). A recomputation `--from PERIOD` leaves
+the final periods that end before PERIOD as published: scoring's read model says from which
+period (`ScoreQueries.republished_from`), as it says which generation answers.
 """
 
 import logging

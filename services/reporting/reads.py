@@ -10,12 +10,13 @@ Nothing here writes.
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from services.alerts.read_model import AlertQueries
-from services.scoring.read_model import ScoreQueries
+from services.scoring.read_model import ScoreQueries, StateScoreQueries
 from shared.config import OrgChart
 from shared.config.org import Level, entity_key, parse_entity
-from shared.kpi.config import KpiConfig
+from shared.kpi.config import KpiConfig, load_kpi_config
 from shared.kpi.fiscal_calendar import is_window, parse_period, parse_window
 from shared.messages.alert import AlertSeverity, AlertState
 from shared.messages.score import Score
@@ -26,7 +27,7 @@ from shared.service.http import BadParameter, NotFound
 
 from .api import models as m
 from .deadletters import DeadLetterSummary
-from .domain import ScorecardConfig
+from .domain import ScorecardConfig, load_profiles
 from .names import display_name
 from .pages import scorecard_page
 from .pipeline_report import pipeline_figures
@@ -91,12 +92,33 @@ def kpi_value(score: Score) -> m.KpiValue:
     )
 
 
+@dataclass
+class InForce:
+    """The definitions the API and console answer with: the KPI configuration (catalogue,
+    labels, targets, calendar, org) and the scorecard profiles. Replaced, both at once, when
+    reporting follows a generation switch (definitions_follow.py), so the console's KPI
+    names and profiles are the new generation's without a restart."""
+
+    config: KpiConfig
+    profiles: ScorecardConfig
+    # Scoring's read model on MongoDB, which sums scores with the definitions in force too
+    # (None: a reader handed in, as tests do).
+    reader: StateScoreQueries | None = None
+
+    def reload(self, config_dir: Path) -> None:
+        """The definitions in the files now (checked), for the reads and the reader."""
+        config = load_kpi_config(config_dir)
+        profiles = load_profiles(config_dir, config.catalogue, org=config.org)
+        if self.reader is not None:
+            self.reader.redefine(config)
+        self.config, self.profiles = config, profiles
+
+
 @dataclass(frozen=True)
 class ReportingReads:
     """The read models and configuration the API and console read from."""
 
-    config: KpiConfig
-    profiles: ScorecardConfig
+    in_force: InForce
     scores: ScoreQueries
     alerts: AlertQueries
     scorecards: ScorecardStore
@@ -106,6 +128,14 @@ class ReportingReads:
     sampler: OffsetSampler  # the services' offsets, sampled on a timer
     own_batches: BatchTimings  # reporting's own batches (of kpi.deadletter.v1)
     wall: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    @property
+    def config(self) -> KpiConfig:
+        return self.in_force.config
+
+    @property
+    def profiles(self) -> ScorecardConfig:
+        return self.in_force.profiles
 
     @property
     def org(self) -> OrgChart:

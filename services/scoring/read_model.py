@@ -102,14 +102,23 @@ class StateScoreQueries:
         self._state = state
         self._generation = generation
         self._republished = republished
-        self._builder = ScoreBuilder(
+        self._builder = self._built(config)
+
+    def _built(self, config: KpiConfig) -> ScoreBuilder:
+        return ScoreBuilder(
             catalogue=config.catalogue,
             calendar=config.calendar,
             org=config.org,
             targets=config.targets,
-            store=state,
+            store=self._state,
             definitions=config.definitions,
         )
+
+    def redefine(self, config: KpiConfig) -> None:
+        """Sum the scores under these definitions from now on: a reader that follows a
+        generation switch (reporting) loads the new files and answers with their KPIs,
+        targets and version."""
+        self._builder = self._built(config)
 
     async def current_scores(self, entity: str, period: str, kpi: str | None = None) -> list[Score]:
         return await current_scores(
@@ -146,7 +155,7 @@ class StateScoreQueries:
 
 def mongo_score_queries(
     client: AsyncMongoClient[mongo.Document], database: str, config: KpiConfig
-) -> ScoreQueries:
+) -> StateScoreQueries:
     """The read model on scoring's MongoDB state (`MONGODB_DATABASE`); it only reads, each
     read of the active state generation (a switch is seen by the next read)."""
     generations = MongoGenerations(client, database)

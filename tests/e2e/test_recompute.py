@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 import yaml
 from pymongo import AsyncMongoClient
@@ -354,6 +355,21 @@ async def test_recompute_under_new_definitions_while_live_events_arrive(
             return bool(built_from == building)
 
         await _until(reporting_followed, 180, "reporting to follow the switch")
+        # Its API and console answer under the new definitions without a restart: the new KPI
+        # is in the catalogue, and its figures are the new boxes' counters.
+        base = f"http://127.0.0.1:{settings.http_port_for('reporting')}"
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            catalogue = (await http.get("/api/v1/kpis")).json()["kpis"]
+            names = {k["kpi"]: k["names"] for k in catalogue}
+            assert names[str(NEW_KPI["id"])] == NEW_KPI["labels"]
+            answer = await http.get(f"/api/v1/scores/company:ACME/2024-06?kpi={NEW_KPI['id']}")
+            assert answer.status_code == 200, answer.text
+            [share] = answer.json()["scores"]
+            figures = (Decimal(share["numerator"]), Decimal(share["denominator"]))
+            assert figures == tuple(
+                Decimal(expected[("company:ACME", "2024-06", box)])
+                for box in ("survey_top2_box", "survey_responses")
+            )
         cards_after = await _newest_cards(settings)
         changed = 0
         revised_entities: set[str] = set()

@@ -103,6 +103,7 @@ class AlertEngine:
                     period=score.period,
                     breach=breach,
                     now=score.as_of,
+                    definitions=score.definitions,
                 )
                 if alert is not None:
                     alerts.append(alert)

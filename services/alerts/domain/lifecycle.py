@@ -99,9 +99,12 @@ class AlertBook:
         period: str | None,
         breach: Breach | None,
         now: datetime,
+        definitions: Definitions | None = None,
     ) -> Alert | None:
         """Record one evaluation; the alert to publish when it fires, changes severity or
-        resolves, else None."""
+        resolves, else None. `definitions`: the version of the value evaluated (a score's),
+        stamped on the alert; None for the version the service loaded (rules on events)."""
+        definitions = definitions or self._definitions
         alert_id = Alert.make_id(rule.id, entity, kpi, period)
         track = self._tracks.setdefault(alert_id, _Track())
         if breach is None:
@@ -113,7 +116,7 @@ class AlertBook:
                 update={
                     "state": AlertState.RESOLVED,
                     "resolved_at": max(now, fired.started_at),
-                    "definitions": self._definitions,
+                    "definitions": definitions,
                 }
             )
         if track.firing is not None:
@@ -127,6 +130,7 @@ class AlertBook:
                 period=period,
                 breach=breach,
                 started_at=track.firing.started_at,
+                definitions=definitions,
             )
             return track.firing
         if track.pending_since is None or now < track.pending_since:
@@ -142,6 +146,7 @@ class AlertBook:
             period=period,
             breach=breach,
             started_at=track.pending_since,
+            definitions=definitions,
         )
         track.pending_since = None
         return track.firing
@@ -156,6 +161,7 @@ class AlertBook:
         period: str | None,
         breach: Breach,
         started_at: datetime,
+        definitions: Definitions | None,
     ) -> Alert:
         messages = render_messages(rule, entity, kpi=kpi, period=period, breach=breach)
         return Alert(
@@ -174,5 +180,5 @@ class AlertBook:
             started_at=started_at,
             resolved_at=None,
             evidence=dict(breach.evidence),
-            definitions=self._definitions,
+            definitions=definitions,
         )
