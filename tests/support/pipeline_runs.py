@@ -86,8 +86,11 @@ async def records_of(settings: Settings, topic: str) -> list[Any]:
     total = sum((await end_offsets(settings, [topic])).values())
     if total == 0:
         return []
-    records = await read_until(settings, [topic], lambda rs: len(rs) >= total, timeout_s=180)
-    assert len(records) == total
+    # 5,000 records a second at least, the rate of a loaded machine: the 10-minute overload's
+    # score topic holds millions, and a fixed 180 s cut its check short.
+    timeout_s = 180 + total / 5_000
+    records = await read_until(settings, [topic], lambda rs: len(rs) >= total, timeout_s=timeout_s)
+    assert len(records) == total, f"{len(records)} of {total} records of {topic} read"
     return records
 
 
