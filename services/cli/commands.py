@@ -11,6 +11,7 @@ from shared.json_logging import configure_logging
 from shared.localstack import LocalStack
 from shared.service import exit_quietly_after_shutdown
 from shared.service import serve as serve_app
+from shared.service.collector import freeze_loaded, tune_collector
 from shared.settings import Settings
 
 from .deadletters import LetterFilter
@@ -45,7 +46,9 @@ def serve(settings: Settings, service: str, port: int | None) -> int:
     from services.registry import app_factory  # noqa: PLC0415 - only the service asked for
 
     configure_logging(service, settings.log_level)
+    tune_collector(settings.gc_young_threshold)
     app = app_factory(service)(settings)
+    freeze_loaded()  # modules, configuration, the organisation: alive as long as the process
     exit_quietly_after_shutdown()
     asyncio.run(serve_app(app, port=port))
     return 0
