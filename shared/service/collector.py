@@ -9,9 +9,9 @@ threshold of 50,000, 36,600 with it off). Nearly everything a batch allocates is
 reference counting, not by the collector, so collecting less often costs little memory; it
 is not turned off, because asyncio and exceptions do make cycles.
 
-Once the service is built, what was loaded (modules, configuration, the organisation) is moved out of the
-collector's sight (`gc.freeze`): it lives as long as the process and need not be examined at
-every full collection.
+Once the service is built, what was loaded (modules, configuration, the organisation) is
+moved out of the collector's sight (`gc.freeze`): it lives as long as the process and need not
+be examined at every full collection.
 """
 
 import gc
