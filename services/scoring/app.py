@@ -26,6 +26,7 @@ from shared.service.periodic import Periodic
 from shared.settings import Settings
 
 from .consumer import StateRebalanceListener, after_batch, decode_records
+from .definition_snapshots import MongoSnapshots
 from .following import GenerationFollower, LiveScoring
 from .generation_store import GenerationFence, MongoGenerations
 from .metrics import ScoringMetrics
@@ -96,6 +97,11 @@ def _follower(
         build,
         lambda: load_kpi_config(settings.config_dir).definitions.hash,
         output,
+        config_dir=settings.config_dir,
+        snapshots=MongoSnapshots(client, settings.mongodb_database),
+        scorer_for=lambda config_dir, state: build_scorer(
+            settings.model_copy(update={"config_dir": config_dir}), state
+        ),
     )
 
 

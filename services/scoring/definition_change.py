@@ -8,11 +8,13 @@ differ, or that did not exist before (a new KPI), is published again with the re
 `definition_change` and both versions. Work goes in chunks, so memory stays bounded however
 long the history. One instance does it (the owner of partition 0 of `kpi.events.v1`), so a
 group of several does not publish each revision several times. A recomputation `--from PERIOD`
-republishes only the periods `shared.kpi.republication` says (the caller's `periods`).
+republishes only the periods `shared.kpi.republication` says (the caller's `periods`). The
+pairs go in sorted order, and the caller records the last of each chunk sent (`on_chunk`), so
+that a run stopped by a crash goes on after it (`after_pair`; following.py).
 """
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -91,14 +93,23 @@ async def republish(
     output: OutputPort,
     periods: Callable[[str], bool] | None = None,
     chunk: int = CHUNK,
+    after_pair: tuple[str, str] | None = None,
+    on_chunk: Callable[[tuple[str, str]], Awaitable[None]] | None = None,
 ) -> int:
     """Publish the new generation's changed scores (`keys`: its (entity, bucket) pairs) of
-    the periods `periods` accepts (None: every period); returns how many."""
+    the periods `periods` accepts (None: every period); returns how many. The (entity,
+    period) pairs go in their sorted order, from the one after `after_pair` (a run that
+    stopped part-way), and `on_chunk` is told the last pair of each chunk once it is sent."""
     changed = after.changed_buckets(keys)
-    pairs = sorted(pair for pair in changed if periods is None or periods(pair[1]))
+    pairs = sorted(
+        pair
+        for pair in changed
+        if (periods is None or periods(pair[1])) and (after_pair is None or pair > after_pair)
+    )
     sent = 0
     for start in range(0, len(pairs), chunk):
-        part = {pair: changed[pair] for pair in pairs[start : start + chunk]}
+        last = pairs[start : start + chunk]
+        part = {pair: changed[pair] for pair in last}
         old = await before.fields(part, stream_times[0])
         # A builder adds later periods a prefix sum reaches; those are another chunk's.
         computed = await after.fields(part, stream_times[1])
@@ -108,5 +119,7 @@ async def republish(
             [Outbound(topics.SCORES, f["entity"].encode(), encode_score(f)) for f in found]
         )
         sent += len(found)
+        if on_chunk is not None:
+            await on_chunk(last[-1])
     logger.info("definitions changed: %d scores republished as revisions", sent)
     return sent

@@ -17,8 +17,10 @@ its connections.
 
 import asyncio
 import logging
+import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -28,12 +30,20 @@ from shared.kpi.republication import republishes, settled
 
 from .consumer import seek
 from .definition_change import republish
+from .definition_snapshots import DefinitionSnapshots, files_of, write_beside
 from .generation_store import GenerationFence, MongoGenerations
-from .generations import republish_from
+from .generations import RevisionProgress, republish_from
+from .ports import StateStore
+from .publication import Scorer
 from .scores import ScoreBuilder
 from .service import ScoringService
 
 logger = logging.getLogger(__name__)
+
+
+def _owns_first(consumer: AIOKafkaConsumer | None) -> bool:
+    """Whether this instance owns partition 0 of kpi.events.v1: the one that republishes."""
+    return consumer is not None and TopicPartition(topics.EVENTS, 0) in consumer.assignment()
 
 
 def _report(task: "asyncio.Task[int]") -> None:
@@ -69,12 +79,21 @@ class GenerationFollower:
         build: Callable[[GenerationFence], ScoringService],
         definitions_hash: Callable[[], str],
         output: OutputPort,
+        *,
+        config_dir: Path | None = None,
+        snapshots: DefinitionSnapshots | None = None,
+        scorer_for: Callable[[Path, StateStore], ScoreBuilder] | None = None,
     ) -> None:
         self._live = live
         self._generations = generations
         self._build = build
         self._definitions_hash = definitions_hash
         self._output = output
+        # The files of each version loaded, kept so that the revisions of a switch can be
+        # worked out again after a crash (definition_snapshots.py); None: not kept (tests).
+        self._config_dir = config_dir
+        self._snapshots = snapshots
+        self._scorer_for = scorer_for
         self._revisions: asyncio.Task[int] | None = None
 
     async def start(self) -> None:
@@ -85,6 +104,7 @@ class GenerationFollower:
         self._install(fence)
         await fence.ensure_schema()
         await self._generations.note_definitions(active, self._definitions_hash())
+        await self._keep_definitions()
         await self._check_definitions(active)
 
     async def follow_quietly(self, turn: asyncio.Lock, consumer: AIOKafkaConsumer | None) -> bool:
@@ -92,6 +112,7 @@ class GenerationFollower:
         Returns whether there was one. `turn` is held by each batch: never beside one."""
         fence = self._live.fence
         if fence is None or (fence.switched_to is None and await fence.check()):
+            await self._resume_revisions(consumer)
             return False
         async with turn:
             if self._live.switched:  # not followed by a batch meanwhile
@@ -119,42 +140,108 @@ class GenerationFollower:
             old.pending_scores,
             previous,
         )
+        await self._keep_definitions()
         await self._check_definitions(fence.generation)
-        if consumer is not None and TopicPartition(topics.EVENTS, 0) in consumer.assignment():
-            self._revisions = asyncio.create_task(
-                self._republish(old, service, previous, fence.generation),
-                name="definition-change revisions",
+        if _owns_first(consumer) and previous is not None:
+            progress = await self._generations.revisions()
+            if progress is None or not progress.is_of(fence.generation, previous):
+                progress = RevisionProgress(to=fence.generation, previous=previous)
+                await self._generations.note_revisions(progress)
+            self._start_revisions(old.scorer, service.scorer, progress)
+
+    async def _resume_revisions(self, consumer: AIOKafkaConsumer | None) -> None:
+        """Go on with the score revisions of the last switch where a crash left them, when
+        this instance owns partition 0 and nothing is under way (asked every few seconds)."""
+        fence = self._live.fence
+        running = self._revisions is not None and not self._revisions.done()
+        if fence is None or running or not _owns_first(consumer):
+            return
+        progress = await self._generations.revisions()
+        if progress is None or progress.finished or progress.to != fence.generation:
+            return
+        before = await self._scorer_of(progress.previous)
+        if before is None:
+            logger.error(
+                "the score revisions from %s to %s stopped part-way, and the definitions %s "
+                "was built with were never kept: the rest are not republished (the new "
+                "figures go out as their counters change)",
+                progress.previous,
+                progress.to,
+                progress.previous,
             )
-            self._revisions.add_done_callback(_report)
+            await self._generations.note_revisions(replace(progress, finished=True))
+            return
+        logger.warning(
+            "the score revisions from %s to %s stopped part-way (after %s); going on",
+            progress.previous,
+            progress.to,
+            progress.after,
+        )
+        self._start_revisions(before, self._live.service.scorer, progress)
+
+    async def _scorer_of(self, generation: str) -> ScoreBuilder | None:
+        """A score builder on a generation's state with the definitions it was built with,
+        from the kept files (None: not kept)."""
+        built_with = (await self._generations.read()).info(generation).definitions_hash
+        if (
+            built_with is None
+            or self._snapshots is None
+            or self._config_dir is None
+            or self._scorer_for is None
+        ):
+            return None
+        files = await self._snapshots.files(built_with)
+        if files is None:
+            return None
+        with tempfile.TemporaryDirectory(prefix="kpi-definitions-") as tmp:
+            directory = write_beside(self._config_dir, files, Path(tmp) / "config")
+            return self._scorer_for(directory, self._generations.store(generation))
+
+    def _start_revisions(self, before: Scorer, after: Scorer, progress: RevisionProgress) -> None:
+        self._revisions = asyncio.create_task(
+            self._republish(before, after, progress), name="definition-change revisions"
+        )
+        self._revisions.add_done_callback(_report)
+
+    async def _keep_definitions(self) -> None:
+        if self._snapshots is not None and self._config_dir is not None:
+            await self._snapshots.keep(self._definitions_hash(), files_of(self._config_dir))
 
     async def revisions_published(self) -> None:
         """Wait for the score revisions of the last switch (tests; shutdown)."""
         if self._revisions is not None:
             await asyncio.gather(self._revisions, return_exceptions=True)
 
-    async def _republish(
-        self, old: ScoringService, new: ScoringService, previous: str | None, active: str
-    ) -> int:
-        if previous is None or not (
-            isinstance(old.scorer, ScoreBuilder) and isinstance(new.scorer, ScoreBuilder)
-        ):
+    async def _republish(self, old: Scorer, new: Scorer, progress: RevisionProgress) -> int:
+        if not (isinstance(old, ScoreBuilder) and isinstance(new, ScoreBuilder)):
             return 0
+        previous, active = progress.previous, progress.to
         before, after = self._generations.store(previous), self._generations.store(active)
         stream_time = await after.stream_time(topics.SCORING_GROUP)
         since = republish_from(await self._generations.read(), previous, active)
-        calendar = new.scorer.calendar
+        calendar = new.calendar
         if since is not None:
             logger.info("republishing the changed scores of the periods from %s on", since)
-        return await republish(
-            old.scorer,
-            new.scorer,
+
+        async def sent_through(pair: tuple[str, str]) -> None:
+            await self._generations.note_revisions(replace(progress, after=pair))
+
+        sent = await republish(
+            old,
+            new,
             await self._generations.counter_keys(active),
             stream_times=(await before.stream_time(topics.SCORING_GROUP), stream_time),
             output=self._output,
             periods=lambda period: republishes(
                 calendar, period, since, settled=settled(calendar, period, stream_time)
             ),
+            after_pair=progress.after,
+            on_chunk=sent_through,
         )
+        current = await self._generations.revisions()
+        if current is not None and current.is_of(active, previous):
+            await self._generations.note_revisions(replace(current, finished=True))
+        return sent
 
     def _install(self, fence: GenerationFence) -> ScoringService:
         service = self._build(fence)

@@ -24,10 +24,14 @@ from .domain.model import Fact
 from .generations import (
     CONTROL,
     CONTROL_ID,
+    REVISIONS_ID,
     GenerationError,
     Generations,
+    RevisionProgress,
     collections_of,
     from_document,
+    progress_document,
+    progress_from,
     republish_from,
     to_document,
 )
@@ -78,6 +82,11 @@ class MongoGenerations:
         # Passed on to each generation's `MongoStateStore` (the live service's settings).
         self._store_options = dict(store_options or {})
         self._control = client[database][CONTROL]
+
+    @property
+    def database(self) -> str:
+        """The database the generations' state and the control document are in."""
+        return self._database
 
     async def read(self) -> Generations:
         """The control state (none stored: `g0` active, nothing else)."""
@@ -136,6 +145,23 @@ class MongoGenerations:
             pass  # switched meanwhile: the generation is no longer the active one
         except PyMongoError as exc:
             raise _failure(exc, f"cannot record the definitions of {generation}: {exc}") from exc
+
+    async def revisions(self) -> RevisionProgress | None:
+        """How far the score revisions of the last switch went (None: none begun)."""
+        try:
+            document = await self._control.find_one({"_id": REVISIONS_ID})
+        except PyMongoError as exc:
+            raise _failure(exc, f"cannot read the score revisions' progress: {exc}") from exc
+        return progress_from(document)
+
+    async def note_revisions(self, progress: RevisionProgress) -> None:
+        """Record how far the score revisions went (after each chunk sent)."""
+        try:
+            await self._control.replace_one(
+                {"_id": REVISIONS_ID}, progress_document(progress), upsert=True
+            )
+        except PyMongoError as exc:
+            raise _failure(exc, f"cannot record the score revisions' progress: {exc}") from exc
 
     async def counter_keys(self, generation: str) -> set[tuple[str, str]]:
         """Every (entity, bucket) with counters in a generation, days left out."""

@@ -16,6 +16,7 @@ control state and return the next one, or raise `GenerationError` saying why not
 """
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -216,6 +217,48 @@ def abandon(state: Generations) -> tuple[Generations, str]:
     dropped = state.building
     known = {k: v for k, v in state.known.items() if k != dropped}
     return replace(state, building=None, known=known), dropped
+
+
+# -- the score revisions of a switch -----------------------------------------------------------
+
+REVISIONS_ID: Final = "revisions"
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionProgress:
+    """How far the score revisions of the last switch (or rollback) went: from `previous` to
+    `to`, every (entity, period) up to `after` in their sorted order sent; `finished` once
+    all were. Kept beside the control document (`_id: revisions`), so that the next owner of
+    partition 0 goes on after a crash rather than leaving the rest unpublished."""
+
+    to: str
+    previous: str
+    after: tuple[str, str] | None = None
+    finished: bool = False
+
+    def is_of(self, to: str, previous: str) -> bool:
+        return (self.to, self.previous) == (to, previous)
+
+
+def progress_document(progress: RevisionProgress) -> dict[str, object]:
+    return {
+        "to": progress.to,
+        "previous": progress.previous,
+        "after": list(progress.after) if progress.after is not None else None,
+        "finished": progress.finished,
+    }
+
+
+def progress_from(document: Mapping[str, Any] | None) -> RevisionProgress | None:
+    if document is None:
+        return None
+    after = document.get("after")
+    return RevisionProgress(
+        to=str(document["to"]),
+        previous=str(document["previous"]),
+        after=(str(after[0]), str(after[1])) if after else None,
+        finished=bool(document.get("finished", False)),
+    )
 
 
 # -- the control document ---------------------------------------------------------------------

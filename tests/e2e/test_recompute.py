@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import yaml
+from aiokafka import TopicPartition
 from pymongo import AsyncMongoClient
 
 from services.demo.generator import generate_events, write_jsonl
@@ -144,11 +145,37 @@ async def _counters(settings: Settings, generation: str) -> Counters:
     return stored_counters(documents)
 
 
+def _after(record: Any, ends: dict[TopicPartition, int]) -> bool:
+    """Whether a record was appended after `ends` were read."""
+    return bool(record.offset >= ends.get(TopicPartition(record.topic, record.partition), 0))
+
+
+async def _revisions_are(settings: Settings, expected: dict[str, Any]) -> bool:
+    client = await _client(settings)
+    try:
+        found = await client[settings.mongodb_database]["scoring_generations"].find_one(
+            {"_id": "revisions"}
+        )
+    finally:
+        await client.close()
+    return found is not None and all(found.get(k) == v for k, v in expected.items())
+
+
+async def _set_revisions(settings: Settings, progress: dict[str, Any]) -> None:
+    client = await _client(settings)
+    try:
+        await client[settings.mongodb_database]["scoring_generations"].replace_one(
+            {"_id": "revisions"}, progress
+        )
+    finally:
+        await client.close()
+
+
 async def _control(settings: Settings) -> dict[str, Any]:
     client = await _client(settings)
     try:
         db = client[settings.mongodb_database]
-        found = await db["scoring_generations"].find_one()
+        found = await db["scoring_generations"].find_one({"_id": "scoring"})
         names = set(await db.list_collection_names())
         built = await db["reporting_state"].find_one({"_id": "generation"})
     finally:
@@ -416,6 +443,34 @@ async def test_recompute_under_new_definitions_while_live_events_arrive(
         assert Decimal(score["numerator"]) == top_box
         assert score["previous_definitions"]["hash"] == old_config.definitions.hash
 
+        # Their progress is recorded; told they stopped after company:ACME (a crash of the
+        # owner of partition 0), scoring goes on from there within seconds, with the previous
+        # definitions rebuilt from the files it kept, and sends the pairs after it again.
+        finished = {"to": building, "previous": FIRST, "finished": True}
+        await _until(
+            lambda: _revisions_are(settings, finished), 180, "the score revisions to finish"
+        )
+        ends = await end_offsets(settings, [topics.SCORES])
+        await _set_revisions(
+            settings, {**finished, "after": ["company:ACME", "R30D"], "finished": False}
+        )
+        await _until(
+            lambda: _revisions_are(settings, finished), 120, "the score revisions to go on"
+        )
+        again = await read_until(
+            settings,
+            [topics.SCORES],
+            lambda rs: any(
+                r.offset >= ends.get(TopicPartition(r.topic, r.partition), 0) for r in rs
+            ),
+            timeout_s=60,
+        )
+        resent = [json.loads(r.value) for r in again if _after(r, ends)]
+        resent = [s for s in resent if s["revision_reason"] == "definition_change"]
+        assert resent
+        assert all(s["entity"] > "company:ACME" for s in resent)
+        assert all(s["previous_definitions"]["hash"] == old_config.definitions.hash for s in resent)
+
         # Rolled back: refused while the files are the new ones, then the answers of before.
         refused = await asyncio.to_thread(kpi, env, "recompute", "--rollback")
         assert refused.returncode == 2
@@ -484,8 +539,10 @@ async def _recompute_from_october(
         ends = await end_offsets(settings, [topics.EVENTS])
         return await _committed(settings, FIRST) >= sum(ends.values())
 
-    async def scoring_republished_twice() -> bool:  # for the switch, and for the rollback
-        return len(_republished_scores(logs)) == 2
+    async def scoring_republished_twice() -> bool:
+        # For the switch (begun, then gone on with after the simulated crash), and for the
+        # rollback.
+        return len(_republished_scores(logs)) == 3
 
     await _until(reporting_back, 180, "reporting to follow the rollback")
     await _until(scoring_caught_up, 180, "scoring to apply every event to the first generation")

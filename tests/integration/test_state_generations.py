@@ -2,7 +2,9 @@
 readers follow the active generation, and the live service's fence refuses a commit to a
 generation that is no longer active, writing nothing."""
 
+import shutil
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ import pytest
 import pytest_asyncio
 from pymongo import AsyncMongoClient
 
+from services.scoring.definition_snapshots import FILES, MongoSnapshots, files_of, write_beside
 from services.scoring.generation_store import (
     ActiveStateStore,
     GenerationFence,
@@ -21,6 +24,7 @@ from services.scoring.generations import (
     FIRST,
     GenerationError,
     Generations,
+    RevisionProgress,
     rollback,
     start_build,
     switch,
@@ -124,3 +128,38 @@ async def test_the_read_model_says_from_which_period_a_move_republishes(
         assert await queries.republished_from(generation) == "FY2024-Q3"  # the rollback too
     finally:
         await mongo_client.drop_database(name)
+
+
+async def test_the_revisions_progress_and_the_kept_definitions_survive_a_restart(
+    generations: MongoGenerations,
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    """What the next owner of partition 0 needs to go on with the score revisions after a
+    crash: how far they went, and the previous version's files, kept by hash; a scorer built
+    from them has that version again."""
+    assert await generations.revisions() is None
+    progress = RevisionProgress(to="g20250401T091500", previous=FIRST)
+    await generations.note_revisions(progress)
+    await generations.note_revisions(replace(progress, after=("branch:B01", "2024-06")))
+    assert await generations.revisions() == replace(progress, after=("branch:B01", "2024-06"))
+    await generations.replace(Generations(), Generations())  # the control document beside it
+    assert (await generations.revisions()) == replace(progress, after=("branch:B01", "2024-06"))
+
+    snapshots = MongoSnapshots(mongo_client, generations.database)
+    config = Path("config")
+    old = load_kpi_config(config).definitions
+    await snapshots.keep(old.hash, files_of(config))
+    await snapshots.keep(old.hash, dict.fromkeys(FILES))  # written once: kept
+    kept = await snapshots.files(old.hash)
+    assert kept == files_of(config)
+    assert await snapshots.files("fedcba9876543210") is None
+
+    # The files now are another version; the kept one is rebuilt beside them.
+    now = tmp_path / "now"
+    shutil.copytree(config, now)
+    (now / "definitions.yaml").write_text("label: restated\n", encoding="utf-8")
+    (now / "targets.yaml").unlink()
+    assert load_kpi_config(now).definitions != old
+    rebuilt = write_beside(now, kept, tmp_path / "kept")
+    assert load_kpi_config(rebuilt).definitions == old

@@ -1,13 +1,16 @@
 """Which scores are republished after a change of definitions (definition_change.py)."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Final
 
+import pytest
+
 from services.scoring.definition_change import republish, revisions
 from shared.config.loading import load_calendar
+from shared.kafka_output import Outbound
 from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.kpi.republication import republishes, settled
 from shared.messages.definitions import DefinitionsFields
@@ -182,3 +185,52 @@ async def test_a_period_before_the_from_period_still_open_to_late_events_is_repu
     assert not republishes(
         CALENDAR, "2025-03", "2025-04", settled=settled(CALENDAR, "2025-03", later)
     )
+
+
+class DiesAfter(RecordingOutput):
+    """Acknowledges `calls` sends, then the process dies (a kill -9 between two chunks)."""
+
+    def __init__(self, calls: int) -> None:
+        super().__init__()
+        self.left = calls
+
+    async def send_all(self, messages: Sequence[Outbound]) -> None:
+        if self.left == 0:
+            raise SystemExit("killed")
+        self.left -= 1
+        await super().send_all(messages)
+
+
+async def test_revisions_stopped_part_way_go_on_from_the_last_chunk_sent() -> None:
+    """What the next owner of partition 0 publishes after a crash, with the progress recorded
+    after each chunk, adds up to one uninterrupted run: every changed score once."""
+    months = [f"2024-{m:02d}" for m in range(4, 13)] + ["2025-01", "2025-02", "2025-03"]
+    periods = {p for month in months for p in CALENDAR.periods_of_month(month)}
+    old = Generation(dict.fromkeys(periods, 5), OLD)
+    new = Generation(dict.fromkeys(periods, 6), NEW)
+    keys = [("branch:B01", month) for month in months]
+    stream_time = datetime(2025, 4, 20, tzinfo=UTC)
+    recorded: list[tuple[str, str]] = []
+
+    async def note(pair: tuple[str, str]) -> None:
+        recorded.append(pair)
+
+    dying = DiesAfter(calls=3)
+    with pytest.raises(SystemExit):
+        await republish(
+            old, new, keys, stream_times=(stream_time, stream_time), output=dying,
+            chunk=4, on_chunk=note,
+        )  # fmt: skip
+    assert len(recorded) == 3
+    resumed = RecordingOutput()
+    await republish(
+        old, new, keys, stream_times=(stream_time, stream_time), output=resumed,
+        chunk=4, after_pair=recorded[-1], on_chunk=note,
+    )  # fmt: skip
+
+    def sent(output: RecordingOutput) -> list[str]:
+        return [Score.model_validate_json(m.value).period for m in output.sent]
+
+    assert sorted(sent(dying) + sent(resumed)) == sorted(periods)
+    assert len(sent(dying)) == 12
+    assert len(sent(resumed)) == 19 - 12
