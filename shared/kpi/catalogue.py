@@ -271,27 +271,9 @@ def _survey_boxes(
 
 def _box_overlaps(boxes: Mapping[int, SurveyBox], calendar: FiscalCalendar) -> list[ConfigIssue]:
     """Two versions of a box that start in the same month (by index in the file)."""
-    issues: list[ConfigIssue] = []
-    by_id: dict[str, list[tuple[int, str | None]]] = {}
-    for index, box in boxes.items():
-        by_id.setdefault(box.id, []).append((index, box.effective_from))
-    for box_id, versions in by_id.items():
-        for earlier, later, month in same_start(versions, calendar):
-            entry = ListEntry("survey_boxes", later, box_id)
-            if month == "":
-                message = (
-                    f"box '{box_id}' is already defined at survey_boxes[{earlier}]; give each "
-                    "box its own id, or this version an effective_from"
-                )
-                issues.append(entry.issue("id", message))
-            else:
-                message = (
-                    f"this version starts in {describe_start(month)}, like "
-                    f"survey_boxes[{earlier}] (effective_from {boxes[earlier].effective_from}); "
-                    "give each version of a box its own start"
-                )
-                issues.append(entry.issue("effective_from", message))
-    return issues
+    versions = {index: (box.id, box.effective_from) for index, box in boxes.items()}
+    hint = ", or this version an effective_from"
+    return _same_starts("survey_boxes", "box", versions, calendar, hint)
 
 
 def _counted_before_boxes(
@@ -322,24 +304,37 @@ def _counted_before_boxes(
 def _overlaps(entries: Mapping[int, KpiDefinition], calendar: FiscalCalendar) -> list[ConfigIssue]:
     """Two versions of a KPI that start in the same month: which one applies is unknowable.
     `entries` maps each valid entry's index in the file to it."""
+    versions = {index: (kpi.id, kpi.effective_from) for index, kpi in entries.items()}
+    return _same_starts("kpis", "KPI", versions, calendar, "")
+
+
+def _same_starts(
+    section: str,
+    noun: str,
+    versions: Mapping[int, tuple[str, str | None]],
+    calendar: FiscalCalendar,
+    or_else: str,
+) -> list[ConfigIssue]:
+    """Entries of `section` (index: id, effective_from) of one id that start in the same
+    month; `or_else` ends the hint for an id stated twice without a start."""
     issues: list[ConfigIssue] = []
     by_id: dict[str, list[tuple[int, str | None]]] = {}
-    for index, kpi in entries.items():
-        by_id.setdefault(kpi.id, []).append((index, kpi.effective_from))
-    for kpi_id, versions in by_id.items():
-        for earlier, later, month in same_start(versions, calendar):
-            entry = ListEntry("kpis", later, kpi_id)
+    for index, (item_id, effective_from) in versions.items():
+        by_id.setdefault(item_id, []).append((index, effective_from))
+    for item_id, dated in by_id.items():
+        for earlier, later, month in same_start(dated, calendar):
+            entry = ListEntry(section, later, item_id)
             if month == "":
                 message = (
-                    f"KPI '{kpi_id}' is already defined at kpis[{earlier}]; give each KPI its "
-                    "own id"
+                    f"{noun} '{item_id}' is already defined at {section}[{earlier}]; give each "
+                    f"{noun} its own id{or_else}"
                 )
                 issues.append(entry.issue("id", message))
             else:
                 message = (
-                    f"this version starts in {describe_start(month)}, like kpis[{earlier}] "
-                    f"(effective_from {entries[earlier].effective_from}); give each version "
-                    "of a KPI its own start"
+                    f"this version starts in {describe_start(month)}, like {section}[{earlier}] "
+                    f"(effective_from {versions[earlier][1]}); give each version of a {noun} "
+                    "its own start"
                 )
                 issues.append(entry.issue("effective_from", message))
     return issues
