@@ -46,7 +46,7 @@ from shared.kpi.config import KpiConfig, load_kpi_config
 from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.localstack import LocalStack
 from shared.settings import Settings
-from tests.support.config_copies import config_with_agent_share
+from tests.support.config_copies import TOP2_SHARE_KPI, config_with_agent_share
 from tests.support.pipeline_runs import (
     assert_same,
     kpi,
@@ -71,16 +71,7 @@ AGENT_SHARE = 8  # every eighth agent of each team, every team and branch kept
 ENTITIES = ["company:ACME", "region:R2", "branch:B08", "branch:B01"]
 NEW_BOXES = {"survey_top_box": {10: 8, 5: 5, 100: 80}, "survey_top2_box": {10: 7, 5: 4, 100: 70}}
 NEW_SHARES = (("survey_top_box", "survey_top_box"), ("survey_top2_share", "survey_top2_box"))
-NEW_KPI = {
-    "id": "survey_top2_share",
-    "labels": {"en": "Survey top-two-box share", "zh": "调查前两档占比", "ja": "上位2段階の割合"},
-    "kind": "top_box_share",
-    "direction": "higher_is_better",
-    "unit": "ratio",
-    "numerator": "survey_top2_box",
-    "denominator": "survey_responses",
-    "default_target": 0.8,
-}
+NEW_KPI = TOP2_SHARE_KPI
 
 
 def _config(tmp_path: Path) -> Path:

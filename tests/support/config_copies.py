@@ -3,8 +3,22 @@
 import shutil
 from collections import defaultdict
 from pathlib import Path
+from typing import Final
 
 import yaml
+
+# A KPI a definitions change adds, on a survey box a recomputation must count first: the share
+# of answers in the top two boxes (7 and up on 0–10).
+TOP2_SHARE_KPI: Final = {
+    "id": "survey_top2_share",
+    "labels": {"en": "Survey top-two-box share", "zh": "调查前两档占比", "ja": "上位2段階の割合"},
+    "kind": "top_box_share",
+    "direction": "higher_is_better",
+    "unit": "ratio",
+    "numerator": "survey_top2_box",
+    "denominator": "survey_responses",
+    "default_target": 0.8,
+}
 
 
 def config_with_agent_share(tmp_path: Path, share: int) -> Path:

@@ -11,16 +11,9 @@ from services.reporting.domain import load_profiles
 from services.reporting.reads import InForce
 from shared.config.issues import InvalidConfig
 from shared.kpi.config import load_kpi_config
+from tests.support.config_copies import TOP2_SHARE_KPI
 
-NEW_KPI = {
-    "id": "survey_top2_share",
-    "labels": {"en": "Survey top-two-box share", "zh": "调查前两档占比", "ja": "上位2段階の割合"},
-    "kind": "top_box_share",
-    "direction": "higher_is_better",
-    "unit": "ratio",
-    "numerator": "survey_top2_box",
-    "denominator": "survey_responses",
-}
+NEW_KPI = TOP2_SHARE_KPI
 
 
 def _loaded(config: Path) -> InForce:
