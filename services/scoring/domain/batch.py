@@ -134,7 +134,7 @@ def apply_batch(
             continue
         if watermark is not None and calendar.is_closed(month, watermark):
             late.update((entity, month) for entity in event.org.entities())  # +1 each
-        deltas.add(stateless(event, calendar, survey_boxes))
+        stateless(event, calendar, survey_boxes, into=deltas)
         for ref, fact in record_facts(event, calendar) if prepared is None else prepared[index]:
             in_bucket = new_facts.setdefault(ref.bucket, {})
             in_bucket.setdefault(ref.record_id, []).append(fact)

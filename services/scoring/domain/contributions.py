@@ -70,20 +70,30 @@ class _Counter:
     def __init__(self, deltas: Deltas, entities: Sequence[str], day: str | None) -> None:
         self._deltas = deltas
         self._entities = entities
-        self._day = day
+        self._day = day or ""  # no day: no entity is counted by day
+        # The entities counted by day too (branch up), found once per event, not per add.
+        self._daily = [e for e in entities if e.startswith(DAILY_LEVELS)] if day is not None else []
 
     def add(self, bucket: str, component: str, amount: int = 1, *, daily: bool = True) -> None:
+        deltas = self._deltas
         for entity in self._entities:
-            self._deltas[(entity, bucket, component)] += amount
-            if daily and self._day is not None and entity.startswith(DAILY_LEVELS):
-                self._deltas[(entity, self._day, component)] += amount
+            deltas[(entity, bucket, component)] += amount
+        if daily:
+            day = self._day
+            for entity in self._daily:
+                deltas[(entity, day, component)] += amount
 
 
 def stateless(
-    event: KpiEvent, calendar: FiscalCalendar, survey_boxes: Sequence[SurveyBox] = DEFAULT_BOXES
+    event: KpiEvent,
+    calendar: FiscalCalendar,
+    survey_boxes: Sequence[SurveyBox] = DEFAULT_BOXES,
+    *,
+    into: Deltas | None = None,
 ) -> Deltas:
-    """The counters an event changes on its own (`survey_boxes`: the catalogue's)."""
-    deltas = Deltas()
+    """The counters an event changes on its own (`survey_boxes`: the catalogue's), added to
+    `into` (a batch's changes; None: changes of their own) and returned."""
+    deltas = Deltas() if into is None else into
     inner = event.event
     month = calendar.month_of(inner.occurred_at)
     count = _Counter(deltas, event.org.entities(), calendar.day_of(inner.occurred_at))
