@@ -14,6 +14,7 @@ from shared.config.loading import load_calendar
 from shared.kpi.catalogue import KpiCatalogue
 from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.kpi.survey_boxes import TOP_BOX, SurveyBox, boxes_in_force
+from tests.support.config_copies import TOP2_SHARE_KPI
 from tests.support.scoring_events import canonical
 
 CALENDAR: Final = FiscalCalendar(load_calendar(Path("config/calendar.yaml")))  # April, Tokyo
@@ -23,16 +24,7 @@ TOP8_FY2025: Final = {
     "at_least": {10: 8, 5: 5, 100: 80},
 }
 TOP2: Final[dict[str, Any]] = {"id": "survey_top2_box", "at_least": {10: 7, 5: 4, 100: 70}}
-SHARE: Final[dict[str, Any]] = {
-    "id": "survey_top2_share",
-    "labels": {"en": "Top-two-box share", "zh": "前两档占比", "ja": "上位2段階の割合"},
-    "kind": "top_box_share",
-    "direction": "higher_is_better",
-    "unit": "ratio",
-    "numerator": "survey_top2_box",
-    "denominator": "survey_responses",
-    "default_target": 0.8,
-}
+SHARE: Final[dict[str, Any]] = dict(TOP2_SHARE_KPI)
 # 00:00 on 1 April 2025 in Tokyo: FY2025 begins.
 FY2025: Final = datetime(2025, 3, 31, 15, tzinfo=UTC)
 

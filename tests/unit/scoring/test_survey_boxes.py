@@ -14,22 +14,14 @@ from shared.config.loading import load_calendar
 from shared.kpi.catalogue import KpiCatalogue
 from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.kpi.survey_boxes import DEFAULT_BOXES, TOP_BOX, SurveyBox
+from tests.support.config_copies import TOP2_SHARE_KPI
 from tests.support.scoring_events import canonical
 
 SOURCE: Final = "config/kpis.yaml"
 CALENDAR = FiscalCalendar(load_calendar(Path("config/calendar.yaml")))
 TOP8: Final = {"id": "survey_top_box", "at_least": {10: 8, 5: 5, 100: 80}}
 TOP2: Final = {"id": "survey_top2_box", "at_least": {10: 7, 5: 4, 100: 70}}
-SHARE: Final[dict[str, Any]] = {
-    "id": "survey_top2_share",
-    "labels": {"en": "Top-two-box share", "zh": "前两档占比", "ja": "上位2段階の割合"},
-    "kind": "top_box_share",
-    "direction": "higher_is_better",
-    "unit": "ratio",
-    "numerator": "survey_top2_box",
-    "denominator": "survey_responses",
-    "default_target": 0.8,
-}
+SHARE: Final[dict[str, Any]] = dict(TOP2_SHARE_KPI)
 
 
 def _survey(score: int, scale: int = 10) -> Any:
