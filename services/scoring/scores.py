@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from shared import topics
 from shared.config import OrgChart
@@ -32,6 +32,10 @@ from .domain.batch import BatchOutcome
 from .ports import StateStore
 
 logger = logging.getLogger(__name__)
+# Targets (and plans) of (KPI, entity, period) kept at most: 1,100 entities with 20 KPIs over
+# 19 periods a fiscal year are about 400,000 a year of history, held for as long as the
+# process runs (see tests/unit/scoring/test_score_builder_memory.py for what one costs).
+CACHED_FACTS: Final = 200_000
 HISTORY_YEARS = 5  # prefix sums (in force, existing customers) look this far back
 YIELD_EVERY = 500  # (entity, period) pairs computed between two turns of the event loop
 
@@ -124,7 +128,9 @@ class ScoreBuilder:
         }
         self._closed_openings: dict[tuple[str, str], dict[str, int]] = {}
         # Per-period facts that never change while the process runs; computing them for every
-        # score was most of a batch's time.
+        # score was most of a batch's time. Targets and plans are kept per entity and period,
+        # so they grow with the history the process scores: each is emptied when it reaches
+        # CACHED_FACTS entries, and refills with the periods in use.
         self._working_days: dict[str, int] = {}
         self._plans: dict[tuple[str, str], Decimal | None] = {}
         self._targets_cache: dict[tuple[str, str, str, str | None], Decimal | None] = {}
@@ -347,11 +353,15 @@ class ScoreBuilder:
         kpi = rule
         target_key = (kpi.id, entity, period, kpi.effective_from)
         if target_key not in self._targets_cache:
+            if len(self._targets_cache) >= CACHED_FACTS:
+                self._targets_cache.clear()
             self._targets_cache[target_key] = self._targets.target(kpi, entity, period, calendar)
         target = self._targets_cache[target_key]
         denominator_target: Decimal | None = target
         if kpi.denominator_from is DenominatorSource.TARGET:
             if (entity, period) not in self._plans:
+                if len(self._plans) >= CACHED_FACTS:
+                    self._plans.clear()
                 self._plans[(entity, period)] = self._targets.plan(entity, period, calendar)
             denominator_target = self._plans[(entity, period)]
         if is_window(period):  # ends at as_of: not cached
