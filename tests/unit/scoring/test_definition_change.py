@@ -85,6 +85,10 @@ def test_nothing_changed_nothing_republished() -> None:
 
 CALENDAR: Final = FiscalCalendar(load_calendar(Path("config") / "calendar.yaml"))
 
+# FY2024's twelve months, and the 19 periods they make (with quarters, halves and the year).
+FY2024_MONTHS: Final = [f"2024-{m:02d}" for m in range(4, 13)] + ["2025-01", "2025-02", "2025-03"]
+FY2024_PERIODS: Final = {p for month in FY2024_MONTHS for p in CALENDAR.periods_of_month(month)}
+
 
 class Generation:
     """A `ScoreSource`: one top-box numerator per period, as a generation's builder sums it."""
@@ -117,8 +121,7 @@ class Generation:
 
 
 async def test_a_recomputation_from_a_period_republishes_only_the_periods_from_it() -> None:
-    months = [f"2024-{m:02d}" for m in range(4, 13)] + ["2025-01", "2025-02", "2025-03"]
-    periods = {p for month in months for p in CALENDAR.periods_of_month(month)}
+    months, periods = FY2024_MONTHS, FY2024_PERIODS
     old = Generation(dict.fromkeys(periods, 5), OLD)
     new = Generation(dict.fromkeys(periods, 6), NEW)  # every period's top box moved
     stream_time = datetime(2025, 4, 20, tzinfo=UTC)  # March 2025 settled (lateness: 7 days)
@@ -204,8 +207,7 @@ class DiesAfter(RecordingOutput):
 async def test_revisions_stopped_part_way_go_on_from_the_last_chunk_sent() -> None:
     """What the next owner of partition 0 publishes after a crash, with the progress recorded
     after each chunk, adds up to one uninterrupted run: every changed score once."""
-    months = [f"2024-{m:02d}" for m in range(4, 13)] + ["2025-01", "2025-02", "2025-03"]
-    periods = {p for month in months for p in CALENDAR.periods_of_month(month)}
+    months, periods = FY2024_MONTHS, FY2024_PERIODS
     old = Generation(dict.fromkeys(periods, 5), OLD)
     new = Generation(dict.fromkeys(periods, 6), NEW)
     keys = [("branch:B01", month) for month in months]
