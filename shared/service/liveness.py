@@ -189,19 +189,23 @@ class ConsumerLiveness:
 
     async def check(self) -> Verdict:
         """Look at every assigned partition once; export the lag and the stall."""
-        positions: dict[PartitionKey, int | None] = {}
+        clients: dict[PartitionKey, int | None] = {}
         for consumer in self._consumers():
             for tp in consumer.assignment():
                 key = (tp.topic, tp.partition)
                 known = self._watch.position_of(key)
-                positions[key] = await _client_position(consumer, tp) if known is None else known
+                clients[key] = await _client_position(consumer, tp) if known is None else None
         ends: Mapping[PartitionKey, int] = {}
-        if positions:
+        if clients:
             try:
-                ends = await self._ends(positions)
+                ends = await self._ends(clients)
             except (KafkaError, OSError, TimeoutError) as exc:
                 # The broker is away: readiness says so already; the last ends learnt stand.
                 logger.debug("%s: partition ends unknown this time: %s", self._service, exc)
+        # Where processing stands is read again after the awaits: batches finished meanwhile,
+        # and a position read before them would look like a seek back (and, at the end of
+        # the input, like records waiting for ever).
+        positions = {key: _now_or(self._watch.position_of(key), c) for key, c in clients.items()}
         verdict = self._watch.observe(positions, ends, self._clock())
         self._export(verdict)
         if verdict.stalled and not self._verdict.stalled:
@@ -228,6 +232,10 @@ class ConsumerLiveness:
 
     async def stop(self) -> None:
         await self._timer.stop()
+
+
+def _now_or(known: int | None, client: int | None) -> int | None:
+    return client if known is None else known
 
 
 async def _client_position(consumer: Any, tp: TopicPartition) -> int | None:

@@ -265,3 +265,27 @@ async def test_below_the_limit_nothing_is_reported(stall: float) -> None:
     await liveness.check()
     assert readiness.reasons == {}
     assert readiness.status == {"progress": True}
+
+
+async def test_batches_finished_while_the_ends_are_asked_count_as_progress() -> None:
+    # Regression (resilience CI run, 2026-11-30): the monitor read where processing stood, then
+    # waited for the partition ends while the handler finished the last batches of the input.
+    # The position read before was taken for a seek back, and the partition looked 300 records
+    # behind with no progress for ever: ingest's /readyz stayed 503 at the end of a replay.
+    clock = MonotonicClock()
+    consumer = FakeConsumer({P0: 100})
+    watch_box: list[ProgressWatch] = []
+
+    class FinishingEnds(FakeEnds):
+        async def __call__(self, keys: Iterable[PartitionKey]) -> dict[PartitionKey, int]:
+            watch_box[0].processed({P0: 399}, clock())  # the last batch, done meanwhile
+            return await super().__call__(keys)
+
+    monitor = _monitor(consumer, FinishingEnds({P0: 400}), clock)
+    watch_box.append(monitor.watch)
+    monitor.watch.processed({P0: 99}, clock())
+    consumer.positions[P0] = 400
+    verdict = await monitor.liveness.check()
+    assert [(p.position, p.lag) for p in verdict.partitions] == [(400, 0)]
+    clock.advance(120)
+    assert (await monitor.liveness.check()).stalled == ()
