@@ -132,6 +132,16 @@ class Pipeline:
         path = self.logs / f"{name}.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
+    def log_problems(self, name: str, lines: int = 30) -> str:
+        """The last warnings and errors of a service's log (its JSON lines above info)."""
+        path = self.logs / f"{name}.log"
+        kept = [
+            line[:600]
+            for line in path.read_text(errors="replace").splitlines()
+            if '"level": "info"' not in line and '"level": "debug"' not in line
+        ]
+        return "\n".join(kept[-lines:])
+
     def stop(self) -> None:
         self.sample()
         for child in self.children.values():
@@ -146,17 +156,23 @@ class Pipeline:
     def peak_mib(self) -> dict[str, float]:
         return {name: round(kib / 1024, 1) for name, kib in self.peak_kib.items()}
 
-    async def readiness(self) -> dict[str, int]:
-        """Each service's /readyz status code now (0 when it does not answer)."""
+    async def readiness(self, reasons: dict[str, str] | None = None) -> dict[str, int]:
+        """Each service's /readyz status code now (0 when it does not answer); `reasons`, when
+        given, receives why each service that answered 503 is not ready."""
         codes: dict[str, int] = {}
         async with httpx.AsyncClient(timeout=4) as http:
             for name in SERVICES:
                 port = self.settings.http_port_for(name)
                 try:
                     answer = await http.get(f"http://127.0.0.1:{port}/readyz")
-                    codes[name] = answer.status_code
-                except httpx.HTTPError:
+                except httpx.HTTPError as exc:
                     codes[name] = 0
+                    if reasons is not None:
+                        reasons[name] = f"no answer: {exc!r}"
+                    continue
+                codes[name] = answer.status_code
+                if reasons is not None and answer.status_code != 200:
+                    reasons[name] = answer.text
         return codes
 
     async def until_ready(self, timeout_s: float = 180) -> None:
@@ -222,6 +238,7 @@ class ReadinessLog:
     """/readyz of every service, polled once a second: (seconds since start, codes)."""
 
     samples: list[tuple[float, dict[str, int]]] = field(default_factory=list)
+    last_reason: dict[str, str] = field(default_factory=dict)  # of the last answer not 200
 
     def codes(self, name: str, since: float, until: float) -> list[int]:
         return [codes[name] for at, codes in self.samples if since <= at < until]
@@ -229,6 +246,6 @@ class ReadinessLog:
 
 async def poll_readiness(pipeline: Pipeline, log: ReadinessLog, started: float) -> None:
     while True:
-        codes = await pipeline.readiness()  # stamped when every answer is in
+        codes = await pipeline.readiness(log.last_reason)  # stamped when every answer is in
         log.samples.append((time.monotonic() - started, codes))
         await asyncio.sleep(1.0)

@@ -83,7 +83,10 @@ async def _outage_during_replay(
         assert 503 in during or 0 in during, f"{name} stayed ready during the outage: {during}"
         assert during.count(200) == 0, f"{name} answered ready during the outage: {during}"
         assert after, f"{name}: no answer after the outage"
-        assert after[-1] == 200, f"{name} is not ready again: {after[-10:]}"
+        assert after[-1] == 200, (
+            f"{name} is not ready again: {after[-10:]}, last reason "
+            f"{readiness.last_reason.get(name)}\n{pipeline.log_problems(name)}"
+        )
     recovered = {
         name: next(
             (round(at - back_at, 1) for at, codes in readiness.samples
