@@ -106,6 +106,9 @@ def parse_window(name: str) -> int:
     return int(match[1])
 
 
+_MAX_MONTHS_KEPT = 20_000  # dates whose month is remembered (55 years of days)
+
+
 def _month_index(year: int, month: int) -> int:
     """Months since year 0: consecutive months have consecutive indexes."""
     return year * 12 + month - 1
@@ -118,11 +121,15 @@ def _month_name(index: int) -> str:
 class FiscalCalendar:
     """Period arithmetic for one `CalendarConfig` (fiscal-year start month, zone, lateness)."""
 
-    __slots__ = ("_config", "_start")
+    __slots__ = ("_config", "_last_local", "_months", "_start")
 
     def __init__(self, config: CalendarConfig) -> None:
         self._config = config
         self._start = config.fiscal_year_start_month
+        # Scoring asks for the month and the day of one event's instant three times in a row,
+        # and for the months of a few hundred dates a year, thousands of times a second.
+        self._last_local: tuple[datetime | None, date | None] = (None, None)
+        self._months: dict[date, str] = {}
 
     @property
     def config(self) -> CalendarConfig:
@@ -134,16 +141,29 @@ class FiscalCalendar:
 
     def month_of(self, moment: datetime) -> str:
         """The local calendar month of an aware instant, e.g. ``2024-03``."""
-        return self.month_of_date(self._config.local_date(moment))
+        return self.month_of_date(self.local_day(moment))
 
     def day_of(self, moment: datetime) -> str:
         """The local date of an aware instant, e.g. ``2024-03-31``."""
-        return self._config.local_date(moment).isoformat()
+        return self.local_day(moment).isoformat()
 
-    @staticmethod
-    def month_of_date(day: date) -> str:
+    def local_day(self, moment: datetime) -> date:
+        """`CalendarConfig.local_date`, remembered for the last instant asked (the same object)."""
+        last, day = self._last_local
+        if moment is last and day is not None:
+            return day
+        day = self._config.local_date(moment)
+        self._last_local = (moment, day)
+        return day
+
+    def month_of_date(self, day: date) -> str:
         """The month a date falls in, e.g. ``2024-03``."""
-        return f"{day.year:04d}-{day.month:02d}"
+        month = self._months.get(day)
+        if month is None:
+            if len(self._months) >= _MAX_MONTHS_KEPT:
+                self._months.clear()
+            month = self._months[day] = f"{day.year:04d}-{day.month:02d}"
+        return month
 
     # -- the fiscal periods a month belongs to ----------------------------------------------
 

@@ -195,7 +195,7 @@ def record_facts(event: KpiEvent, calendar: FiscalCalendar) -> list[tuple[Record
     inner = event.event
     owner = _owner(event)
     entities = list(event.org.entities())
-    day = date.fromisoformat(calendar.day_of(inner.occurred_at))
+    day = calendar.local_day(inner.occurred_at)
     base: dict[str, object] = {"k": event.key, "e": entities}
     out: list[tuple[RecordRef, Fact]] = []
     if isinstance(inner, PolicyEvent):

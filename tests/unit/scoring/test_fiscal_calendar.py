@@ -302,3 +302,20 @@ def _next_month(month: str) -> str:
     year, number = (int(part) for part in month.split("-"))
     following = date(year + number // 12, number % 12 + 1, 1)
     return f"{following.year:04d}-{following.month:02d}"
+
+
+@given(calendars, st.lists(instants, min_size=1, max_size=20), st.data())
+def test_the_remembered_day_and_month_are_those_of_the_instant_asked(
+    calendar: FiscalCalendar, moments: list[datetime], data: st.DataObject
+) -> None:
+    # The calendar remembers the last instant's local date and the months of dates: asked
+    # again and again, in any order, with an equal instant that is another object, in another
+    # zone, it answers what the zone's clock says.
+    zone = calendar.config.zone
+    for moment in moments + data.draw(st.permutations(moments)):
+        for asked in (moment, moment.astimezone(JST), moment):
+            local = moment.astimezone(zone).date()
+            assert calendar.local_day(asked) == local
+            assert calendar.day_of(asked) == local.isoformat()
+            assert calendar.month_of(asked) == f"{local.year:04d}-{local.month:02d}"
+            assert calendar.month_of_date(local) == f"{local.year:04d}-{local.month:02d}"
