@@ -20,7 +20,7 @@ from shared.kafka_output import Outbound
 from shared.kpi.catalogue import KpiCatalogue
 from shared.kpi.components import PREFIX_SUMMED, C
 from shared.kpi.effective import rule_month
-from shared.kpi.fiscal_calendar import FiscalCalendar, is_window
+from shared.kpi.fiscal_calendar import FiscalCalendar, is_window, parse_period
 from shared.kpi.kpi_definition import DenominatorSource, KpiDefinition
 from shared.kpi.kpi_values import attainment, compute
 from shared.kpi.targets import Targets
@@ -32,9 +32,10 @@ from .domain.batch import BatchOutcome
 from .ports import StateStore
 
 logger = logging.getLogger(__name__)
-# Targets (and plans) of (KPI, entity, period) kept at most: 1,100 entities with 20 KPIs over
-# 19 periods a fiscal year are about 400,000 a year of history, held for as long as the
-# process runs (see tests/unit/scoring/test_score_builder_memory.py for what one costs).
+# Targets kept at most, per (KPI, entity, kind of period or rolling window): about 1,100
+# entities × 20 KPIs × 4 kinds and the windows, whatever the history. Kept per period before,
+# with the plans, they grew about 97 MiB a year of history (tests/unit/scoring/
+# test_score_builder_memory.py); the bound stays as a guard.
 CACHED_FACTS: Final = 200_000
 HISTORY_YEARS = 5  # prefix sums (in force, existing customers) look this far back
 YIELD_EVERY = 500  # (entity, period) pairs computed between two turns of the event loop
@@ -127,13 +128,14 @@ class ScoreBuilder:
             kpi.id for kpi in catalogue.entries if any(c in PREFIX_SUMMED for c in kpi.components)
         }
         self._closed_openings: dict[tuple[str, str], dict[str, int]] = {}
-        # Per-period facts that never change while the process runs; computing them for every
-        # score was most of a batch's time. Targets and plans are kept per entity and period,
-        # so they grow with the history the process scores: each is emptied when it reaches
-        # CACHED_FACTS entries, and refills with the periods in use.
+        # Facts that never change while the process runs; computing them for every score was
+        # most of a batch's time. A target depends on the kind of period (or the window), not
+        # on which month or year: kept per kind, they do not grow with the history scored
+        # (emptied at CACHED_FACTS all the same). Plans come from the yearly plans `Targets`
+        # keeps per entity and fiscal year.
         self._working_days: dict[str, int] = {}
-        self._plans: dict[tuple[str, str], Decimal | None] = {}
-        self._targets_cache: dict[tuple[str, str, str, str | None], Decimal | None] = {}
+        self._spans: dict[str, object] = {}  # period → its kind, or the window itself
+        self._targets_cache: dict[tuple[str, str, object, str | None], Decimal | None] = {}
         self._headcounts: dict[str, int | None] = {}
         self._on_failure = on_failure  # a score that could not be computed
 
@@ -351,7 +353,10 @@ class ScoreBuilder:
         if rule is None:
             return self._undefined(kpi, entity, period, totals, as_of)
         kpi = rule
-        target_key = (kpi.id, entity, period, kpi.effective_from)
+        span = self._spans.get(period)
+        if span is None:
+            span = self._spans[period] = period if is_window(period) else parse_period(period).kind
+        target_key = (kpi.id, entity, span, kpi.effective_from)
         if target_key not in self._targets_cache:
             if len(self._targets_cache) >= CACHED_FACTS:
                 self._targets_cache.clear()
@@ -359,11 +364,7 @@ class ScoreBuilder:
         target = self._targets_cache[target_key]
         denominator_target: Decimal | None = target
         if kpi.denominator_from is DenominatorSource.TARGET:
-            if (entity, period) not in self._plans:
-                if len(self._plans) >= CACHED_FACTS:
-                    self._plans.clear()
-                self._plans[(entity, period)] = self._targets.plan(entity, period, calendar)
-            denominator_target = self._plans[(entity, period)]
+            denominator_target = self._targets.plan(entity, period, calendar)
         if is_window(period):  # ends at as_of: not cached
             working_days = calendar.window_working_days(period, as_of)
         else:
