@@ -45,13 +45,14 @@ def occurred(document: Document) -> datetime:
 
 @dataclass(frozen=True)
 class History:
-    """What the backfill published: how many events, from when until when, and the stream's
-    next event (the first one at or after the cut, for the live feed)."""
+    """What the backfill published: how many events, from when until when, the last event's
+    time, and the stream's next event (the first one at or after the cut, for the live feed)."""
 
     published: int
     first: datetime
     cut: datetime
     next_event: Document | None
+    last: datetime
 
 
 async def start_empty(settings: Settings, *, drop_database: bool) -> str | None:
@@ -83,13 +84,15 @@ async def publish_history(
     chunk: list[tuple[str, Document]] = []
     next_event: Document | None = None
     first: datetime | None = None
+    last: datetime | None = None
     progress = Progress(None, out, label="publishing", rate=True)
     async with producer(settings) as client:
         for document in stream:
             if occurred(document) >= cut:
                 next_event = document
                 break
-            first = first or occurred(document)
+            last = occurred(document)
+            first = first or last
             chunk.append((str(document["event_id"]), document))
             if len(chunk) >= CHUNK:
                 await publish_documents(client, chunk, totals)
@@ -99,7 +102,7 @@ async def publish_history(
     progress.finish(totals.sent)
     if totals.failed:
         raise StackError(f"the broker refused {totals.failed} events: {totals.errors[:3]}")
-    return History(totals.sent, first or cut, cut, next_event)
+    return History(totals.sent, first or cut, cut, next_event, last or cut)
 
 
 async def _remaining(settings: Settings) -> int:
@@ -128,7 +131,12 @@ async def follow_applying(
 
 
 def last_closed_month(calendar: FiscalCalendar, now: datetime) -> str:
-    """The month before the one `now` falls in (local time): the newest closed month."""
+    """The month before the one `now` falls in (local time): the newest month closed at `now`.
+
+    `kpi run` asks it of the history's last event, not of the wall clock: once the history is
+    applied the close clock runs on from the last event at wall-clock speed (DESIGN §5), so a
+    month whose midnight fell after the last event closes that long after the backfill is in
+    (35 minutes for a last event at 23:25), and `kpi run` would wait for it."""
     return calendar.previous_period(calendar.month_of(now))
 
 

@@ -202,7 +202,7 @@ class LocalRun:
         if self._stopping.is_set():
             return None
         calendar = FiscalCalendar(load_calendar(company.config_dir / "calendar.yaml"))
-        month = last_closed_month(calendar, now)
+        month = last_closed_month(calendar, history.last)
         await wait_until_reported(
             self.settings, month, len(profiled_entities(company)), self._stopping, sys.stdout
         )

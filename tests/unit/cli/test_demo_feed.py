@@ -1,20 +1,25 @@
 """What `kpi run` backfills: from when, for which company (its own configuration directory),
 and the stream it reads the backfill and then the live feed from."""
 
+import contextlib
+import io
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, cast
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.cli import demo_backfill
 from services.cli.demo_backfill import last_closed_month, occurred, profiled_entities
 from services.cli.demo_feed import DEMO_SEED, history_start, write_demo_config
-from services.demo.generator import volume_scale
+from services.demo.generator import Document, volume_scale
 from shared.config import load_calendar, load_org, read_yaml
 from shared.kpi.fiscal_calendar import FiscalCalendar
+from shared.settings import Settings
 
 CONFIG: Final = Path(__file__).resolve().parents[3] / "config"
 TOKYO: Final = ZoneInfo("Asia/Tokyo")
@@ -93,3 +98,37 @@ def test_the_stream_runs_on_past_now_in_time_order(tmp_path: Path) -> None:
     assert times[0] >= start
     assert times[-1] > start + timedelta(days=30)
     assert all(e["agent_id"] in company.org.agent_ids for e in events if "agent_id" in e)
+
+
+async def test_the_history_tells_its_last_event_so_kpi_run_waits_for_the_month_it_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At 00:58 on 1 December after a last event at 23:25 on 30 November, the close clock
+    reaches December only 35 minutes after the backfill: `kpi run` waits for October."""
+    sent: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def no_broker(settings: object) -> AsyncIterator[None]:
+        yield None
+
+    async def publish(client: None, chunk: list[tuple[str, Document]], totals: Any) -> None:
+        sent.extend(label for label, _ in chunk)
+        totals.sent += len(chunk)
+
+    monkeypatch.setattr(demo_backfill, "producer", no_broker)
+    monkeypatch.setattr(demo_backfill, "publish_documents", publish)
+    times = [datetime(2026, 11, 30, h, m, tzinfo=TOKYO) for h, m in ((9, 0), (23, 25))]
+    events: list[Document] = [
+        {"event_id": f"e{i}", "occurred_at": t.isoformat()} for i, t in enumerate(times)
+    ]
+    events.append({"event_id": "live", "occurred_at": "2026-12-01T09:00:00+09:00"})
+    stream: Iterator[Document] = iter(events)
+    now = datetime(2026, 12, 1, 0, 58, tzinfo=TOKYO)
+    history = await demo_backfill.publish_history(
+        cast("Settings", None), stream, now, io.StringIO()
+    )
+    assert (sent, history.first, history.last) == (["e0", "e1"], times[0], times[1])
+    assert history.next_event is not None
+    assert history.next_event["event_id"] == "live"
+    assert last_closed_month(CALENDAR, history.last) == "2026-10"
+    assert last_closed_month(CALENDAR, now) == "2026-11"
