@@ -13,6 +13,7 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from .errors import TransientError
 from .kafka import aiokafka_options
 from .settings import Settings
 
@@ -64,41 +65,58 @@ class KafkaGroupBacklog:
 _END_PROBE_S = 15.0
 
 
-async def end_offsets(settings: Settings, topic_names: Sequence[str]) -> dict[TopicPartition, int]:
-    """The current end offset (last offset + 1) of every partition of the topics.
+class UnknownTopic(TransientError):
+    """The broker's metadata names no partition of a topic asked about (not created yet)."""
 
-    The broker's answer is checked by reading from it: Tansu 0.6 answers ListOffsets(latest)
-    with the first offset of the partition's last record batch, not the offset after it, so
-    taken as is it would call a partition idle with its last batch still unread. Records found
-    at or after the answer move the end on; on Apache Kafka there are none, and it costs one
-    short empty fetch.
-    """
-    consumer = AIOKafkaConsumer(**aiokafka_options(settings), enable_auto_commit=False)
+
+async def true_ends(
+    consumer: AIOKafkaConsumer, partitions: Sequence[TopicPartition], *, timeout_s: float
+) -> dict[TopicPartition, int]:
+    """The end (offset after the last record) of each partition, on a consumer of its own that
+    is assigned them here (no group, nothing committed).
+
+    Tansu 0.6 answers ListOffsets(latest) with the offset after the *first* record of the
+    partition's last record batch, so taken as is it would call a partition done with its last
+    batch unread; the high watermark of a Fetch response is right (docs/resilience.md). So this
+    asks ListOffsets, seeks there, fetches until every partition's high watermark is known and
+    takes the larger. On Apache Kafka both agree and the fetch finds nothing.
+
+    Fails closed: after `timeout_s` without every answer it raises `TimeoutError`, never a
+    short end (a caller deciding that a pipeline is idle must not be told so by a slow
+    broker)."""
+    async with asyncio.timeout(timeout_s):
+        listed: dict[TopicPartition, int] = dict(await consumer.end_offsets(partitions))
+        consumer.assign(list(partitions))  # fresh partition states: no high watermark yet
+        for tp in partitions:
+            consumer.seek(tp, listed[tp])
+        while any(consumer.highwater(tp) is None for tp in partitions):
+            await consumer.getmany(*partitions, timeout_ms=200, max_records=1)
+        return {tp: max(listed[tp], consumer.highwater(tp) or 0) for tp in partitions}
+
+
+async def end_offsets(settings: Settings, topic_names: Sequence[str]) -> dict[TopicPartition, int]:
+    """The current end offset (last offset + 1) of every partition of the topics (`true_ends`).
+
+    Raises `UnknownTopic` when the broker's metadata names no partition of one of them, and
+    `TimeoutError` when the broker does not answer within 15 s: an empty or short answer would
+    tell every caller (`kpi wait-idle`, reporting's close clock) that nothing is left."""
+    consumer = AIOKafkaConsumer(
+        **aiokafka_options(settings),
+        enable_auto_commit=False,
+        fetch_max_wait_ms=100,
+        max_partition_fetch_bytes=64 * 1024,
+    )
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topic_names
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
+        partitions: list[TopicPartition] = []
+        for topic in topic_names:
+            known = consumer.partitions_for_topic(topic)
+            if not known:
+                raise UnknownTopic(f"the broker names no partition of topic {topic}")
+            partitions += [TopicPartition(topic, p) for p in sorted(known)]
         if not partitions:
             return {}
-        ends = dict(await consumer.end_offsets(partitions))
-        consumer.assign(partitions)
-        for tp, end in ends.items():
-            consumer.seek(tp, end)
-        # Read until a fetch finds nothing more and every partition has answered a fetch (its
-        # high watermark is known), so a slow first fetch is not taken for an empty one.
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + _END_PROBE_S
-        while True:
-            batches = await consumer.getmany(timeout_ms=300, max_records=100_000)
-            for tp, records in batches.items():
-                if records:
-                    ends[tp] = max(ends[tp], records[-1].offset + 1)
-            answered = all(consumer.highwater(tp) is not None for tp in partitions)
-            if (not batches and answered) or loop.time() >= deadline:
-                return ends
+        return await true_ends(consumer, partitions, timeout_s=_END_PROBE_S)
     finally:
         await consumer.stop()
 

@@ -73,6 +73,10 @@ def figures(card: Scorecard) -> dict[str, Any]:
     return card.model_dump(exclude=set(_VOLATILE))
 
 
+def _iso(instant: datetime | None) -> str:
+    return "none" if instant is None else instant.isoformat()
+
+
 def publishable(card: Scorecard, old: Scorecard | None, *, final: bool) -> bool:
     """Whether a rebuilt scorecard is a new revision: the first one, the final one, or one
     whose figures differ from the newest revision (a final scorecard is never revised, but
@@ -222,6 +226,18 @@ class ReportingService:
         published: list[Scorecard] = []
         for period in due:
             final = now >= self._calendar.lateness_deadline(period)
+            if final or period not in self._latest:
+                logger.info(
+                    "period %s %s: close clock %s (scoring's low watermark %s, latest %s, "
+                    "last batch %s; %s)",
+                    period,
+                    "finalised" if final else "closes",
+                    now.isoformat(),
+                    _iso(reading.low if reading else None),
+                    _iso(reading.latest if reading else None),
+                    _iso(reading.committed_at if reading else None),
+                    "pipeline quiet, every input applied" if caught_up else "by the low watermark",
+                )
             with self._metrics.close_seconds.time():
                 published += await self._close(period, final=final)
             if final:

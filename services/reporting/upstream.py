@@ -70,19 +70,32 @@ class PipelineUpstream:
     def __init__(self, settings: Settings, scores: ScoreQueries) -> None:
         self._settings = settings
         self._scores = scores
+        self._idle = False  # what the last answer was (a change to quiet is logged)
 
     async def idle(self) -> bool:
         try:
             ends = await end_offsets(self._settings, topics.UPSTREAM)
             if await ingest_backlog(self._settings).backlog(ends):
+                self._idle = False
                 return False
             # Read after ingest's: every event ingest had published by then is in these ends.
             events = await end_offsets(self._settings, (topics.EVENTS,))
             positions = await self._scores.positions({(tp.topic, tp.partition) for tp in events})
         except Exception as exc:  # noqa: BLE001 - a pipeline that cannot say is not idle
             logger.warning("cannot read ingest's or scoring's backlog; periods wait: %s", exc)
+            self._idle = False
             return False
         left = unapplied(events, positions)
         if left:
             logger.info("scoring has %d records of %s to apply; periods wait", left, topics.EVENTS)
-        return left == 0
+        elif not self._idle:
+            logger.info(
+                "pipeline quiet: ingest at the end of %d upstream partitions, scoring at the "
+                "end of %d partitions of %s (%d records)",
+                len(ends),
+                len(events),
+                topics.EVENTS,
+                sum(events.values()),
+            )
+        self._idle = left == 0
+        return self._idle

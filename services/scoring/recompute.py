@@ -26,6 +26,7 @@ from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
 from shared import mongo, topics
+from shared.consumer_state import backlog_of, records_left
 from shared.idle import end_offsets
 from shared.kafka import aiokafka_options
 from shared.kafka_output import Outbound
@@ -188,12 +189,12 @@ class Recompute:
             while True:
                 batches = await consumer.getmany(timeout_ms=FETCH_MS, max_records=self._max_batch)
                 records = decode_records(tuple(r for tp in tps for r in batches.get(tp, [])))
-                ends = await consumer.end_offsets(tps)
+                ends = await consumer.end_offsets(tps)  # short on Tansu: for the ETA only
                 if records:
-                    at = {tp: await consumer.position(tp) for tp in tps}
-                    backlog = {(tp.topic, tp.partition): at[tp] < ends[tp] for tp in tps}
-                    left = sum(max(0, ends[tp] - at[tp]) for tp in tps)
-                    result = await service.handle(records, backlog, left=left)
+                    # The fetch's high watermarks, right on Tansu too (shared/consumer_state).
+                    result = await service.handle(
+                        records, await backlog_of(consumer), left=await records_left(consumer)
+                    )
                     await after_batch(consumer, result)
                     applied += result.applied
                 done = sum([await consumer.position(tp) - starts[tp] for tp in tps])

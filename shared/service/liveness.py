@@ -26,6 +26,7 @@ from aiokafka.errors import KafkaError
 from faststream.middlewares import BaseMiddleware
 from prometheus_client import CollectorRegistry, Gauge
 
+from shared.idle import true_ends
 from shared.kafka import aiokafka_options
 from shared.metrics import ConsumerLag
 from shared.settings import Settings
@@ -101,16 +102,8 @@ class EndProbe:
             return {}
         async with asyncio.timeout(_PROBE_TIMEOUT_S):
             consumer = await self._started()
-            listed: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
-            consumer.assign(partitions)  # fresh partition states: no high watermark yet
-            for tp in partitions:
-                consumer.seek(tp, listed[tp])
-            while any(consumer.highwater(tp) is None for tp in partitions):
-                await consumer.getmany(*partitions, timeout_ms=200, max_records=1)
-            return {
-                (tp.topic, tp.partition): max(listed[tp], consumer.highwater(tp) or 0)
-                for tp in partitions
-            }
+            ends = await true_ends(consumer, partitions, timeout_s=_PROBE_TIMEOUT_S)
+        return {(tp.topic, tp.partition): end for tp, end in ends.items()}
 
     async def _started(self) -> AIOKafkaConsumer:
         if self._consumer is None:
