@@ -216,7 +216,12 @@ class AlertsService:
         for alert in alerts:
             self._metrics.published.labels(alert.rule, alert.state.value).inc()
             logger.info(
-                "alert %s %s %s (%s)", alert.state.value, alert.rule, alert.entity, alert.severity
+                "alert %s %s %s %s (%s)",
+                alert.state.value,
+                alert.rule,
+                alert.entity,
+                alert.period or "-",
+                alert.severity,
             )
         if alerts or poisoned:
             self._alert_gauges.sync(self.engine.firing())

@@ -16,7 +16,7 @@ import base64
 import json
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -168,38 +168,74 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(Decimal(str(value)).normalize())
 
 
-async def _check_alerts(settings: Settings) -> tuple[int, int, int]:
-    """No alert episode (alert id and `started_at`) fired twice at one severity, and the stored
-    alerts are the last message of each id on kpi.alerts.v1.
+@dataclass(frozen=True)
+class AlertRecord:
+    """One message of kpi.alerts.v1 where it stands."""
 
-    A message sent again byte for byte right after itself is one message delivered twice, not
-    a second firing: a producer without idempotence (Tansu has none) re-sends a batch whose
-    acknowledgement the broker did not give in time. A consumer drops the copy by its key
-    (DESIGN §7); these copies are counted (the third number returned). An episode that fires
-    again after another message of its alert (an alert's messages share its entity's
-    partition), or fires twice with different content, fails the check."""
-    records = sorted(
-        await records_of(settings, topics.ALERTS), key=lambda r: (r.partition, r.offset)
-    )
-    messages = [json.loads(r.value) for r in records]
-    previous: dict[str, bytes] = {}  # alert id → its last message
-    firing: Counter[tuple[str, str, str]] = Counter()
-    where: dict[tuple[str, str, str], list[tuple[int, int]]] = defaultdict(list)
+    partition: int
+    offset: int
+    value: bytes
+
+
+def repeated_firings(
+    records: Sequence[AlertRecord],
+) -> tuple[dict[tuple[str, str], list[tuple[int, int]]], int]:
+    """Alert episodes (alert id and `started_at`) that fired more than once, with where each
+    firing stands, and how many messages were copies re-sent byte for byte.
+
+    Read in partition order (an alert's messages share its entity's partition):
+    - a message equal byte for byte to its alert's previous one is one message delivered twice
+      (a producer without idempotence, as Tansu's, re-sends a batch whose acknowledgement came
+      late); a consumer drops the copy by its key (DESIGN §7);
+    - a firing right after a firing of the same episode at another severity is the severity
+      changing while it fires (DESIGN §8: critical, then warning, then critical again is one
+      episode); at the same severity it is a second firing;
+    - any other firing starts the episode, which may happen once."""
+    previous: dict[str, dict[str, Any]] = {}  # alert id → its last message
+    sent: dict[str, bytes] = {}
+    starts: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+    repeats: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
     resent = 0
-    for record, m in zip(records, messages, strict=True):
-        if previous.get(m["alert_id"]) == record.value:
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        message = json.loads(record.value)
+        alert_id = message["alert_id"]
+        if sent.get(alert_id) == record.value:
             resent += 1
             continue
-        previous[m["alert_id"]] = record.value
-        if m["state"] == "firing":
-            key = (m["alert_id"], m["started_at"], m["severity"])
-            firing[key] += 1
-            where[key].append((record.partition, record.offset))
-    twice = {key: where[key] for key, n in firing.items() if n > 1}
+        before = previous.get(alert_id)
+        previous[alert_id], sent[alert_id] = message, record.value
+        if message["state"] != "firing":
+            continue
+        episode = (alert_id, message["started_at"])
+        at = (record.partition, record.offset)
+        same_episode = (
+            before is not None
+            and before["state"] == "firing"
+            and before["started_at"] == message["started_at"]
+        )
+        if not same_episode:
+            starts[episode].append(at)
+        elif before is not None and before["severity"] == message["severity"]:
+            repeats[episode].append(at)
+    twice = {
+        episode: starts[episode] + repeats[episode]
+        for episode in {*starts, *repeats}
+        if len(starts[episode]) > 1 or repeats[episode]
+    }
+    return twice, resent
+
+
+async def _check_alerts(settings: Settings) -> tuple[int, int, int]:
+    """No alert episode fired twice (`repeated_firings`), and the stored alerts are the last
+    message of each id on kpi.alerts.v1; the alerts stored, the messages, and the copies
+    re-sent byte for byte."""
+    records = await records_of(settings, topics.ALERTS)
+    twice, resent = repeated_firings([AlertRecord(r.partition, r.offset, r.value) for r in records])
     assert not twice, (
         f"{len(twice)} alert episodes fired more than once (partition, offset): "
         f"{list(twice.items())[:5]}"
     )
+    messages = [json.loads(r.value) for r in sorted(records, key=lambda r: (r.partition, r.offset))]
     last: dict[str, dict[str, Any]] = {}
     for message in messages:
         last[message["alert_id"]] = message
