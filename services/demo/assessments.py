@@ -1,4 +1,6 @@
-"""Monthly assessments: each agent's and each branch's, for the month just ended.
+"""Monthly assessments: each agent's and each branch's, for the month just ended, given in the
+first week of the next month (within the month's allowed lateness: scoring refuses an
+assessment given after it as `too_late`).
 
 Ids: ``AS-YYYY-MM-<entity>``.
 """
@@ -22,13 +24,15 @@ def assessments(schedule: Scheduler, first_of_month: date) -> None:
         for member in members:
             score = round(min(100.0, max(30.0, rng.gauss(member.profile.assessment_mean, 6))))
             scores.append(score)
-            when = workday(first_of_month + timedelta(days=between(rng, 0, 6)))
+            # By the 6th (the 7th when it falls on a Sunday): August's assessments count in
+            # August, which takes late events until 8 September 00:00 (7 days' lateness).
+            when = workday(first_of_month + timedelta(days=between(rng, 0, 5)))
             schedule.push(
                 schedule.at(when, rng),
                 _assessment(period, "agent_id", member.agent_id, score, f"MGR-{branch_id}"),
             )
         branch_score = round(min(100.0, max(30.0, sum(scores) / len(scores) + rng.gauss(0, 3))))
-        when = workday(first_of_month + timedelta(days=between(rng, 3, 9)))
+        when = workday(first_of_month + timedelta(days=between(rng, 2, 5)))
         assessor = f"MGR-{schedule.world.region_of[branch_id]}"
         schedule.push(
             schedule.at(when, rng),

@@ -19,6 +19,12 @@ from .surveys import survey
 from .world import Member
 
 
+def _month_end(day: date) -> date:
+    """The last day of `day`'s month."""
+    following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
 def renewals(schedule: Scheduler, due: date, origin: date) -> None:
     """Originate the renewals of the book falling due on `due`, as staffed on `origin`."""
     if due.month == 2 and due.day == 29:
@@ -52,6 +58,10 @@ def _renewal(
     else:
         lost_low, lost_high = LOST_AFTER_DUE_DAYS
         outcome = due_day + lost_low + int(r() * (lost_high - lost_low + 1))
+        # A lost renewal counts in its due month, which takes late events for 7 days after it
+        # ends: the demo insurer confirms it by the 6th (a Sunday's work lands on Monday, the
+        # 7th), so the history has no `too_late` event.
+        outcome = min(outcome, _month_end(due).toordinal() + 6)
     notice_ts = schedule.at_ordinal(workday_ordinal(notice), rng)
     contact_ts = max(schedule.at_ordinal(workday_ordinal(first_contact), rng), notice_ts + 600)
     outcome_ts = max(schedule.at_ordinal(workday_ordinal(outcome), rng), contact_ts + 600)

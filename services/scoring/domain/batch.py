@@ -15,6 +15,7 @@ from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.kpi.survey_boxes import DEFAULT_BOXES, SurveyBox
 
 from .contributions import (
+    counted_month,
     merge_facts,
     record_contribution,
     record_facts,
@@ -125,7 +126,7 @@ def apply_batch(
             continue
         partition_marks[source] = event.source_offset
         occurred = event.event.occurred_at
-        month = calendar.month_of(occurred)
+        month = counted_month(event, calendar)
         channel = watermarks.setdefault(key, {})
         watermark = channel.get(source)
         if watermark is not None and watermark > calendar.lateness_deadline(month):

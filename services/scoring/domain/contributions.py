@@ -132,6 +132,21 @@ def stateless(
     return deltas
 
 
+def counted_month(event: KpiEvent, calendar: FiscalCalendar) -> str:
+    """The earliest month whose counters the event changes: the month it occurred in, except
+    for a renewal's steps, which count in the month the renewal fell due (a renewal lost two
+    weeks after a due date of 31 August revises August), and an assessment, which counts in
+    the period it assesses (August's, given on 10 September). Lateness is judged for this
+    month (DESIGN §4: an event is accepted into a closed period until its allowed lateness)."""
+    inner = event.event
+    month = calendar.month_of(inner.occurred_at)
+    if isinstance(inner, RenewalEvent):
+        return min(month, calendar.month_of_date(inner.due_date))
+    if isinstance(inner, AssessmentEvent):
+        return min(month, calendar.months_of(inner.period)[0])
+    return month
+
+
 def _policy(event: PolicyEvent, month: str, count: _Counter) -> None:
     action = event.action
     if action in {PolicyAction.ISSUED, PolicyAction.RENEWED}:
