@@ -128,6 +128,9 @@ class ScoreBuilder:
             kpi.id for kpi in catalogue.entries if any(c in PREFIX_SUMMED for c in kpi.components)
         }
         self._closed_openings: dict[tuple[str, str], dict[str, int]] = {}
+        # Counts the batches that may have changed a year's totals: an opening read while one
+        # was applied is not kept (the batch's invalidation came before it was stored).
+        self._year_changes = 0
         # Facts that never change while the process runs; computing them for every score was
         # most of a batch's time. A target depends on the kind of period (or the window), not
         # on which month or year: kept per kind, they do not grow with the history scored
@@ -156,6 +159,7 @@ class ScoreBuilder:
 
     def changed(self, outcome: BatchOutcome) -> dict[tuple[str, str], set[str]]:
         """(entity, period) → the KPIs whose components the batch changed there."""
+        self._year_changes += 1
         for entity, bucket in outcome.touched:
             # Lateness is judged per channel, so a year past its deadline by the low
             # watermark can still take an event from a channel that is behind.
@@ -179,6 +183,7 @@ class ScoreBuilder:
         when it is not known which components changed (after a crash)."""
         every = {kpi.id for kpi in self._catalogue}
         changed: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self._year_changes += 1
         for entity, bucket in touched:
             self._closed_openings.pop((entity, self._calendar.bucket_fiscal_year(bucket)), None)
             periods = self._calendar.periods_of_month(bucket) if is_month(bucket) else (bucket,)
@@ -196,7 +201,12 @@ class ScoreBuilder:
             for back in range(1, HISTORY_YEARS + 1)
         }
         missing = {key for key in wanted if key not in self._closed_openings}
+        changes = self._year_changes
         documents = await self._store.counter_documents({f"{e}|{fy}" for e, fy in missing})
+        # A batch applied while the documents were read (the publication runs beside the
+        # batches) may have changed a year it dropped from the cache before this read could
+        # store it: what was read is used this once, and kept only when no batch came between.
+        keep = changes == self._year_changes
         year_totals: dict[tuple[str, str], dict[str, int]] = {}
         for entity, fy in wanted:
             cached = self._closed_openings.get((entity, fy))
@@ -210,8 +220,10 @@ class ScoreBuilder:
                         totals[component] += value
             year_totals[(entity, fy)] = dict(totals)
             last_month = self._calendar.months_of(fy)[-1]
-            if stream_time is not None and stream_time > self._calendar.lateness_deadline(
-                last_month
+            if (
+                keep
+                and stream_time is not None
+                and stream_time > self._calendar.lateness_deadline(last_month)
             ):
                 self._closed_openings[(entity, fy)] = dict(totals)  # can no longer change
         openings: dict[tuple[str, str], dict[str, int]] = {}
