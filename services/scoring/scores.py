@@ -112,7 +112,11 @@ class ScoreBuilder:
         store: StateStore,
         on_failure: Callable[[], None] = lambda: None,
         definitions: Definitions | None = None,
+        keep_openings: bool = True,
     ) -> None:
+        """`keep_openings`: keep a year's totals once stream time is past its lateness, dropped
+        when a batch changes the year (`changed`); a reader that sees no batch (the read
+        model) must not keep them."""
         self._catalogue = catalogue
         self._definitions = definitions_fields(definitions)  # stamped on every score
         self._dated = catalogue.dated  # undated: one rule for every period, no look-up
@@ -131,6 +135,7 @@ class ScoreBuilder:
         # Counts the batches that may have changed a year's totals: an opening read while one
         # was applied is not kept (the batch's invalidation came before it was stored).
         self._year_changes = 0
+        self._keep_openings = keep_openings
         # Facts that never change while the process runs; computing them for every score was
         # most of a batch's time. A target depends on the kind of period (or the window), not
         # on which month or year: kept per kind, they do not grow with the history scored
@@ -206,7 +211,7 @@ class ScoreBuilder:
         # A batch applied while the documents were read (the publication runs beside the
         # batches) may have changed a year it dropped from the cache before this read could
         # store it: what was read is used this once, and kept only when no batch came between.
-        keep = changes == self._year_changes
+        keep = self._keep_openings and changes == self._year_changes
         year_totals: dict[tuple[str, str], dict[str, int]] = {}
         for entity, fy in wanted:
             cached = self._closed_openings.get((entity, fy))

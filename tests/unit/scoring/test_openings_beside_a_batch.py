@@ -88,3 +88,22 @@ async def test_an_opening_read_with_no_batch_beside_it_is_kept() -> None:
     store.documents.update(_fy2024(99))  # not read again: FY2024 can no longer change
     again = await builder.openings([(AGENT, "FY2025")], LATE)
     assert again[(AGENT, "FY2025")][C.INFORCE_DELTA] == 6
+
+
+async def test_the_read_model_keeps_no_opening_it_could_not_drop() -> None:
+    """Reporting's and the API's builder sees no batch, so it is never told of a late change to
+    a year past its lateness by stream time: it reads the year every time."""
+    store = SlowStore(_fy2024(6))
+    store.go_on.set()
+    builder = ScoreBuilder(
+        catalogue=CONFIG.catalogue,
+        calendar=CONFIG.calendar,
+        org=CONFIG.org,
+        targets=CONFIG.targets,
+        store=store,
+        keep_openings=False,
+    )
+    await builder.openings([(AGENT, "FY2025")], LATE)
+    store.documents.update(_fy2024(7))  # a channel behind delivered a March 2025 policy
+    again = await builder.openings([(AGENT, "FY2025")], LATE)
+    assert again[(AGENT, "FY2025")][C.INFORCE_DELTA] == 7
