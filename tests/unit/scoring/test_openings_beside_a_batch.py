@@ -41,19 +41,24 @@ class SlowStore(MemoryStateStore):
         return found
 
 
+def _builder(store: SlowStore, *, keep_openings: bool = True) -> ScoreBuilder:
+    return ScoreBuilder(
+        catalogue=CONFIG.catalogue,
+        calendar=CONFIG.calendar,
+        org=CONFIG.org,
+        targets=CONFIG.targets,
+        store=store,
+        keep_openings=keep_openings,
+    )
+
+
 def _fy2024(in_force: int) -> dict[str, dict[str, Any]]:
     return {f"{AGENT}|FY2024": {"buckets": {"2025-03": {C.INFORCE_DELTA: in_force}}}}
 
 
 async def test_an_opening_read_while_a_batch_changes_its_year_is_not_kept() -> None:
     store = SlowStore(_fy2024(6))
-    builder = ScoreBuilder(
-        catalogue=CONFIG.catalogue,
-        calendar=CONFIG.calendar,
-        org=CONFIG.org,
-        targets=CONFIG.targets,
-        store=store,
-    )
+    builder = _builder(store)
     reading = asyncio.ensure_future(builder.openings([(AGENT, "FY2025")], LATE))
     await store.reading.wait()
     # The batch beside it commits a March 2025 policy, then tells the builder.
@@ -77,13 +82,7 @@ async def test_an_opening_read_while_a_batch_changes_its_year_is_not_kept() -> N
 async def test_an_opening_read_with_no_batch_beside_it_is_kept() -> None:
     store = SlowStore(_fy2024(6))
     store.go_on.set()
-    builder = ScoreBuilder(
-        catalogue=CONFIG.catalogue,
-        calendar=CONFIG.calendar,
-        org=CONFIG.org,
-        targets=CONFIG.targets,
-        store=store,
-    )
+    builder = _builder(store)
     await builder.openings([(AGENT, "FY2025")], LATE)
     store.documents.update(_fy2024(99))  # not read again: FY2024 can no longer change
     again = await builder.openings([(AGENT, "FY2025")], LATE)
@@ -95,14 +94,7 @@ async def test_the_read_model_keeps_no_opening_it_could_not_drop() -> None:
     a year past its lateness by stream time: it reads the year every time."""
     store = SlowStore(_fy2024(6))
     store.go_on.set()
-    builder = ScoreBuilder(
-        catalogue=CONFIG.catalogue,
-        calendar=CONFIG.calendar,
-        org=CONFIG.org,
-        targets=CONFIG.targets,
-        store=store,
-        keep_openings=False,
-    )
+    builder = _builder(store, keep_openings=False)
     await builder.openings([(AGENT, "FY2025")], LATE)
     store.documents.update(_fy2024(7))  # a channel behind delivered a March 2025 policy
     again = await builder.openings([(AGENT, "FY2025")], LATE)
