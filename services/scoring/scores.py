@@ -112,11 +112,15 @@ class ScoreBuilder:
         store: StateStore,
         on_failure: Callable[[], None] = lambda: None,
         definitions: Definitions | None = None,
-        keep_openings: bool = True,
+        keep_openings: bool = False,
     ) -> None:
         """`keep_openings`: keep a year's totals once stream time is past its lateness, dropped
-        when a batch changes the year (`changed`); a reader that sees no batch (the read
-        model) must not keep them."""
+        when a batch changes the year (`changed`). Off: `changed` runs before the batch's
+        commit, so a publication beside it can read the year between the two and keep totals
+        from before the batch (the eighth 10-minute overload run: 6,823 scores short of the
+        state), and a reader that sees no batch (the read model) could never drop them. Every
+        publication reads the years before afresh; keeping them safely needs the drop after
+        the commit."""
         self._catalogue = catalogue
         self._definitions = definitions_fields(definitions)  # stamped on every score
         self._dated = catalogue.dated  # undated: one rule for every period, no look-up

@@ -42,6 +42,7 @@ class SlowStore(MemoryStateStore):
 
 
 def _builder(store: SlowStore, *, keep_openings: bool = True) -> ScoreBuilder:
+    """A builder that keeps openings unless told not to (the cache under test)."""
     return ScoreBuilder(
         catalogue=CONFIG.catalogue,
         calendar=CONFIG.calendar,
