@@ -13,8 +13,10 @@ single watermark to the end of the history.
   years before the first renewal), every event within the allowed lateness of its own
   partition's progress is accepted. The rule rejects exactly the five stale policies appended
   to the policy topic: each is more than the allowed lateness behind the policies that came
-  before it in its own source partition. Nothing else is late, since each topic is in time
-  order.
+  before it in its own source partition. And the two renewal outcomes appended to the renewal
+  topic: each occurred as recently as the renewals before it, but counts in the month its
+  renewal fell due, four months earlier, whose lateness is long past (lateness is judged for the
+  month an event counts in). Nothing else is late, since each topic is in time order.
 """
 
 import asyncio
@@ -58,6 +60,7 @@ EVENTS_PER_DAY = 75
 AGENT_SHARE = 4  # every fourth agent of each team: 265 of the demo company's 1,003
 TOPIC_ORDER = ("policy", "renewal", "complaint", "survey", "assessment", "training")
 STALE = 5
+LATE_RENEWALS = 2
 CALENDAR = FiscalCalendar(load_calendar(Path("config/calendar.yaml")))
 
 
@@ -140,7 +143,9 @@ async def test_a_backlog_of_two_years_is_applied_whole_and_closes_no_month_early
 
 def _adversarial(events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], set[str]]:
     """Topic by topic, oldest source first, each in time order; five stale policies (copies of
-    policies of about four months before the end, with new ids) close the policy topic."""
+    policies of about four months before the end, with new ids) close the policy topic, and
+    two renewal outcomes of today for renewals due four months before close the renewal
+    topic."""
     by_topic = sorted(events, key=lambda e: TOPIC_ORDER.index(e["event_type"]))
     last_policy = max(i for i, e in enumerate(by_topic) if e["event_type"] == "policy")
     since = (END - timedelta(days=120)).isoformat()
@@ -151,8 +156,30 @@ def _adversarial(events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], se
         )
     ]
     assert len(stale) == STALE
-    ordered = [*by_topic[: last_policy + 1], *stale, *by_topic[last_policy + 1 :]]
-    return ordered, {f"{e['source']}:{e['event_id']}" for e in stale}
+    renewals = [e for e in by_topic if e["event_type"] == "renewal"]
+    last = renewals[-1]
+    outcomes = [e for e in renewals if e["action"] in {"renewed", "lost"}][-LATE_RENEWALS:]
+    due = (END - timedelta(days=120)).date().isoformat()
+    late = [
+        e
+        | {
+            "event_id": f"RN-LATE-{n}:{e['action']}",
+            "renewal_id": f"RN-LATE-{n}",
+            "due_date": due,
+            "occurred_at": last["occurred_at"],  # on time by when it happened
+        }
+        for n, e in enumerate(outcomes)
+    ]
+    assert len(late) == LATE_RENEWALS
+    last_renewal = by_topic.index(last)
+    ordered = [
+        *by_topic[: last_policy + 1],
+        *stale,
+        *by_topic[last_policy + 1 : last_renewal + 1],
+        *late,
+        *by_topic[last_renewal + 1 :],
+    ]
+    return ordered, {f"{e['source']}:{e['event_id']}" for e in [*stale, *late]}
 
 
 async def test_topic_by_topic_only_events_late_in_their_own_partition_are_refused(
@@ -172,7 +199,9 @@ async def test_topic_by_topic_only_events_late_in_their_own_partition_are_refuse
         assert published.returncode == 0, published.stdout + published.stderr
         await wait_idle(env)
         letters = await dead_letters(settings)
-        assert sorted(letter["reason"] for letter in letters) == ["too_late"] * STALE
+        assert sorted(letter["reason"] for letter in letters) == ["too_late"] * (
+            STALE + LATE_RENEWALS
+        )
         refused = {json.loads(b64decode(letter["payload_base64"]))["key"] for letter in letters}
         assert refused == stale
         assert_same(
