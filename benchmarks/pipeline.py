@@ -39,6 +39,7 @@ YEAR_DAYS = max(7, int(365 * SCALE))
 STEADY_START = YEAR_START + timedelta(days=365)
 STEADY_EVENTS_PER_DAY = 10_000
 RESCORE_DATABASE = "kpi_rescore"
+SERIAL_DATABASE = "kpi_rescore_serial"  # scoring alone without commits beside the next batch
 
 
 @dataclass(frozen=True)
@@ -185,21 +186,46 @@ async def pipeline(
         latency_rss,
     )
 
-    # Scoring alone: a fresh state (another database) re-reads every canonical event.
+    # Scoring alone: a fresh state (another database) re-reads every canonical event; then
+    # again with each batch committed before the next is read, the lever's effect in this run.
     events = sum((await end_offsets(settings, [topics.EVENTS])).values())
+    measured, profile = await _scoring_alone(settings, log, stack, RESCORE_DATABASE, events)
+    results.append(measured)
+    serial, _ = await _scoring_alone(
+        settings, log, stack, SERIAL_DATABASE, events, KPI_SCORING_OVERLAP="false"
+    )
+    results.append(serial)
+    return results, latency, profile
+
+
+async def _scoring_alone(
+    settings: Settings,
+    log: Path,
+    stack: Mapping[str, int],
+    database: str,
+    events: int,
+    **extra: str,
+) -> tuple[Measurement, Profile | None]:
+    """Scoring on a fresh state (`database`) re-reading every canonical event, timed from its
+    start to its committed end; profiled with py-spy unless `extra` changes its settings."""
     fresh = settings.model_copy(
-        update={"mongodb_database": RESCORE_DATABASE, "http_port_base": free_port()}
+        update={"mongodb_database": database, "http_port_base": free_port()}
     )
     profile: Profile | None = None
-    async with services(fresh, ["scoring"], log) as running:
+    spied = not extra
+    async with services(fresh, ["scoring"], log, **extra) as running:
         scoring = running.pids["scoring"]
         usage = CpuUsage({**stack, **running.pids}).start()
         started = time.perf_counter()
         raw_scoring, raw_database = log.with_name("scoring.pyspy"), log.with_name("db.pyspy")
-        spies = [
-            record(scoring, raw_scoring, PROFILE_SECONDS)[0],
-            record(stack["database"], raw_database, PROFILE_SECONDS)[0],
-        ]
+        spies = (
+            [
+                record(scoring, raw_scoring, PROFILE_SECONDS)[0],
+                record(stack["database"], raw_database, PROFILE_SECONDS)[0],
+            ]
+            if spied
+            else []
+        )
         await wait_idle(fresh, [StateBacklog(fresh)], timeout_s=900)
         elapsed = time.perf_counter() - started
         cpu = usage.stop()
@@ -210,20 +236,17 @@ async def pipeline(
                     spy.wait(timeout=PROFILE_SECONDS + 30)
                 except subprocess.TimeoutExpired:
                     spy.kill()
-        if all(spy is not None for spy in spies):
+        if spies and all(spy is not None for spy in spies):
             profile = Profile(
                 PROFILE_SECONDS,
                 raw_scoring.read_text() if raw_scoring.exists() else "",
                 raw_database.read_text() if raw_database.exists() else "",
             )
-    results.append(
-        Measurement(
-            "scoring alone: a fresh state re-reads kpi.events.v1 (with start-up; py-spy "
-            f"samples it and the database for its first {PROFILE_SECONDS}s)",
-            events,
-            elapsed,
-            cpu=cpu,
-            rss_mib=rss,
-        )
+    what = (
+        f"scoring alone: a fresh state re-reads kpi.events.v1 (with start-up; py-spy samples "
+        f"it and the database for its first {PROFILE_SECONDS}s)"
+        if spied
+        else "scoring alone, each batch committed before the next is read "
+        f"({', '.join(f'{k}={v}' for k, v in extra.items())}; no profile)"
     )
-    return results, latency, profile
+    return Measurement(what, events, elapsed, cpu=cpu, rss_mib=rss), profile
