@@ -20,10 +20,9 @@ from shared import topics
 from shared.config.loading import load_org
 from shared.idle import wait_idle
 from shared.kafka import aiokafka_options
-from shared.localstack.probes import free_port
 from shared.settings import Settings
 
-from .processes import CpuUsage, cpu_seconds, metric, services
+from .processes import CpuUsage, cpu_seconds, metric, port_base, services
 from .profiles import ProcessProfile, record
 from .raw import Measurement
 
@@ -111,7 +110,7 @@ async def ingest_throughput(
         await publish(settings, documents)
     started = time.perf_counter()
     each = [settings] + [
-        settings.model_copy(update={"http_port_base": free_port()}) for _ in range(instances - 1)
+        settings.model_copy(update={"http_port_base": port_base()}) for _ in range(instances - 1)
     ]
     async with AsyncExitStack() as running_all:
         running = [

@@ -18,11 +18,10 @@ from services.scoring.backlog import StateBacklog
 from shared import topics
 from shared.config.loading import load_org
 from shared.idle import BacklogSource, end_offsets, wait_idle
-from shared.localstack.probes import free_port
 from shared.settings import Settings
 
 from .ingest import publish
-from .processes import CpuUsage, metric, metrics_text, services
+from .processes import CpuUsage, metric, metrics_text, port_base, services
 from .profiles import record, top_costs
 from .raw import Measurement
 
@@ -209,7 +208,7 @@ async def _scoring_alone(
     """Scoring on a fresh state (`database`) re-reading every canonical event, timed from its
     start to its committed end; profiled with py-spy unless `extra` changes its settings."""
     fresh = settings.model_copy(
-        update={"mongodb_database": database, "http_port_base": free_port()}
+        update={"mongodb_database": database, "http_port_base": port_base()}
     )
     profile: Profile | None = None
     spied = not extra

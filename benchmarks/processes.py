@@ -12,7 +12,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.settings import Settings
+from shared.localstack.probes import free_port_block
+from shared.settings import SERVICE_NAMES, Settings
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -135,3 +136,9 @@ def metrics_text(settings: Settings, service: str) -> str:
     url = f"http://127.0.0.1:{settings.http_port_for(service)}/metrics"
     with urllib.request.urlopen(url, timeout=5) as response:
         return str(response.read().decode())
+
+
+def port_base() -> int:
+    """A `KPI_HTTP_PORT_BASE` whose every service port is free now (a free base alone may
+    leave the port of the service after it taken: the bench's scoring once failed to bind)."""
+    return free_port_block(len(SERVICE_NAMES))

@@ -20,7 +20,7 @@ from shared.settings import Settings, load_settings
 from .ingest import ingest_throughput
 from .peer import Comparison, quix_peer
 from .pipeline import LATENCY_SECONDS, RESCORE_DATABASE, Latency, Profile, pipeline
-from .processes import CpuUsage
+from .processes import CpuUsage, port_base
 from .profiles import ProcessProfile
 from .raw import Measurement, broker_produce_consume, contract_decoding, database_bulk_upserts
 
@@ -365,7 +365,7 @@ async def _measure() -> Results:
         clean, stack, pids = await _local_stack(Path(state) / "clean")
         try:
             pipeline_results, latency, profile = await pipeline(
-                clean.model_copy(update={"http_port_base": free_port()}),
+                clean.model_copy(update={"http_port_base": port_base()}),
                 log,
                 pids,
             )

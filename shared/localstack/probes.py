@@ -1,6 +1,7 @@
 """Protocol-level probes: a Kafka metadata request and a MongoDB ping, not just a TCP port."""
 
 import asyncio
+import random
 import socket
 from typing import Any
 
@@ -20,6 +21,18 @@ def port_is_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def free_port_block(size: int, host: str = "127.0.0.1") -> int:
+    """The first of `size` consecutive free ports, below the ephemeral range (32768 up on
+    Linux): services bind them a while after they are picked, and a port of that range may be
+    taken meanwhile as the local end of any client's connection."""
+    picker = random.Random()  # noqa: S311 - spreads ports, not a secret
+    for _ in range(200):
+        base = picker.randrange(20_000, 32_000 - size)
+        if all(port_is_free(host, base + i) for i in range(size)):
+            return base
+    raise RuntimeError("no block of free ports found")
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -5,7 +5,6 @@ directory is a temporary one.
 """
 
 import os
-import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ import pytest_asyncio
 from pymongo import AsyncMongoClient
 
 from shared.localstack import LocalStack
-from shared.localstack.probes import free_port
+from shared.localstack.probes import free_port, free_port_block
 from shared.settings import Settings, load_settings
 
 
@@ -29,20 +28,6 @@ def _test_settings(state_dir: Path) -> Settings:
         KAFKA_SESSION_TIMEOUT_MS=6_000,
         KPI_PARTITIONS=3,
     )
-
-
-def free_port_block(size: int) -> int:
-    """The first of `size` consecutive free ports, below the ephemeral range (32768 up on
-    Linux): services bind them a while after they are picked, and a port of that range may be
-    taken meanwhile as the local end of any client's connection."""
-    from shared.localstack.probes import port_is_free  # noqa: PLC0415
-
-    picker = random.Random()
-    for _ in range(200):
-        base = picker.randrange(20_000, 32_000 - size)
-        if all(port_is_free("127.0.0.1", base + i) for i in range(size)):
-            return base
-    raise RuntimeError("no block of free ports found")
 
 
 @pytest.fixture(scope="session")
