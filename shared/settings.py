@@ -140,18 +140,7 @@ class Settings(BaseSettings):
         description=(
             "The most canonical events scoring reads and commits at once (it cuts smaller "
             "ones when a commit is too long for the database). Bounds scoring's memory in a "
-            "backlog of any size: about 2 KiB an event, 100 MiB at the default, twice that "
-            "with KPI_SCORING_OVERLAP (a batch applied while the one before commits)."
-        ),
-    )
-    scoring_overlap: bool = Field(
-        default=True,
-        validation_alias="KPI_SCORING_OVERLAP",
-        description=(
-            "While records are left to read, commit each batch beside the next one, which is "
-            "decoded and applied meanwhile, so that scoring and the database work at once "
-            "rather than in turns; two batches are then held at once. Off: each batch is "
-            "committed before the next is read."
+            "backlog of any size: about 2 KiB an event, 100 MiB at the default."
         ),
     )
     scoring_cache_mb: int = Field(

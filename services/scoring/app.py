@@ -75,7 +75,6 @@ def _service_factory(
             max_batch=settings.scoring_max_batch,
             flush_interval=timedelta(seconds=settings.scoring_flush_s),
             survey_boxes=scorer.catalogue.survey_boxes,
-            overlap=settings.scoring_overlap,
         )
 
     return build

@@ -9,9 +9,8 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from shared.events.canonical_reader import decode_kpi_event
 from shared.kafka import RawBatch
 
-from .batch_writes import PartitionKey
 from .domain.batch import InputRecord
-from .service import HandleResult, ScoringService
+from .service import HandleResult, PartitionKey, ScoringService
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +57,6 @@ class StateRebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
         self._consumer = consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self._service().running()  # a commit beside the batches ends first
         self._service().revoke({(tp.topic, tp.partition) for tp in revoked})
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:

@@ -70,18 +70,6 @@ class ScoringMetrics:
             "database (a transaction lifetime reached); later batches are cut smaller.",
             registry=registry,
         )
-        self.overlapped = Counter(
-            "kpi_scoring_batches_beside_commit",
-            "Batches applied while the commit before them ran (KPI_SCORING_OVERLAP, while "
-            "records are left to read).",
-            registry=registry,
-        )
-        self.overlap_dropped = Counter(
-            "kpi_scoring_batches_dropped_after_failed_commit",
-            "Batches applied beside a commit that then failed: dropped, and every assigned "
-            "partition read again from its state.",
-            registry=registry,
-        )
         self.fenced = Counter(
             "kpi_scoring_fenced",
             "Batches dropped because another instance had committed the partition.",

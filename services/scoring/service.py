@@ -10,11 +10,6 @@ each half applied in its own transaction, down to the records that fail alone; e
 committed as a batch of its own that applies nothing, moves its partition's position past it
 and publishes its dead letter (`processing_error`) before the commit, as `too_late` rejects are.
 So positions still move exactly once, and one poisoned record never blocks its partition.
-
-With `overlap`, while records are left to read, `handle` returns once a batch's commit has
-started: the next batch is applied in memory meanwhile, on top of that commit's outcome, and is
-dropped (every partition re-read from its state) if that commit fails (docs/scoring.md,
-"Commits beside the next batch"). Caught up, a batch is committed before `handle` returns.
 """
 
 import asyncio
@@ -26,31 +21,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from shared import retry
-from shared.events import RejectReason
-from shared.kafka_output import OutputPort
+from shared.batch_span import BatchSpan
+from shared.events import ContractViolation, RejectReason
+from shared.kafka_output import Outbound, OutputPort, dead_letter_outbound
 from shared.kpi.fiscal_calendar import FiscalCalendar
 from shared.kpi.survey_boxes import DEFAULT_BOXES, SurveyBox
+from shared.messages import DeadLetter
 from shared.watermarks import InputClocks
 
-from .batch_writes import (
-    PartitionKey,
-    Prepared,
-    Running,
-    counter_documents,
-    dead_letter,
-    later,
-    latest_of,
-    overlay,
-    poisoned,
-    retrieved,
-    span,
-    stamps,
+from .domain.batch import (
+    BatchOutcome,
+    InputRecord,
+    Position,
+    apply_batch,
+    batch_facts,
+    needed_buckets,
 )
-from .domain.batch import InputRecord, Position, apply_batch, batch_facts, needed_buckets
+from .domain.model import Deltas
 from .metrics import ScoringMetrics
 from .ports import (
     BatchWrite,
     CommitTooLong,
+    CounterDocument,
     PartitionCommit,
     StaleOffsets,
     StateStore,
@@ -58,10 +50,12 @@ from .ports import (
 from .publication import FLUSH_INTERVAL, MAX_PENDING, Changed, ScorePublication, Scorer
 
 logger = logging.getLogger(__name__)
+PartitionKey = tuple[str, int]
 Sleep = Callable[[float], Awaitable[None]]
 WallClock = Callable[[], datetime]
 IDLE_AFTER = timedelta(seconds=30)
 MAX_BATCH = 50_000
+DETAIL_CHARS = 500  # an error's message in a dead letter's detail, cut to stay readable
 
 
 def _utc_now() -> datetime:
@@ -81,6 +75,73 @@ class HandleResult:
 
     seek: dict[PartitionKey, int | None] = field(default_factory=dict)
     applied: int = 0
+
+
+def counter_documents(outcome: BatchOutcome, calendar: FiscalCalendar) -> list[CounterDocument]:
+    """Group the batch's deltas into one increment per counter document (entity, fiscal year)."""
+    grouped: dict[tuple[str, str], dict[str, int]] = {}
+    for (entity, bucket, component), delta in outcome.deltas.items():
+        fiscal_year = calendar.bucket_fiscal_year(bucket)
+        grouped.setdefault((entity, fiscal_year), {})[f"{bucket}/{component}"] = delta
+    return [
+        CounterDocument(f"{entity}|{fy}", entity, fy, increments)
+        for (entity, fy), increments in sorted(grouped.items())
+    ]
+
+
+def _dead_letter(record: InputRecord, reason: RejectReason, detail: str) -> Outbound:
+    letter = DeadLetter.from_violation(
+        record.raw,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        violation=ContractViolation(reason, detail),
+        received_at=datetime.now(UTC),
+    )
+    return dead_letter_outbound(letter)
+
+
+def _stamps(batch: Sequence[InputRecord]) -> dict[PartitionKey, datetime | None]:
+    """Each partition's latest ingest watermark in the batch (None: the records carried none)."""
+    stamps: dict[PartitionKey, datetime | None] = {}
+    for record in batch:
+        key = (record.topic, record.partition)
+        stamp = record.event.watermark if record.event is not None else None
+        stamps[key] = _later(stamps.get(key), stamp)
+    return stamps
+
+
+def _span(what: str, batch: Sequence[InputRecord]) -> BatchSpan:
+    return BatchSpan.of(
+        what,
+        ((r.topic, r.partition, r.offset) for r in batch),
+        [r.event.event.event_id for r in batch if r.event is not None],
+    )
+
+
+def _poisoned(record: InputRecord, position: Position, error: Exception) -> BatchOutcome:
+    """A batch of one poisoned record: nothing applied, the position moved past it (its
+    channels' marks and watermarks kept, so a re-drive of it is applied), its dead letter."""
+    detail = f"scoring could not process the record: {type(error).__name__}: {error}"
+    return BatchOutcome(
+        deltas=Deltas(),
+        records={},
+        positions={
+            (record.topic, record.partition): Position(
+                record.offset + 1, dict(position.source_marks), dict(position.watermarks)
+            )
+        },
+        rejected=[(record, RejectReason.PROCESSING_ERROR, detail[:DETAIL_CHARS])],
+    )
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _latest(batch: Sequence[InputRecord]) -> datetime | None:
+    times = [r.event.event.occurred_at for r in batch if r.event is not None]
+    return max(times) if times else None
 
 
 class ScoringService:
@@ -103,7 +164,6 @@ class ScoringService:
         flush_interval: timedelta = FLUSH_INTERVAL,
         max_pending: int = MAX_PENDING,
         survey_boxes: Sequence[SurveyBox] = DEFAULT_BOXES,
-        overlap: bool = False,
     ) -> None:
         self._store = store
         self.scorer = scorer  # a generation switch compares the old one's scores with the new
@@ -129,9 +189,6 @@ class ScoringService:
         self._latest: datetime | None = None  # the latest event time applied
         self.in_flight = False
         self._beside: asyncio.Task[int] | None = None
-        self._overlap = overlap  # commit a batch beside the next while behind (module docstring)
-        self._running: Running | None = None
-        self._careful = False  # after a commit beside the batches failed: the next one alone
         self._writing = asyncio.Lock()
         self._publication = ScorePublication(
             scorer=scorer,
@@ -156,7 +213,7 @@ class ScoringService:
         """Load the stored positions of newly assigned partitions; return where to seek
         (None: from the beginning, nothing stored yet)."""
         stored = await self._store.positions(self._group, partitions)
-        self._latest = later(self._latest, await self._store.stream_time(self._group))
+        self._latest = _later(self._latest, await self._store.stream_time(self._group))
         now = self._wall()
         for key in partitions:
             position = stored.get(key)
@@ -189,7 +246,7 @@ class ScoringService:
             first.setdefault((record.topic, record.partition), record.offset)
         keep: set[PartitionKey] = set()
         for key, offset in first.items():
-            position = self._position(key)
+            position = self._positions.get(key)
             if position is None:
                 continue  # not ours (any more)
             if position.next_offset is None or position.next_offset == offset:
@@ -211,103 +268,29 @@ class ScoringService:
         broker: a partition with a backlog holds the low watermark back. `left` is how many
         (None: not known): under one batch's worth, scoring keeps up with its input, and
         publishes its updates as soon as the last publication is out rather than coalescing
-        them for `flush_interval`. With `overlap` and records left to read, the batch's commit
-        may still be running when this returns (module docstring)."""
+        them for `flush_interval`."""
         if backlog is not None:
             self._clocks.set_backlog(backlog)
         result = HandleResult()
         batch = self._in_order(records, result)
-        behind = any(self._clocks.has_backlog(key) for key in self._positions)
-        if batch and self._overlap and behind and not self._careful and len(batch) <= self._chunk:
-            await self._beside_running(batch, result)
-        elif await self._finish_running(result):
-            await self._one_by_one(batch, result)
-        if not any(self._clocks.has_backlog(key) for key in self._positions):
-            await self._finish_running(result)
-            await self.publish()
-        else:
-            self._publish_beside(keeping_up=left is not None and left < self._max_chunk)
-        return result
-
-    async def _one_by_one(self, batch: Sequence[InputRecord], result: HandleResult) -> None:
-        """Apply the batch in chunks, each committed before the next is applied."""
         if not batch:
-            return
+            return result
         try:
             start = 0
             while start < len(batch):  # each cut is a prefix of what is left of every partition
                 cut = batch[start : start + self._chunk]
                 result.applied += await self._settle(cut)
                 start += len(cut)
-            self._careful = False
         except StaleOffsets:
-            await self._fenced({(r.topic, r.partition) for r in batch}, result)
-
-    async def _fenced(self, keys: Collection[PartitionKey], result: HandleResult) -> None:
-        logger.warning("another instance committed these partitions; re-reading")
-        result.seek.update(await self.assign(set(keys) & set(self._positions)))
-        self._metrics.fenced.inc()
-
-    async def _beside_running(self, batch: Sequence[InputRecord], result: HandleResult) -> None:
-        """Apply the batch in memory while the commit before it runs, then start its own."""
-        running = self._running
-        try:
-            prepared = await self._prepare(
-                batch, ahead=None if running is None else running.prepared
-            )
-        except Exception:  # noqa: BLE001 - applied alone below, which retries, splits or bisects
-            if await self._finish_running(result):
-                await self._one_by_one(batch, result)
-            return
-        if running is not None:
-            self._metrics.overlapped.inc()
-        if not await self._finish_running(result):
-            self._metrics.overlap_dropped.inc()
-            return  # applied on top of a commit that failed: dropped, and read again
-        task = asyncio.create_task(self._commit_retrying(prepared), name="scoring commit")
-        task.add_done_callback(retrieved)  # awaited by the next batch, or by no one at the end
-        self._running = Running(prepared, task)
-        result.applied += len(prepared.applied)
-
-    async def _commit_retrying(self, prepared: Prepared) -> None:
-        """Commit, retrying transient errors with the same write (the fence keeps its state)."""
-        await self._retry.run(
-            functools.partial(self._commit, prepared), span("scoring batch", prepared.batch)
-        )
-
-    async def running(self) -> None:
-        """Wait for a commit running beside the batches (its failure is the next batch's)."""
-        if self._running is not None:
-            await asyncio.wait([self._running.task])
-
-    async def _finish_running(self, result: HandleResult) -> bool:
-        """Wait for the commit running beside the batches; whether it went through. If it did
-        not, every assigned partition is re-read from where its state stands (`result.seek`),
-        and the next batch is applied alone."""
-        running = self._running
-        if running is None:
-            return True
-        self._running = None
-        try:
-            await running.task
-        except StaleOffsets:
-            await self._fenced(running.prepared.keys, result)
-        except CommitTooLong:
-            self._chunk = max(1, len(running.prepared.batch) // 2)
-            self._metrics.splits.inc()
-            logger.warning(
-                "a commit of %d records was too long for the database; re-reading them, and "
-                "cutting batches to %d records",
-                len(running.prepared.batch),
-                self._chunk,
-            )
-        except Exception:  # noqa: BLE001 - not transient: until_done logged and counted it
-            self._careful = True  # applied alone, so that a poisoned record is found
+            logger.warning("another instance committed these partitions; re-reading")
+            keys = {(r.topic, r.partition) for r in batch} & set(self._positions)
+            result.seek.update(await self.assign(keys))
+            self._metrics.fenced.inc()
+        if not any(self._clocks.has_backlog(key) for key in self._positions):
+            await self.publish()
         else:
-            return True
-        for key, position in self._positions.items():
-            result.seek.setdefault(key, position.next_offset)
-        return False
+            self._publish_beside(keeping_up=left is not None and left < self._max_chunk)
+        return result
 
     def _publish_beside(self, *, keeping_up: bool) -> None:
         """With records left to read, publication runs beside the next batches rather than
@@ -325,9 +308,7 @@ class ScoringService:
         self._beside.add_done_callback(_report_failure)
 
     async def published(self) -> None:
-        """Wait for a commit and a publication running beside the batches (tests; shutdown;
-        a generation switch)."""
-        await self.running()
+        """Wait for a publication running beside the batches (tests; shutdown)."""
         if self._beside is not None:
             await asyncio.gather(self._beside, return_exceptions=True)
 
@@ -335,9 +316,7 @@ class ScoringService:
         """Publish the pending score updates when they are due (always once caught up);
         returns the messages sent. The service calls it after each batch; a timer calls it
         too (`caught_up=False`), so that updates recovered after a crash go out when no batch
-        comes, and the service on its way down (after a commit running beside the batches)."""
-        if caught_up:
-            await self.running()
+        comes, and the service on its way down."""
         if not self._publication.due(caught_up):
             await self.published()
             return 0
@@ -359,7 +338,7 @@ class ScoringService:
         dead-letter the records that fail alone. Returns the events applied."""
         try:
             applied = await self._retry.run(
-                functools.partial(self._apply, batch), span("scoring batch", batch)
+                functools.partial(self._apply, batch), _span("scoring batch", batch)
             )
         except StaleOffsets:
             raise
@@ -381,7 +360,7 @@ class ScoringService:
                 middle = len(batch) // 2
                 return await self._settle(batch[:middle]) + await self._settle(batch[middle:])
             return await self._retry.run(
-                functools.partial(self._apply, batch, poison=exc), span("scoring record", batch)
+                functools.partial(self._apply, batch, poison=exc), _span("scoring record", batch)
             )
         # Grow back by a quarter after each commit that went through, up to the largest batch.
         self._chunk = min(self._max_chunk, self._chunk + max(1, self._chunk // 4))
@@ -389,112 +368,85 @@ class ScoringService:
 
     async def _apply(self, batch: Sequence[InputRecord], poison: Exception | None = None) -> int:
         """Apply `batch` in one transaction; with `poison`, dead-letter its one record instead."""
-        return await self._commit(await self._prepare(batch, poison=poison))
-
-    def _position(self, key: PartitionKey) -> Position | None:
-        """Where a partition's state stands once the running commit (if any) is stored."""
-        position = self._positions.get(key)
-        running = self._running
-        if position is None or running is None:
-            return position
-        return running.prepared.outcome.positions.get(key, position)
-
-    async def _prepare(
-        self,
-        batch: Sequence[InputRecord],
-        *,
-        poison: Exception | None = None,
-        ahead: Prepared | None = None,
-    ) -> Prepared:
-        """Apply `batch` in memory, on top of `ahead` (a batch whose commit is running), and
-        say what its commit writes; with `poison`, dead-letter its one record instead."""
         started = time.perf_counter()
-        keys = {(r.topic, r.partition) for r in batch}
-        if not keys <= set(self._positions):
-            # Revoked while the batch waited for a retry: another instance owns it now.
-            raise StaleOffsets("partitions were revoked while the batch waited")
-        before = {key: self._position(key) or Position(None, {}) for key in keys}
-        if poison is None:
-            facts = batch_facts(batch, self._calendar)
-            needed = needed_buckets(batch, self._calendar, facts)
-            state = await self._store.records(needed)
-            if ahead is not None:
-                state = overlay(state, ahead.outcome, needed)
-            outcome = apply_batch(
-                batch,
-                positions=before,
-                record_state=state,
-                calendar=self._calendar,
-                prepared=facts,
-                survey_boxes=self._survey_boxes,
-            )
-            applied: Sequence[InputRecord] = batch
-        else:
-            [record] = batch
-            outcome = poisoned(record, before[(record.topic, record.partition)], poison)
-            applied = []
-            self._logpoisoned(record, poison)
-        now = self._wall()
-        clocks = self._clocks
-        clocks.observe(stamps(batch), now)
-        latest = later(self._latest if ahead is None else ahead.latest, latest_of(applied))
-        write = BatchWrite(
-            counters=counter_documents(outcome, self._calendar),
-            records=outcome.records,
-            partitions=[
-                PartitionCommit(
-                    topic,
-                    partition,
-                    before[(topic, partition)].next_offset,
-                    outcome.positions[(topic, partition)].next_offset or 0,
-                    outcome.positions[(topic, partition)].source_marks,
-                    outcome.positions[(topic, partition)].watermarks,
-                    clocks.watermark((topic, partition)),
-                    clocks.has_backlog((topic, partition)),
-                )
-                for topic, partition in sorted(keys)
-            ],
-            group=self._group,
-            committed_at=now,
-            idle_after=clocks.idle_after,
-            low=clocks.low(now),
-            latest=latest,
-            earliest=min((r.event.event.occurred_at for r in applied if r.event), default=None),
-        )
-        changed: Changed = self._publication.changed(outcome) if poison is None else {}
-        return Prepared(batch, applied, keys, outcome, write, changed, latest, started)
-
-    async def _commit(self, prepared: Prepared) -> int:
-        """Commit a prepared batch in one transaction, its dead letters published before."""
-        outcome, write = prepared.outcome, prepared.write
-        if not prepared.keys <= set(self._positions):
-            # Revoked while the batch waited for a retry: another instance owns it now.
-            raise StaleOffsets("partitions were revoked while the batch waited")
-
-        async def dead_letters() -> None:
-            await self._output.send_all([dead_letter(*rejected) for rejected in outcome.rejected])
-
         self.in_flight = True
         try:
+            keys = {(r.topic, r.partition) for r in batch}
+            if not keys <= set(self._positions):
+                # Revoked while the batch waited for a retry: another instance owns it now.
+                raise StaleOffsets("partitions were revoked while the batch waited")
+            if poison is None:
+                facts = batch_facts(batch, self._calendar)
+                state = await self._store.records(needed_buckets(batch, self._calendar, facts))
+                outcome = apply_batch(
+                    batch,
+                    positions={key: self._positions[key] for key in keys},
+                    record_state=state,
+                    calendar=self._calendar,
+                    prepared=facts,
+                    survey_boxes=self._survey_boxes,
+                )
+                applied = batch
+            else:
+                [record] = batch
+                outcome = _poisoned(
+                    record, self._positions[(record.topic, record.partition)], poison
+                )
+                applied = []
+                self._log_poisoned(record, poison)
+            now = self._wall()
+            clocks = self._clocks
+            clocks.observe(_stamps(batch), now)
+            latest = _later(self._latest, _latest(applied))
+            write = BatchWrite(
+                counters=counter_documents(outcome, self._calendar),
+                records=outcome.records,
+                partitions=[
+                    PartitionCommit(
+                        topic,
+                        partition,
+                        self._positions[(topic, partition)].next_offset,
+                        outcome.positions[(topic, partition)].next_offset or 0,
+                        outcome.positions[(topic, partition)].source_marks,
+                        outcome.positions[(topic, partition)].watermarks,
+                        clocks.watermark((topic, partition)),
+                        clocks.has_backlog((topic, partition)),
+                    )
+                    for topic, partition in sorted(keys)
+                ],
+                group=self._group,
+                committed_at=now,
+                idle_after=clocks.idle_after,
+                low=clocks.low(now),
+                latest=latest,
+                earliest=min((r.event.event.occurred_at for r in applied if r.event), default=None),
+            )
+
+            changed: Changed = self._publication.changed(outcome) if poison is None else {}
+
+            async def dead_letters() -> None:
+                await self._output.send_all(
+                    [_dead_letter(*rejected) for rejected in outcome.rejected]
+                )
+
             async with self._writing:  # never beside a publication marking positions
                 await self._store.commit(write, dead_letters)
         finally:
             self.in_flight = False
-        self._publication.add(prepared.changed, prepared.applied, write.committed_at)
-        for key in prepared.keys:
-            if key in self._positions:  # not revoked meanwhile
-                self._positions[key] = outcome.positions[key]
-        self._latest = later(self._latest, prepared.latest)
-        self._metrics.observe(outcome, write, time.perf_counter() - prepared.started, write.low)
+        self._publication.add(changed, applied, now)
+        for key in keys:
+            self._positions[key] = outcome.positions[key]
+        self._latest = latest
+        self._metrics.observe(outcome, write, time.perf_counter() - started, write.low)
         return outcome.applied
 
-    def _logpoisoned(self, record: InputRecord, error: Exception) -> None:
+    def _log_poisoned(self, record: InputRecord, error: Exception) -> None:
         logger.error(
             "dead-lettered %s[%d]@%d: processing_error",
             record.topic,
             record.partition,
             record.offset,
             exc_info=error,
-            extra=span("scoring record", [record]).log_fields()
+            extra=_span("scoring record", [record]).log_fields()
             | {"reason": RejectReason.PROCESSING_ERROR.value},
         )

@@ -83,12 +83,6 @@ async def test_the_whole_company_over_two_years_drains_as_a_backlog(
         assert await dead_letters(settings) == []
         assert _metric(settings, "scoring", "kpi_scoring_events_applied_total") == len(events)
         assert _metric(settings, "scoring", "kpi_scoring_batch_splits_total") == 0
-        # Applied while the batch before committed (KPI_SCORING_OVERLAP), none dropped.
-        assert _metric(settings, "scoring", "kpi_scoring_batches_beside_commit_total") > 0
-        assert (
-            _metric(settings, "scoring", "kpi_scoring_batches_dropped_after_failed_commit_total")
-            == 0
-        )
         assert_same(await scoring_state(settings), await reference(settings, CALENDAR))
         for name, peak in peaks.items():
             print(f"peak RSS of {name}: {peak:.0f} MiB")

@@ -25,8 +25,9 @@ import yaml
 
 from shared import topics
 from shared.localstack import LocalStack
+from shared.localstack.probes import free_port_block
 from shared.settings import SERVICE_NAMES, Settings
-from tests.support.stack_fixtures import free_port_block, service_env
+from tests.support.stack_fixtures import service_env
 from tests.support.topics_io import publish_raw, read_until
 
 pytestmark = pytest.mark.e2e

@@ -20,10 +20,10 @@ from services.alerts.store import MongoAlertStore
 from services.ingest.app import create_app as create_ingest
 from shared import topics
 from shared.idle import KafkaGroupBacklog, wait_idle
+from shared.localstack.probes import free_port_block
 from shared.messages.alert import Alert, AlertState
 from shared.settings import Settings
 from tests.support.running import running
-from tests.support.stack_fixtures import free_port_block
 from tests.support.topics_io import publish_raw, read_until
 
 pytestmark = pytest.mark.integration

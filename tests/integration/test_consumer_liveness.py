@@ -19,11 +19,11 @@ from shared.config.loading import load_org
 from shared.kafka import aiokafka_options
 from shared.kafka_output import Outbound
 from shared.localstack import LocalStack
+from shared.localstack.probes import free_port_block
 from shared.settings import Settings
 from tests.support.bad_corpus import good_messages
 from tests.support.fakes import RecordingOutput
 from tests.support.running import running
-from tests.support.stack_fixtures import free_port_block
 
 pytestmark = pytest.mark.integration
 STALL_AFTER_S = 4.0

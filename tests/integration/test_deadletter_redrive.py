@@ -23,9 +23,9 @@ from shared import mongo, topics
 from shared.config.loading import load_org
 from shared.idle import end_offsets, wait_idle
 from shared.localstack import LocalStack
+from shared.localstack.probes import free_port_block
 from shared.settings import Settings
 from tests.support.running import running
-from tests.support.stack_fixtures import free_port_block
 from tests.support.topics_io import publish_raw, read_until
 from tests.support.upstream_samples import POLICY
 

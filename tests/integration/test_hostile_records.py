@@ -20,10 +20,10 @@ from shared.config.loading import load_org
 from shared.events import EventOrg, KpiEvent, validate_document
 from shared.kafka import aiokafka_options
 from shared.localstack import LocalStack
+from shared.localstack.probes import free_port_block
 from shared.settings import Settings
 from tests.support.bad_corpus import good_messages
 from tests.support.running import running
-from tests.support.stack_fixtures import free_port_block
 from tests.support.topics_io import Position, covers, read_until, source_position
 
 pytestmark = pytest.mark.integration

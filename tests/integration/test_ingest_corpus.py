@@ -11,10 +11,10 @@ from services.ingest.app import create_app
 from shared import topics
 from shared.config.loading import load_org
 from shared.events import RejectReason
+from shared.localstack.probes import free_port_block
 from shared.settings import Settings
 from tests.support.bad_corpus import bad_messages, good_messages
 from tests.support.running import running
-from tests.support.stack_fixtures import free_port_block
 from tests.support.topics_io import covers, publish_raw, read_until, source_position
 
 pytestmark = pytest.mark.integration

@@ -10,9 +10,9 @@ from aiokafka import AIOKafkaProducer
 from services.ingest.app import create_app
 from shared import topics
 from shared.kafka import aiokafka_options
+from shared.localstack.probes import free_port_block
 from shared.settings import Settings
 from tests.support.running import running
-from tests.support.stack_fixtures import free_port_block
 from tests.support.topics_io import publish_raw, read_until
 
 pytestmark = pytest.mark.integration

@@ -9,9 +9,9 @@ import pytest
 from services.ingest.app import create_app
 from shared import topics
 from shared.config.loading import load_org
+from shared.localstack.probes import free_port_block
 from shared.settings import Settings
 from tests.support.running import running
-from tests.support.stack_fixtures import free_port_block
 from tests.support.topics_io import covers, publish_raw, read_until, source_position
 from tests.support.upstream_samples import SURVEY
 

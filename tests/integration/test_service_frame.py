@@ -4,9 +4,9 @@ import httpx
 import pytest
 
 from services.registry import app_factory
+from shared.localstack.probes import free_port_block
 from shared.settings import SERVICE_NAMES, Settings
 from tests.support.running import running
-from tests.support.stack_fixtures import free_port_block
 
 pytestmark = pytest.mark.integration
 

@@ -101,12 +101,6 @@ class MemoryStateStore:
         stored = self._state.records
         return {bucket: copy.deepcopy(stored[bucket]) for bucket in bucket_ids if bucket in stored}
 
-    def contents(self) -> tuple[dict[str, Document], dict[str, dict[str, list[Fact]]]]:
-        """Every counter document's buckets and every record bucket, as stored (a copy): what
-        two runs compare."""
-        counters = {doc_id: doc["buckets"] for doc_id, doc in self._state.counters.items()}
-        return copy.deepcopy(counters), copy.deepcopy(self._state.records)
-
     async def counter_documents(self, doc_ids: Collection[str]) -> dict[str, Document]:
         stored = self._state.counters
         return {doc_id: copy.deepcopy(stored[doc_id]) for doc_id in doc_ids if doc_id in stored}

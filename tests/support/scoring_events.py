@@ -1,6 +1,6 @@
 """Canonical events for scoring tests, built directly (no broker, no ingest)."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -101,45 +101,3 @@ def complaint(number: int, agent: str, at: datetime, kind: str, action: str, cas
     return canonical(
         "complaint", number, agent, at, case_id=case, kind=kind, action=action, category="billing"
     )
-
-
-def mixed_history(start: datetime) -> list[KpiEvent]:
-    """Three agents' renewals (due, contacted, renewed or lost), surveys, new policies,
-    complaints opened and resolved over a few days from `start`, and one lapse each: events
-    whose records later events of the same history read."""
-    events: list[KpiEvent] = []
-    n = 0
-    for i, agent in enumerate(("A1", "A2", "A3")):
-        for j in range(4):
-            n += 1
-            at = start + timedelta(days=j, hours=i)
-            due = date(2024, 6, 1 + j)
-            rid = f"R{i}{j}"
-            events.append(renewal(n, agent, at, "due", due, rid))
-            n += 1
-            events.append(renewal(n, agent, at + timedelta(hours=2), "contacted", due, rid))
-            n += 1
-            outcome = "renewed" if j % 3 else "lost"
-            events.append(renewal(n, agent, at + timedelta(days=2), outcome, due, rid))
-            n += 1
-            events.append(survey(n, agent, at + timedelta(hours=5), score=6 + j))
-            n += 1
-            events.append(policy(n, agent, at, "issued", new_business=True, referral=j == 1))
-            n += 1
-            events.append(complaint(n, agent, at, "complaint", "opened", f"K{i}{j}"))
-            n += 1
-            events.append(
-                complaint(n, agent, at + timedelta(days=3), "complaint", "resolved", f"K{i}{j}")
-            )
-        n += 1
-        events.append(
-            policy(
-                n,
-                agent,
-                start + timedelta(days=5),
-                "lapsed",
-                issued=date(2023, 4, 20),
-                policy_id=f"OLD{i}",
-            )
-        )
-    return events

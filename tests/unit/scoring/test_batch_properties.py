@@ -3,7 +3,7 @@ gives identical state (DESIGN §7)."""
 
 import itertools
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,12 +14,51 @@ from shared.config import CalendarConfig
 from shared.events import KpiEvent
 from shared.kpi.components import C
 from shared.kpi.fiscal_calendar import FiscalCalendar
-from tests.support.scoring_events import mixed_history, survey
+from tests.support.scoring_events import complaint, policy, renewal, survey
 
 CALENDAR = FiscalCalendar(CalendarConfig())
 START = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 Counters = dict[tuple[str, str, str], int]
 State = dict[str, dict[str, list[Fact]]]
+
+
+def _events() -> list[KpiEvent]:
+    events: list[KpiEvent] = []
+    n = 0
+    for i, agent in enumerate(("A1", "A2", "A3")):
+        for j in range(4):
+            n += 1
+            at = START + timedelta(days=j, hours=i)
+            due = date(2024, 6, 1 + j)
+            rid = f"R{i}{j}"
+            events.append(renewal(n, agent, at, "due", due, rid))
+            n += 1
+            events.append(renewal(n, agent, at + timedelta(hours=2), "contacted", due, rid))
+            n += 1
+            outcome = "renewed" if j % 3 else "lost"
+            events.append(renewal(n, agent, at + timedelta(days=2), outcome, due, rid))
+            n += 1
+            events.append(survey(n, agent, at + timedelta(hours=5), score=6 + j))
+            n += 1
+            events.append(policy(n, agent, at, "issued", new_business=True, referral=j == 1))
+            n += 1
+            events.append(complaint(n, agent, at, "complaint", "opened", f"K{i}{j}"))
+            n += 1
+            events.append(
+                complaint(n, agent, at + timedelta(days=3), "complaint", "resolved", f"K{i}{j}")
+            )
+        n += 1
+        events.append(
+            policy(
+                n,
+                agent,
+                START + timedelta(days=5),
+                "lapsed",
+                issued=date(2023, 4, 20),
+                policy_id=f"OLD{i}",
+            )
+        )
+    return events
 
 
 def _records(events: Sequence[KpiEvent]) -> list[InputRecord]:
@@ -46,7 +85,7 @@ def _run(batches: Sequence[Sequence[InputRecord]]) -> tuple[Counters, State]:
     return {k: v for k, v in counters.items() if v}, state
 
 
-EVENTS = mixed_history(START)
+EVENTS = _events()
 ONE_BATCH = _run([_records(EVENTS)])
 
 
