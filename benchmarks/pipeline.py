@@ -38,7 +38,6 @@ YEAR_DAYS = max(7, int(365 * SCALE))
 STEADY_START = YEAR_START + timedelta(days=365)
 STEADY_EVENTS_PER_DAY = 10_000
 RESCORE_DATABASE = "kpi_rescore"
-SERIAL_DATABASE = "kpi_rescore_serial"  # scoring alone without commits beside the next batch
 
 
 @dataclass(frozen=True)
@@ -185,46 +184,31 @@ async def pipeline(
         latency_rss,
     )
 
-    # Scoring alone: a fresh state (another database) re-reads every canonical event; then
-    # again with each batch committed before the next is read, the lever's effect in this run.
+    # Scoring alone: a fresh state (another database) re-reads every canonical event.
     events = sum((await end_offsets(settings, [topics.EVENTS])).values())
-    measured, profile = await _scoring_alone(settings, log, stack, RESCORE_DATABASE, events)
+    measured, profile = await _scoring_alone(settings, log, stack, events)
     results.append(measured)
-    serial, _ = await _scoring_alone(
-        settings, log, stack, SERIAL_DATABASE, events, KPI_SCORING_OVERLAP="false"
-    )
-    results.append(serial)
     return results, latency, profile
 
 
 async def _scoring_alone(
-    settings: Settings,
-    log: Path,
-    stack: Mapping[str, int],
-    database: str,
-    events: int,
-    **extra: str,
+    settings: Settings, log: Path, stack: Mapping[str, int], events: int
 ) -> tuple[Measurement, Profile | None]:
-    """Scoring on a fresh state (`database`) re-reading every canonical event, timed from its
-    start to its committed end; profiled with py-spy unless `extra` changes its settings."""
+    """Scoring on a fresh state re-reading every canonical event, timed from its first commit
+    to its last, with py-spy on it and the database."""
     fresh = settings.model_copy(
-        update={"mongodb_database": database, "http_port_base": port_base()}
+        update={"mongodb_database": RESCORE_DATABASE, "http_port_base": port_base()}
     )
     profile: Profile | None = None
-    spied = not extra
-    async with services(fresh, ["scoring"], log, **extra) as running:
+    async with services(fresh, ["scoring"], log) as running:
         scoring = running.pids["scoring"]
         usage = CpuUsage({**stack, **running.pids}).start()
         started = time.perf_counter()
         raw_scoring, raw_database = log.with_name("scoring.pyspy"), log.with_name("db.pyspy")
-        spies = (
-            [
-                record(scoring, raw_scoring, PROFILE_SECONDS)[0],
-                record(stack["database"], raw_database, PROFILE_SECONDS)[0],
-            ]
-            if spied
-            else []
-        )
+        spies = [
+            record(scoring, raw_scoring, PROFILE_SECONDS)[0],
+            record(stack["database"], raw_database, PROFILE_SECONDS)[0],
+        ]
         applying = asyncio.create_task(_applying(fresh, events))
         await wait_idle(fresh, [StateBacklog(fresh)], timeout_s=900)
         wall = time.perf_counter() - started
@@ -240,7 +224,7 @@ async def _scoring_alone(
                     spy.wait(timeout=PROFILE_SECONDS + 30)
                 except subprocess.TimeoutExpired:
                     spy.kill()
-        if spies and all(spy is not None for spy in spies):
+        if all(spy is not None for spy in spies):
             profile = Profile(
                 PROFILE_SECONDS,
                 raw_scoring.read_text() if raw_scoring.exists() else "",
@@ -250,10 +234,6 @@ async def _scoring_alone(
         "scoring alone: a fresh state re-reads kpi.events.v1, the events applied after its "
         f"first commit, to its last ({wall:.0f}s with start-up; py-spy samples it and the "
         f"database for its first {PROFILE_SECONDS}s)"
-        if spied
-        else "scoring alone, each batch committed before the next is read "
-        f"({', '.join(f'{k}={v}' for k, v in extra.items())}; the same span; {wall:.0f}s "
-        "with start-up; no profile)"
     )
     return Measurement(what, events - before, last - first, cpu=cpu, rss_mib=rss), profile
 

@@ -87,15 +87,12 @@ class Running:
 
 
 @asynccontextmanager
-async def services(
-    settings: Settings, names: Sequence[str], log: Path, **extra: str
-) -> AsyncIterator[Running]:
-    """Run services as processes until the block ends (`extra`: more of their environment);
-    ready on entry."""
+async def services(settings: Settings, names: Sequence[str], log: Path) -> AsyncIterator[Running]:
+    """Run services as processes until the block ends; ready on entry."""
     children = {
         name: subprocess.Popen(
             [sys.executable, "-m", "services.cli.main", "serve", name],
-            env=service_env(settings, **extra),
+            env=service_env(settings),
             stdout=log.open("ab"),
             stderr=subprocess.STDOUT,
         )

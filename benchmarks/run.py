@@ -69,9 +69,7 @@ NOTES_READ = (
     "`kpi.events.v1` of the fresh stack from the start (the year and the latency run), "
     "timed from its first commit to its committed end (its applied-events counter read every "
     "0.1 s; the events of the first commit are left out, as are start-up and group joining, "
-    "whose wall time is in the row's name). Then the same again on a third state with "
-    "`KPI_SCORING_OVERLAP=false`: each batch committed before the next is read, so the two "
-    "rows of one run show what committing beside the next batch is worth.\n"
+    "whose wall time is in the row's name).\n"
     "- *Quix Streams peer*: benchmarks/quix_peer.py, run after scoring alone over the same "
     "topic from the start with a fresh consumer group, timed from its first output to the "
     "moment its committed offsets reach the end (the same rule as ours; with a commit every "
@@ -143,7 +141,6 @@ def _limits_text(results: list[Measurement], latency: Latency, profile: Profile 
     """What limits scoring, with this run's figures."""
     by = {m.name.split(":")[0].split(" (")[0]: m for m in results}
     alone, e2e, consume = by["scoring alone"], by["end to end"], by["broker consume"]
-    serial = next((m for name, m in by.items() if name.startswith("scoring alone, ")), None)
     peer = by.get("Quix Streams peer")
     rss = max(alone.rss_mib.values(), default=0.0)
     text = (
@@ -153,19 +150,12 @@ def _limits_text(results: list[Measurement], latency: Latency, profile: Profile 
         f"({e2e.rate / consume.rate:.2%}), against goals of 30,000 and 20,000 (≥ 10%). While "
         f"scoring ran alone, scoring used {alone.cpu.get('scoring', 0):.0%} of a core and "
         f"the database {alone.cpu.get('database', 0):.0%}: neither is at a full core and "
-        "together they use about one of the two.\n\n"
+        "together they use about one of the two. They are not simply taking turns: applying "
+        "the next batch while one commits, so that both could work at once, was measured and "
+        "did not pay (docs/scoring.md, What limits throughput). A batch rewrites whole "
+        "documents, each holding a fiscal year of its entity's buckets, which the database "
+        "decodes, copies, encodes and writes to disk at every commit (`--sync-on-commit`).\n\n"
     )
-    if serial is not None:
-        text += (
-            "Each batch is committed beside the next one, which scoring decodes and applies "
-            "meanwhile (`KPI_SCORING_OVERLAP`, docs/scoring.md). With each batch committed "
-            f"before the next is read instead, scoring alone reached {serial.rate:,.0f} "
-            f"events/s ({serial.rate / consume.rate:.2%} of the raw consume rate), scoring "
-            f"{serial.cpu.get('scoring', 0):.0%} and the database "
-            f"{serial.cpu.get('database', 0):.0%} of a core: the overlap's effect in this run is "
-            f"{alone.rate / serial.rate:.2f}× (peak RSS {rss:,.0f} MiB with it, "
-            f"{max(serial.rss_mib.values(), default=0.0):,.0f} MiB without).\n\n"
-        )
     if profile is not None:
         stages = profile.scoring_stages()
         database = profile.database_leaves()
@@ -372,9 +362,7 @@ async def _measure() -> Results:
             hints = [
                 "scoring's commits to the database; ingest, scoring and the database share "
                 "the cores",
-                "scoring's transaction per batch in the database, beside the next batch",
-                "scoring and the database in turns: each batch is committed before the next "
-                "is read and applied",
+                "scoring's transaction per batch in the database",
             ]
             results += [replace(m, limit=h) for m, h in zip(pipeline_results, hints, strict=True)]
             _say("the Quix Streams peer")
