@@ -52,7 +52,7 @@ async def period_scores(
     calendar = builder.calendar
     fiscal_year = calendar.fiscal_year_of_month(calendar.months_of(period)[0])
     documents = await store.counter_documents({f"{e}|{fiscal_year}" for e in entities})
-    openings = await builder.openings({(e, fiscal_year) for e in entities}, as_of)
+    openings = await builder.openings({(e, fiscal_year) for e in entities})
     result: dict[str, list[Score]] = {}
     for entity in entities:
         totals = period_totals(

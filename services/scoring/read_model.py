@@ -112,9 +112,6 @@ class StateScoreQueries:
             targets=config.targets,
             store=self._state,
             definitions=config.definitions,
-            # It sees no batch, so it could not drop a year a late event changed: a channel
-            # behind may still deliver one after stream time passed the year's lateness.
-            keep_openings=False,
         )
 
     def redefine(self, config: KpiConfig) -> None:

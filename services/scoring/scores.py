@@ -112,15 +112,10 @@ class ScoreBuilder:
         store: StateStore,
         on_failure: Callable[[], None] = lambda: None,
         definitions: Definitions | None = None,
-        keep_openings: bool = False,
     ) -> None:
-        """`keep_openings`: keep a year's totals once stream time is past its lateness, dropped
-        when a batch changes the year (`changed`). Off: `changed` runs before the batch's
-        commit, so a publication beside it can read the year between the two and keep totals
-        from before the batch (the eighth 10-minute overload run: 6,823 scores short of the
-        state), and a reader that sees no batch (the read model) could never drop them. Every
-        publication reads the years before afresh; keeping them safely needs the drop after
-        the commit."""
+        """Openings (the years before a period's) are read afresh for every publication: a
+        year past its lateness by stream time can still change (a channel behind, another
+        instance's batch), and keeping them was wrong twice (docs/resilience.md, defects)."""
         self._catalogue = catalogue
         self._definitions = definitions_fields(definitions)  # stamped on every score
         self._dated = catalogue.dated  # undated: one rule for every period, no look-up
@@ -135,11 +130,6 @@ class ScoreBuilder:
         self._uses_prefix = {
             kpi.id for kpi in catalogue.entries if any(c in PREFIX_SUMMED for c in kpi.components)
         }
-        self._closed_openings: dict[tuple[str, str], dict[str, int]] = {}
-        # Counts the batches that may have changed a year's totals: an opening read while one
-        # was applied is not kept (the batch's invalidation came before it was stored).
-        self._year_changes = 0
-        self._keep_openings = keep_openings
         # Facts that never change while the process runs; computing them for every score was
         # most of a batch's time. A target depends on the kind of period (or the window), not
         # on which month or year: kept per kind, they do not grow with the history scored
@@ -168,11 +158,6 @@ class ScoreBuilder:
 
     def changed(self, outcome: BatchOutcome) -> dict[tuple[str, str], set[str]]:
         """(entity, period) → the KPIs whose components the batch changed there."""
-        self._year_changes += 1
-        for entity, bucket in outcome.touched:
-            # Lateness is judged per channel, so a year past its deadline by the low
-            # watermark can still take an event from a channel that is behind.
-            self._closed_openings.pop((entity, self._calendar.bucket_fiscal_year(bucket)), None)
         changed: dict[tuple[str, str], set[str]] = defaultdict(set)
         for entity, bucket, component in outcome.deltas:
             if is_day(bucket) or component == C.REVISIONS:
@@ -192,16 +177,14 @@ class ScoreBuilder:
         when it is not known which components changed (after a crash)."""
         every = {kpi.id for kpi in self._catalogue}
         changed: dict[tuple[str, str], set[str]] = defaultdict(set)
-        self._year_changes += 1
         for entity, bucket in touched:
-            self._closed_openings.pop((entity, self._calendar.bucket_fiscal_year(bucket)), None)
             periods = self._calendar.periods_of_month(bucket) if is_month(bucket) else (bucket,)
             for period in periods:
                 changed[(entity, period)].update(every)
         return changed
 
     async def openings(
-        self, keys: Iterable[tuple[str, str]], stream_time: datetime | None
+        self, keys: Iterable[tuple[str, str]]
     ) -> dict[tuple[str, str], dict[str, int]]:
         """Prefix components summed over the fiscal years before each (entity, year)."""
         wanted = {
@@ -209,32 +192,15 @@ class ScoreBuilder:
             for entity, fy in keys
             for back in range(1, HISTORY_YEARS + 1)
         }
-        missing = {key for key in wanted if key not in self._closed_openings}
-        changes = self._year_changes
-        documents = await self._store.counter_documents({f"{e}|{fy}" for e, fy in missing})
-        # A batch applied while the documents were read (the publication runs beside the
-        # batches) may have changed a year it dropped from the cache before this read could
-        # store it: what was read is used this once, and kept only when no batch came between.
-        keep = self._keep_openings and changes == self._year_changes
+        documents = await self._store.counter_documents({f"{e}|{fy}" for e, fy in wanted})
         year_totals: dict[tuple[str, str], dict[str, int]] = {}
         for entity, fy in wanted:
-            cached = self._closed_openings.get((entity, fy))
-            if cached is not None:
-                year_totals[(entity, fy)] = cached
-                continue
             totals: dict[str, int] = defaultdict(int)
             for components in _buckets(documents.get(f"{entity}|{fy}")).values():
                 for component, value in components.items():
                     if component in PREFIX_SUMMED:
                         totals[component] += value
             year_totals[(entity, fy)] = dict(totals)
-            last_month = self._calendar.months_of(fy)[-1]
-            if (
-                keep
-                and stream_time is not None
-                and stream_time > self._calendar.lateness_deadline(last_month)
-            ):
-                self._closed_openings[(entity, fy)] = dict(totals)  # can no longer change
         openings: dict[tuple[str, str], dict[str, int]] = {}
         for entity, fy in keys:
             opening: dict[str, int] = defaultdict(int)
@@ -270,7 +236,7 @@ class ScoreBuilder:
             for (entity, period), kpis in changed.items()
             if kpis & self._uses_prefix
         }
-        openings = await self.openings(needs_opening, stream_time)
+        openings = await self.openings(needs_opening)
         documents = await self._store.counter_documents(
             {f"{entity}|{self._fiscal_year(period)}" for entity, period in changed}
         )
