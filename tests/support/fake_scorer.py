@@ -30,6 +30,6 @@ class PoisonedScorer(NoScores):
         self.poisoned = poisoned
 
     def changed(self, outcome: BatchOutcome) -> Changed:
-        if any(entity == f"agent:{self.poisoned}" for entity, _ in outcome.touched):
+        if any(entity == f"agent:{self.poisoned}" for entity, _, _ in outcome.deltas):
             raise ZeroDivisionError("target of zero")
         return {}

@@ -59,7 +59,6 @@ class BatchOutcome:
     rejected: list[tuple[InputRecord, RejectReason, str]]
     applied: int = 0
     duplicates: int = 0
-    touched: set[tuple[str, str]] = field(default_factory=set)  # (entity, bucket)
     # The channels (upstream source partitions) that delivered a record, per input partition.
     delivered: dict[PartitionKey, set[str]] = field(default_factory=dict)
 
@@ -168,7 +167,6 @@ def apply_batch(
         rejected=rejected,
         applied=applied,
         duplicates=duplicates,
-        touched={(entity, bucket) for entity, bucket, _ in nonzero},
         delivered=delivered,
     )
 

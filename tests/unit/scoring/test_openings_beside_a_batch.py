@@ -67,7 +67,6 @@ async def test_an_opening_read_while_a_batch_changes_its_year_is_read_again_afte
             records={},
             positions={},
             rejected=[],
-            touched={(AGENT, "2025-03")},
         )
     )
     store.go_on.set()
