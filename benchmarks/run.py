@@ -153,8 +153,12 @@ def _limits_text(results: list[Measurement], latency: Latency, profile: Profile 
         "together they use about one of the two. They are not simply taking turns: applying "
         "the next batch while one commits, so that both could work at once, was measured and "
         "did not pay (docs/scoring.md, What limits throughput). A batch rewrites whole "
-        "documents, each holding a fiscal year of its entity's buckets, which the database "
-        "decodes, copies, encodes and writes to disk at every commit (`--sync-on-commit`).\n\n"
+        "documents, which the database decodes, copies, encodes and writes to disk at every "
+        "commit (`--sync-on-commit`): on SecantusDB about 10 MB of documents a second, "
+        "whether a document is replaced or updated in place. Most of those bytes are record "
+        "documents (a shard of agents' renewals due in a month, its policies issued in a "
+        "month), which every batch touches while their month is active (docs/scoring.md, "
+        "'Bytes written per batch').\n\n"
     )
     if profile is not None:
         stages = profile.scoring_stages()
@@ -162,9 +166,10 @@ def _limits_text(results: list[Measurement], latency: Latency, profile: Profile 
         top_db = database[0] if database else ("?", 0.0, 0.0)
         text += (
             "Where scoring's own CPU goes (profile above): the MongoDB commit "
-            f"(`MongoStateStore.commit`, reading, adding up and encoding the documents) "
-            f"{_share(stages, 'MongoStateStore.commit'):.0%}, computing the score updates "
-            f"(`ScoreBuilder.messages`) {_share(stages, 'ScoreBuilder.messages'):.0%}, "
+            f"(`GenerationFence.commit`, adding up and encoding the documents) "
+            f"{_share(stages, 'GenerationFence.commit'):.0%}, computing and sending the score "
+            f"updates (`ScorePublication.flush`, beside the batches) "
+            f"{_share(stages, 'ScorePublication.flush'):.0%}, "
             f"applying the batch (`apply_batch`) {_share(stages, 'apply_batch'):.0%}, and "
             f"reading the canonical events (`decode_records`, msgspec into the pydantic "
             f"models) {_share(stages, 'decode_records'):.0%}. In the database the largest "
