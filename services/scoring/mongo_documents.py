@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import msgspec
+from bson.binary import Binary
 from bson.decimal128 import Decimal128
 from pymongo import ReplaceOne
 
@@ -32,6 +34,15 @@ _PATH_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 WIDE: Final = "wide"
+# A record document's records, packed into one MessagePack value: the database handles one
+# BSON element per document instead of a few dozen per record. SecantusDB's cost is per
+# element (it decodes, deep-copies and encodes each one in Python): 200 documents of 130
+# records replaced in 0.19 s packed against 1.25 s nested, read in 0.05 s against 0.73 s.
+# Documents written before packing keep their records nested under `r` until their next write.
+PACKED: Final = "p"
+NESTED: Final = "r"
+_PACK = msgspec.msgpack.Encoder()
+_UNPACK = msgspec.msgpack.Decoder(dict[str, dict[str, Any]])
 
 
 def record_key(record_id: str) -> str:
@@ -222,17 +233,30 @@ def records_after(
             doc = {
                 "_id": physical,
                 REVISION: _next_revision(before),
-                "r": dict((before or {}).get("r", {})),
+                PACKED: stored_records(before),
             }
             merged[physical] = doc
-        entries = doc["r"]
+        entries = doc[PACKED]
         for record_id, facts in by_record.items():
             entries[record_key(f"{bucket}|{record_id}")] = {
                 "id": record_id,
                 "b": bucket,
                 "facts": [dict(f) for f in facts],
             }
+    for doc in merged.values():
+        doc[PACKED] = Binary(_PACK.encode(doc[PACKED]))
     return merged
+
+
+def stored_records(doc: Mapping[str, Any] | None) -> dict[str, Document]:
+    """The records of a stored record document, `{key: {id, b: bucket, facts}}`: unpacked, or
+    as they were nested before packing."""
+    if doc is None:
+        return {}
+    packed = doc.get(PACKED)
+    if packed is not None:
+        return _UNPACK.decode(packed)
+    return dict(doc.get(NESTED, {}))
 
 
 def aware(value: datetime | None) -> datetime | None:

@@ -13,10 +13,11 @@ Collections:
   transaction, added up in Python and replaced whole.
 - `scoring_records`: the facts of records (policies, customers, renewals, cases), read and
   written by logical bucket (`{kind}|{owner}|{suffix}`). An agent's buckets share one document
-  per kind, agent shard and suffix, other owners' keep their own: `{_id, r: {sha1(bucket|record
-  id): {id, b: bucket, facts}}}`; a record id may contain '.', so it is stored as a value, under
-  a key that is safe in a field path. Written by replacing the document read in the
-  transaction, with this batch's records changed in it.
+  per kind, agent shard and suffix, other owners' keep their own: `{_id, rev, p}`, `p` the
+  MessagePack of `{sha1(bucket|record id): {id, b: bucket, facts}}` (one BSON element for the
+  whole document: the database's cost is per element; documents written before packing hold
+  the same map nested under `r` until their next write). Written by replacing the document read
+  in the transaction, with this batch's records changed in it.
 - `scoring_positions`: `{_id: "{group}|{topic}|{partition}", group, topic, partition,
   next_offset, source_marks: [{source, offset, watermark}], low, committed_at}`; source names
   ("insurance.policy.v1:3") contain '.', so the marks are a list, not a document keyed by
@@ -73,6 +74,7 @@ from .mongo_documents import (
     narrowed,
     record_location,
     records_after,
+    stored_records,
     touched_of,
 )
 from .ports import (
@@ -221,7 +223,7 @@ class MongoStateStore:
                 {record_location(bucket) for bucket in wanted}
             )
             for doc in documents.values():
-                for record in doc.get("r", {}).values():
+                for record in stored_records(doc).values():
                     if record["b"] in wanted:
                         found.setdefault(record["b"], {})[record["id"]] = list(record["facts"])
         except PyMongoError as exc:
