@@ -104,6 +104,19 @@ LONG_COMMIT_S = 20.0
 NAMESPACE_EXISTS = 48
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+# The format of record documents: 1 nested (`r`), 2 packed (`p`, mongo_documents.py). Kept in
+# the records collection under `FORMAT_ID` (record document ids always hold a '|'); a scoring
+# that finds a newer format than its own refuses to start, so that an older version is never
+# run beside a newer one on a state it would misread (a rolling upgrade from format 1 must
+# stop the old instances first: docs/scoring.md, "Records keep what counts, packed").
+RECORDS_FORMAT: Final = 2
+FORMAT_ID: Final = "#format"
+
+_NEWER_FORMAT = (
+    "the scoring state in {database} holds record documents of format {stored}, newer than "
+    "this scoring's {known}: run the scoring version that wrote them (or a later one)"
+)
+
 _OLD_LAYOUT = (
     "the scoring state in {database} was written before agents' counters were sharded (an "
     "`agent:` counter document exists); drop the scoring_* collections so that scoring "
@@ -167,10 +180,20 @@ class MongoStateStore:
             old = await self._counters.find_one(
                 {"_id": {"$gte": AGENT, "$lt": AGENT[:-1] + ";"}}, {"_id": 1}
             )
+            marker = await self._records.find_one({"_id": FORMAT_ID})
+            stored = int(marker.get("records", 1)) if marker is not None else 1
+            if old is None and stored < RECORDS_FORMAT:
+                await self._records.update_one(
+                    {"_id": FORMAT_ID}, {"$max": {"records": RECORDS_FORMAT}}, upsert=True
+                )
         except PyMongoError as exc:
             raise _failure(exc, f"cannot create the scoring state schema: {exc}") from exc
         if old is not None:
             raise StateStoreError(_OLD_LAYOUT.format(database=db.name))
+        if stored > RECORDS_FORMAT:
+            raise StateStoreError(
+                _NEWER_FORMAT.format(database=db.name, stored=stored, known=RECORDS_FORMAT)
+            )
 
     async def positions(
         self, group: str, partitions: Collection[tuple[str, int]]

@@ -14,7 +14,13 @@ from pymongo import AsyncMongoClient
 from services.scoring.domain.model import Fact
 from services.scoring.mongo_cached import StaleCache
 from services.scoring.mongo_documents import AGENT_SHARDS, counter_location
-from services.scoring.mongo_store import COUNTERS, RECORDS, MongoStateStore
+from services.scoring.mongo_store import (
+    COUNTERS,
+    FORMAT_ID,
+    RECORDS,
+    RECORDS_FORMAT,
+    MongoStateStore,
+)
 from services.scoring.ports import BatchWrite, StateStoreError, StateStoreUnavailable
 from shared.localstack.probes import free_port
 from tests.support.state_store_contract import (
@@ -93,7 +99,24 @@ class TestMongoStateStore(StateStoreContract):
         ids = {doc["_id"] async for doc in database[COUNTERS].find({}, {"_id": 1})}
         assert len(ids) == AGENT_SHARDS + 1
         assert "team:T01|FY2024" in ids
-        assert await database[RECORDS].count_documents({}) == AGENT_SHARDS
+        assert await database[RECORDS].count_documents({"_id": {"$ne": FORMAT_ID}}) == AGENT_SHARDS
+
+    async def test_a_state_of_a_newer_record_format_is_refused(
+        self, mongo_client: AsyncMongoClient[dict[str, Any]], unique: str
+    ) -> None:
+        name = database_name(unique)[:50] + "_new"
+        try:
+            await MongoStateStore(mongo_client, name).ensure_schema()
+            marker = await mongo_client[name][RECORDS].find_one({"_id": FORMAT_ID})
+            assert marker is not None
+            assert marker["records"] == RECORDS_FORMAT
+            await mongo_client[name][RECORDS].update_one(
+                {"_id": FORMAT_ID}, {"$set": {"records": RECORDS_FORMAT + 1}}
+            )
+            with pytest.raises(StateStoreError, match=f"format {RECORDS_FORMAT + 1}, newer"):
+                await MongoStateStore(mongo_client, name).ensure_schema()
+        finally:
+            await mongo_client.drop_database(name)
 
     async def test_a_state_of_the_old_layout_is_refused_with_what_to_do(
         self, mongo_client: AsyncMongoClient[dict[str, Any]], unique: str
