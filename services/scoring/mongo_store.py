@@ -10,7 +10,9 @@ Collections:
   the shard a stable hash of the agent id (`AGENT_SHARDS`). A batch touches a few hundred
   documents instead of one per agent, and a document write costs the database about as much
   as its first fifty fields (DESIGN §10; docs/scoring.md). Documents are read in the batch's
-  transaction, added up in Python and replaced whole.
+  transaction, added up in Python and replaced whole. `buckets`, `touched`, `members` (and
+  `wide`) are stored packed in one MessagePack value, `p`, beside `_id`, `rev`, `entity` and
+  `fiscal_year` (`unpacked_counter`; documents written before packing hold them as fields).
 - `scoring_records`: the facts of records (policies, customers, renewals, cases), read and
   written by logical bucket (`{kind}|{owner}|{suffix}`). An agent's buckets share one document
   per kind, agent shard and suffix, other owners' keep their own: `{_id, rev, p}`, `p` the
@@ -67,7 +69,7 @@ from .domain.model import Fact
 from .generations import FIRST, StateCollections, collections_of
 from .mongo_cached import CachedDocuments, Written, find_by_ids
 from .mongo_documents import (
-    AGENT,
+    PACKED,
     aware,
     counter_location,
     counters_after,
@@ -76,6 +78,7 @@ from .mongo_documents import (
     records_after,
     stored_records,
     touched_of,
+    unpacked_counter,
 )
 from .ports import (
     BatchWrite,
@@ -92,6 +95,7 @@ from .ports import (
     group_low,
 )
 from .state_cache import StateCache
+from .state_format import check_format
 
 COUNTERS = "scoring_counters"  # the first generation's names (generations.py)
 RECORDS = "scoring_records"
@@ -103,25 +107,6 @@ GROUPS = "scoring_groups"
 LONG_COMMIT_S = 20.0
 NAMESPACE_EXISTS = 48
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-# The format of record documents: 1 nested (`r`), 2 packed (`p`, mongo_documents.py). Kept in
-# the records collection under `FORMAT_ID` (record document ids always hold a '|'); a scoring
-# that finds a newer format than its own refuses to start, so that an older version is never
-# run beside a newer one on a state it would misread (a rolling upgrade from format 1 must
-# stop the old instances first: docs/scoring.md, "Records keep what counts, packed").
-RECORDS_FORMAT: Final = 2
-FORMAT_ID: Final = "#format"
-
-_NEWER_FORMAT = (
-    "the scoring state in {database} holds record documents of format {stored}, newer than "
-    "this scoring's {known}: run the scoring version that wrote them (or a later one)"
-)
-
-_OLD_LAYOUT = (
-    "the scoring state in {database} was written before agents' counters were sharded (an "
-    "`agent:` counter document exists); drop the scoring_* collections so that scoring "
-    "rebuilds its state from kpi.events.v1 (docs/scoring.md, 'State layout')"
-)
 
 
 class MongoStateStore:
@@ -177,23 +162,9 @@ class MongoStateStore:
             await self._counters.create_index(
                 [("fiscal_year", ASCENDING), ("entity", ASCENDING)], name="counters_year_entity"
             )
-            old = await self._counters.find_one(
-                {"_id": {"$gte": AGENT, "$lt": AGENT[:-1] + ";"}}, {"_id": 1}
-            )
-            marker = await self._records.find_one({"_id": FORMAT_ID})
-            stored = int(marker.get("records", 1)) if marker is not None else 1
-            if old is None and stored < RECORDS_FORMAT:
-                await self._records.update_one(
-                    {"_id": FORMAT_ID}, {"$max": {"records": RECORDS_FORMAT}}, upsert=True
-                )
+            await check_format(self._counters, self._records)
         except PyMongoError as exc:
             raise _failure(exc, f"cannot create the scoring state schema: {exc}") from exc
-        if old is not None:
-            raise StateStoreError(_OLD_LAYOUT.format(database=db.name))
-        if stored > RECORDS_FORMAT:
-            raise StateStoreError(
-                _NEWER_FORMAT.format(database=db.name, stored=stored, known=RECORDS_FORMAT)
-            )
 
     async def positions(
         self, group: str, partitions: Collection[tuple[str, int]]
@@ -346,7 +317,9 @@ class MongoStateStore:
                 return Unscored()
             touched = {
                 (entity, bucket)
-                async for doc in self._counters.find({}, {"entity": 1, "touched": 1, "members": 1})
+                async for doc in self._counters.find(
+                    {}, {"entity": 1, "touched": 1, "members": 1, PACKED: 1}
+                )
                 for entity, buckets in touched_of(doc)
                 for bucket, at in buckets.items()
                 if _later_than(at, since)
@@ -493,9 +466,9 @@ async def _read_counters(
     }
     found: dict[str, Document] = {}
     for doc_id, (physical, member) in located.items():
-        doc = stored.get(physical)
-        if doc is None:
+        if physical not in stored:
             continue
+        doc = unpacked_counter(stored[physical])
         entry = doc if member is None else doc.get("members", {}).get(member)
         if entry is None:
             continue

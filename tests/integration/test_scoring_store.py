@@ -14,14 +14,9 @@ from pymongo import AsyncMongoClient
 from services.scoring.domain.model import Fact
 from services.scoring.mongo_cached import StaleCache
 from services.scoring.mongo_documents import AGENT_SHARDS, counter_location
-from services.scoring.mongo_store import (
-    COUNTERS,
-    FORMAT_ID,
-    RECORDS,
-    RECORDS_FORMAT,
-    MongoStateStore,
-)
+from services.scoring.mongo_store import COUNTERS, RECORDS, MongoStateStore
 from services.scoring.ports import BatchWrite, StateStoreError, StateStoreUnavailable
+from services.scoring.state_format import FORMAT_ID, STATE_FORMAT
 from shared.localstack.probes import free_port
 from tests.support.state_store_contract import (
     GROUP,
@@ -101,7 +96,7 @@ class TestMongoStateStore(StateStoreContract):
         assert "team:T01|FY2024" in ids
         assert await database[RECORDS].count_documents({"_id": {"$ne": FORMAT_ID}}) == AGENT_SHARDS
 
-    async def test_a_state_of_a_newer_record_format_is_refused(
+    async def test_a_state_of_a_newer_format_is_refused(
         self, mongo_client: AsyncMongoClient[dict[str, Any]], unique: str
     ) -> None:
         name = database_name(unique)[:50] + "_new"
@@ -109,11 +104,11 @@ class TestMongoStateStore(StateStoreContract):
             await MongoStateStore(mongo_client, name).ensure_schema()
             marker = await mongo_client[name][RECORDS].find_one({"_id": FORMAT_ID})
             assert marker is not None
-            assert marker["records"] == RECORDS_FORMAT
+            assert marker["state"] == STATE_FORMAT
             await mongo_client[name][RECORDS].update_one(
-                {"_id": FORMAT_ID}, {"$set": {"records": RECORDS_FORMAT + 1}}
+                {"_id": FORMAT_ID}, {"$set": {"state": STATE_FORMAT + 1}}
             )
-            with pytest.raises(StateStoreError, match=f"format {RECORDS_FORMAT + 1}, newer"):
+            with pytest.raises(StateStoreError, match=f"format {STATE_FORMAT + 1}, newer"):
                 await MongoStateStore(mongo_client, name).ensure_schema()
         finally:
             await mongo_client.drop_database(name)

@@ -18,6 +18,7 @@ from services.scoring.mongo_documents import (
     record_location,
     record_replacements,
     stored_records,
+    unpacked_counter,
 )
 from services.scoring.ports import CounterDocument
 
@@ -73,7 +74,7 @@ def test_whole_documents_written_batch_after_batch_add_up_per_entity(
             stored[op._filter["_id"]] = op._doc  # what the replacement stores
 
     found: Counter[tuple[str, str, str]] = Counter()
-    for doc in stored.values():
+    for doc in map(unpacked_counter, stored.values()):
         members = doc.get("members")
         for entry in members.values() if isinstance(members, dict) else [doc]:
             assert isinstance(entry, dict)
@@ -154,7 +155,7 @@ def test_sums_beyond_64_bits_are_stored_exactly_and_read_back_as_ints(
             stored[op._filter["_id"]] = bson.decode(bson.encode(op._doc))
 
     found: Counter[tuple[str, str, str]] = Counter()
-    for doc in stored.values():
+    for doc in map(unpacked_counter, stored.values()):
         members = doc.get("members")
         for entry in members.values() if isinstance(members, dict) else [doc]:
             for bucket, components in narrowed(entry)["buckets"].items():
