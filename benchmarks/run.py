@@ -149,9 +149,9 @@ def _limits_text(results: list[Measurement], latency: Latency, profile: Profile 
         "the next batch while one commits, so that both could work at once, was measured and "
         "did not pay (docs/scoring.md, What limits throughput). A batch rewrites whole "
         "documents, which the database decodes, copies and encodes element by element at "
-        "every commit (`--sync-on-commit`): record documents now hold their records packed "
-        "in one element, counter documents still hold one per component of each bucket "
-        "(docs/scoring.md, 'Records keep what counts, packed').\n\n"
+        "every commit (`--sync-on-commit`): record and counter documents hold their content "
+        "packed in one element (docs/scoring.md, 'Records keep what counts, packed'), so "
+        "scoring's own Python is now the larger share.\n\n"
     )
     if profile is not None:
         database = profile.database_leaves()
@@ -197,9 +197,8 @@ def _limits_text(results: list[Measurement], latency: Latency, profile: Profile 
         )
     text += (
         "What would move scoring next (docs/scoring.md lists the levers already taken): "
-        "counter documents packed like the record documents (one BSON element each: "
-        "SecantusDB's cost is per element, and the score publication reads every changed "
-        "entity's counters back from it); fewer score "
+        "scoring's own Python on a second core (a process per group of partitions: "
+        "it is at most of one core while the database uses a fifth of another); fewer score "
         "updates per event (one message per changed (entity, period) instead of one per KPI, "
         "a contract change); the per-event Python of applying a batch and reading events; "
         "and, in production, a database that is not sharing the two cores.\n"
