@@ -458,17 +458,19 @@ async def _read_counters(
     located = {doc_id: counter_location(doc_id) for doc_id in doc_ids}
     # Whole documents, `touched` and all: SecantusDB deep-copies what a projection keeps, which
     # made a projected read twice as slow as a whole one (342 counter documents: 0.4 s, 0.2 s).
+    # Each physical document unpacked once: a shard's document holds the agents of many ids,
+    # and an unpacked copy per id kept every copy alive in what is returned.
     stored = {
-        doc["_id"]: doc
+        doc["_id"]: unpacked_counter(doc)
         async for doc in find_by_ids(
             collection, {physical for physical, _ in located.values()}, session=session
         )
     }
     found: dict[str, Document] = {}
     for doc_id, (physical, member) in located.items():
-        if physical not in stored:
+        doc = stored.get(physical)
+        if doc is None:
             continue
-        doc = unpacked_counter(stored[physical])
         entry = doc if member is None else doc.get("members", {}).get(member)
         if entry is None:
             continue
