@@ -136,6 +136,18 @@ class Profile:
     def database_leaves(self) -> list[tuple[str, float, float]]:
         return top_costs(self.database_raw)
 
+    def scoring_share(self, function: str) -> float:
+        """The inclusive share of scoring's first function named so, however small."""
+        return _share(self.scoring_raw, function)
+
+    def database_share(self, function: str) -> float:
+        return _share(self.database_raw, function)
+
+
+def _share(raw: str, function: str) -> float:
+    costs = top_costs(raw, 10**6, within=("",), below=1.01)
+    return next((inc for name, _, inc in costs if name.startswith(function)), 0.0)
+
 
 async def pipeline(
     settings: Settings, log: Path, stack: Mapping[str, int]

@@ -132,11 +132,6 @@ def _seconds(quantile: float) -> str:
     return "≥ 60 s" if quantile >= TOP_BUCKET_S else f"{quantile:.2f} s"
 
 
-def _share(costs: list[tuple[str, float, float]], function: str) -> float:
-    """Inclusive share of the first function whose name starts with `function` (0 if none)."""
-    return next((inc for name, _, inc in costs if name.startswith(function)), 0.0)
-
-
 def _limits_text(results: list[Measurement], latency: Latency, profile: Profile | None) -> str:
     """What limits scoring, with this run's figures."""
     by = {m.name.split(":")[0].split(" (")[0]: m for m in results}
@@ -153,26 +148,28 @@ def _limits_text(results: list[Measurement], latency: Latency, profile: Profile 
         "together they use about one of the two. They are not simply taking turns: applying "
         "the next batch while one commits, so that both could work at once, was measured and "
         "did not pay (docs/scoring.md, What limits throughput). A batch rewrites whole "
-        "documents, each holding a fiscal year of its entity's buckets, which the database "
-        "decodes, copies, encodes and writes to disk at every commit (`--sync-on-commit`).\n\n"
+        "documents, which the database decodes, copies and encodes element by element at "
+        "every commit (`--sync-on-commit`): record and counter documents hold their content "
+        "packed in one element (docs/scoring.md, 'Records keep what counts, packed'), so "
+        "scoring's own Python is now the larger share.\n\n"
     )
     if profile is not None:
-        stages = profile.scoring_stages()
         database = profile.database_leaves()
         top_db = database[0] if database else ("?", 0.0, 0.0)
         text += (
             "Where scoring's own CPU goes (profile above): the MongoDB commit "
-            f"(`MongoStateStore.commit`, reading, adding up and encoding the documents) "
-            f"{_share(stages, 'MongoStateStore.commit'):.0%}, computing the score updates "
-            f"(`ScoreBuilder.messages`) {_share(stages, 'ScoreBuilder.messages'):.0%}, "
-            f"applying the batch (`apply_batch`) {_share(stages, 'apply_batch'):.0%}, and "
+            f"(`GenerationFence.commit`, adding up and encoding the documents) "
+            f"{profile.scoring_share('GenerationFence.commit'):.0%}, computing and sending the "
+            f"score updates (`ScorePublication.flush`, beside the batches) "
+            f"{profile.scoring_share('ScorePublication.flush'):.0%}, "
+            f"applying the batch (`apply_batch`) {profile.scoring_share('apply_batch'):.0%}, and "
             f"reading the canonical events (`decode_records`, msgspec into the pydantic "
-            f"models) {_share(stages, 'decode_records'):.0%}. In the database the largest "
+            f"models) {profile.scoring_share('decode_records'):.0%}. In the database the largest "
             f"single cost is `{top_db[0]}` at {top_db[1]:.0%} of its samples: SecantusDB "
             "is a Python server, and every document read and replaced whole is decoded and "
             "encoded in Python there. Its background TTL sweep (`Storage._ttl_sweep_loop`, "
             "expiring documents of collections with a TTL index) took "
-            f"{_share(profile.database_stages(), 'Storage._ttl_sweep_loop'):.0%} of its "
+            f"{profile.database_share('Storage._ttl_sweep_loop'):.0%} of its "
             "samples on top of the transactions.\n\n"
         )
     text += (
@@ -200,9 +197,8 @@ def _limits_text(results: list[Measurement], latency: Latency, profile: Profile 
         )
     text += (
         "What would move scoring next (docs/scoring.md lists the levers already taken): "
-        "fewer or smaller documents written per batch (a batch "
-        "no longer reads back what it wrote, but the database still decodes, copies and "
-        "encodes every document it replaces); fewer score "
+        "scoring's own Python on a second core (a process per group of partitions: "
+        "it is at most of one core while the database uses a fifth of another); fewer score "
         "updates per event (one message per changed (entity, period) instead of one per KPI, "
         "a contract change); the per-event Python of applying a batch and reading events; "
         "and, in production, a database that is not sharing the two cores.\n"

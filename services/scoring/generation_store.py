@@ -35,7 +35,7 @@ from .generations import (
     republish_from,
     to_document,
 )
-from .mongo_documents import touched_of
+from .mongo_documents import PACKED, touched_of
 from .mongo_store import MongoStateStore
 from .ports import (
     BatchWrite,
@@ -169,7 +169,9 @@ class MongoGenerations:
         try:
             return {
                 (entity, bucket)
-                async for doc in counters.find({}, {"entity": 1, "touched": 1, "members": 1})
+                async for doc in counters.find(
+                    {}, {"entity": 1, "touched": 1, "members": 1, PACKED: 1}
+                )
                 for entity, buckets in touched_of(doc)
                 for bucket in buckets
             }

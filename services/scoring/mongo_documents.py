@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import msgspec
+from bson.binary import Binary
 from bson.decimal128 import Decimal128
 from pymongo import ReplaceOne
 
@@ -32,6 +34,19 @@ _PATH_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 WIDE: Final = "wide"
+# A record document's records, packed into one MessagePack value: the database handles one
+# BSON element per document instead of a few dozen per record. SecantusDB's cost is per
+# element (it decodes, deep-copies and encodes each one in Python): 200 documents of 130
+# records replaced in 0.19 s packed against 1.25 s nested, read in 0.05 s against 0.73 s.
+# Documents written before packing keep their records nested under `r` until their next write.
+PACKED: Final = "p"
+NESTED: Final = "r"
+_PACK = msgspec.msgpack.Encoder()
+_UNPACK = msgspec.msgpack.Decoder(dict[str, dict[str, Any]])
+# A counter document's content (`buckets`, `touched`, `members`, `wide`) is packed the same way;
+# `_id`, `rev`, `fiscal_year` and `entity` stay fields, for the index and the `_id` reads.
+_COUNTER_CONTENT: Final = ("buckets", "touched", "members", WIDE)
+_UNPACK_COUNTER = msgspec.msgpack.Decoder(dict[str, Any])
 
 
 def record_key(record_id: str) -> str:
@@ -63,8 +78,10 @@ def _shard(owner: str) -> int:
     return int.from_bytes(digest, "big") % AGENT_SHARDS
 
 
-def touched_of(doc: Document) -> Iterable[tuple[str, Mapping[str, datetime]]]:
-    """(entity, {bucket: last changed}) of a counter document, or of each of its members."""
+def touched_of(stored: Document) -> Iterable[tuple[str, Mapping[str, datetime]]]:
+    """(entity, {bucket: last changed}) of a stored counter document, or of each of its
+    members."""
+    doc = unpacked_counter(stored)
     if "members" in doc:
         for member in doc["members"].values():
             yield member["entity"], member.get("touched", {})
@@ -105,7 +122,7 @@ def counters_after(
         physical, member = counter_location(counter.doc_id)
         doc = merged.get(physical)
         if doc is None:
-            doc = _writable(physical, counter, member, current.get(physical) or {})
+            doc = _writable(physical, counter, member, unpacked_counter(current.get(physical)))
             merged[physical] = doc
         if member is None:
             entry = doc
@@ -129,7 +146,23 @@ def counters_after(
                 touched[bucket] = touched_at if last is None else max(last, touched_at)
     for entry in wide.values():
         _widen(entry)
+    for doc in merged.values():
+        content = {key: doc.pop(key) for key in _COUNTER_CONTENT if key in doc}
+        doc[PACKED] = Binary(_PACK.encode(content))
     return merged
+
+
+def unpacked_counter(doc: Mapping[str, Any] | None) -> Document:
+    """A stored counter document with its content unpacked (`buckets`, `touched`, `members`,
+    `wide` as fields, as documents written before packing hold them)."""
+    if doc is None:
+        return {}
+    packed = doc.get(PACKED)
+    if packed is None:
+        return dict(doc)
+    unpacked = {key: value for key, value in doc.items() if key != PACKED}
+    unpacked.update(_UNPACK_COUNTER.decode(packed))
+    return unpacked
 
 
 def _replacements(documents: Mapping[str, Document]) -> list[ReplaceOne[Document]]:
@@ -137,28 +170,35 @@ def _replacements(documents: Mapping[str, Document]) -> list[ReplaceOne[Document
 
 
 def _widen(entry: Document) -> None:
-    """Store the entry's components beyond 64 bits as Decimal128, and flag it."""
+    """Store the entry's components beyond 64 bits as decimal strings (MessagePack, like BSON,
+    has no wider integer), and flag it."""
     for components in entry["buckets"].values():
         for component, value in components.items():
             # Compared, not `in range(...)`: that scans for an int subclass such as bson's Int64.
             if isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX:
-                components[component] = Decimal128(str(value))
+                components[component] = str(value)
     entry[WIDE] = True
 
 
 def narrowed(entry: Document) -> Document:
     """A stored counter entry with every component an int again (only a `wide` entry has a
-    Decimal128 in it: the others are returned as they are)."""
+    decimal string in it, or a Decimal128 if written before packing: the others are returned
+    as they are)."""
     if not entry.get(WIDE):
         return entry
     buckets = {
-        bucket: {
-            c: int(v.to_decimal()) if isinstance(v, Decimal128) else v
-            for c, v in components.items()
-        }
+        bucket: {c: _integer(v) for c, v in components.items()}
         for bucket, components in entry.get("buckets", {}).items()
     }
     return {**entry, "buckets": buckets}
+
+
+def _integer(value: object) -> object:
+    if isinstance(value, Decimal128):
+        return int(value.to_decimal())
+    if isinstance(value, str):
+        return int(value)
+    return value
 
 
 def _writable(
@@ -222,17 +262,30 @@ def records_after(
             doc = {
                 "_id": physical,
                 REVISION: _next_revision(before),
-                "r": dict((before or {}).get("r", {})),
+                PACKED: stored_records(before),
             }
             merged[physical] = doc
-        entries = doc["r"]
+        entries = doc[PACKED]
         for record_id, facts in by_record.items():
             entries[record_key(f"{bucket}|{record_id}")] = {
                 "id": record_id,
                 "b": bucket,
                 "facts": [dict(f) for f in facts],
             }
+    for doc in merged.values():
+        doc[PACKED] = Binary(_PACK.encode(doc[PACKED]))
     return merged
+
+
+def stored_records(doc: Mapping[str, Any] | None) -> dict[str, Document]:
+    """The records of a stored record document, `{key: {id, b: bucket, facts}}`: unpacked, or
+    as they were nested before packing."""
+    if doc is None:
+        return {}
+    packed = doc.get(PACKED)
+    if packed is not None:
+        return _UNPACK.decode(packed)
+    return dict(doc.get(NESTED, {}))
 
 
 def aware(value: datetime | None) -> datetime | None:

@@ -10,13 +10,16 @@ Collections:
   the shard a stable hash of the agent id (`AGENT_SHARDS`). A batch touches a few hundred
   documents instead of one per agent, and a document write costs the database about as much
   as its first fifty fields (DESIGN §10; docs/scoring.md). Documents are read in the batch's
-  transaction, added up in Python and replaced whole.
+  transaction, added up in Python and replaced whole. `buckets`, `touched`, `members` (and
+  `wide`) are stored packed in one MessagePack value, `p`, beside `_id`, `rev`, `entity` and
+  `fiscal_year` (`unpacked_counter`; documents written before packing hold them as fields).
 - `scoring_records`: the facts of records (policies, customers, renewals, cases), read and
   written by logical bucket (`{kind}|{owner}|{suffix}`). An agent's buckets share one document
-  per kind, agent shard and suffix, other owners' keep their own: `{_id, r: {sha1(bucket|record
-  id): {id, b: bucket, facts}}}`; a record id may contain '.', so it is stored as a value, under
-  a key that is safe in a field path. Written by replacing the document read in the
-  transaction, with this batch's records changed in it.
+  per kind, agent shard and suffix, other owners' keep their own: `{_id, rev, p}`, `p` the
+  MessagePack of `{sha1(bucket|record id): {id, b: bucket, facts}}` (one BSON element for the
+  whole document: the database's cost is per element; documents written before packing hold
+  the same map nested under `r` until their next write). Written by replacing the document read
+  in the transaction, with this batch's records changed in it.
 - `scoring_positions`: `{_id: "{group}|{topic}|{partition}", group, topic, partition,
   next_offset, source_marks: [{source, offset, watermark}], low, committed_at}`; source names
   ("insurance.policy.v1:3") contain '.', so the marks are a list, not a document keyed by
@@ -66,14 +69,16 @@ from .domain.model import Fact
 from .generations import FIRST, StateCollections, collections_of
 from .mongo_cached import CachedDocuments, Written, find_by_ids
 from .mongo_documents import (
-    AGENT,
+    PACKED,
     aware,
     counter_location,
     counters_after,
     narrowed,
     record_location,
     records_after,
+    stored_records,
     touched_of,
+    unpacked_counter,
 )
 from .ports import (
     BatchWrite,
@@ -90,6 +95,7 @@ from .ports import (
     group_low,
 )
 from .state_cache import StateCache
+from .state_format import check_format
 
 COUNTERS = "scoring_counters"  # the first generation's names (generations.py)
 RECORDS = "scoring_records"
@@ -101,12 +107,6 @@ GROUPS = "scoring_groups"
 LONG_COMMIT_S = 20.0
 NAMESPACE_EXISTS = 48
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-_OLD_LAYOUT = (
-    "the scoring state in {database} was written before agents' counters were sharded (an "
-    "`agent:` counter document exists); drop the scoring_* collections so that scoring "
-    "rebuilds its state from kpi.events.v1 (docs/scoring.md, 'State layout')"
-)
 
 
 class MongoStateStore:
@@ -162,13 +162,9 @@ class MongoStateStore:
             await self._counters.create_index(
                 [("fiscal_year", ASCENDING), ("entity", ASCENDING)], name="counters_year_entity"
             )
-            old = await self._counters.find_one(
-                {"_id": {"$gte": AGENT, "$lt": AGENT[:-1] + ";"}}, {"_id": 1}
-            )
+            await check_format(self._counters, self._records)
         except PyMongoError as exc:
             raise _failure(exc, f"cannot create the scoring state schema: {exc}") from exc
-        if old is not None:
-            raise StateStoreError(_OLD_LAYOUT.format(database=db.name))
 
     async def positions(
         self, group: str, partitions: Collection[tuple[str, int]]
@@ -221,7 +217,7 @@ class MongoStateStore:
                 {record_location(bucket) for bucket in wanted}
             )
             for doc in documents.values():
-                for record in doc.get("r", {}).values():
+                for record in stored_records(doc).values():
                     if record["b"] in wanted:
                         found.setdefault(record["b"], {})[record["id"]] = list(record["facts"])
         except PyMongoError as exc:
@@ -321,7 +317,9 @@ class MongoStateStore:
                 return Unscored()
             touched = {
                 (entity, bucket)
-                async for doc in self._counters.find({}, {"entity": 1, "touched": 1, "members": 1})
+                async for doc in self._counters.find(
+                    {}, {"entity": 1, "touched": 1, "members": 1, PACKED: 1}
+                )
                 for entity, buckets in touched_of(doc)
                 for bucket, at in buckets.items()
                 if _later_than(at, since)
@@ -460,8 +458,10 @@ async def _read_counters(
     located = {doc_id: counter_location(doc_id) for doc_id in doc_ids}
     # Whole documents, `touched` and all: SecantusDB deep-copies what a projection keeps, which
     # made a projected read twice as slow as a whole one (342 counter documents: 0.4 s, 0.2 s).
+    # Each physical document unpacked once: a shard's document holds the agents of many ids,
+    # and an unpacked copy per id kept every copy alive in what is returned.
     stored = {
-        doc["_id"]: doc
+        doc["_id"]: unpacked_counter(doc)
         async for doc in find_by_ids(
             collection, {physical for physical, _ in located.values()}, session=session
         )

@@ -13,9 +13,10 @@ from pymongo import AsyncMongoClient
 
 from services.scoring.domain.model import Fact
 from services.scoring.mongo_cached import StaleCache
-from services.scoring.mongo_documents import AGENT_SHARDS, counter_location
+from services.scoring.mongo_documents import AGENT_SHARDS, counter_location, record_key
 from services.scoring.mongo_store import COUNTERS, RECORDS, MongoStateStore
 from services.scoring.ports import BatchWrite, StateStoreError, StateStoreUnavailable
+from services.scoring.state_format import FORMAT_ID, STATE_FORMAT
 from shared.localstack.probes import free_port
 from tests.support.state_store_contract import (
     GROUP,
@@ -93,7 +94,70 @@ class TestMongoStateStore(StateStoreContract):
         ids = {doc["_id"] async for doc in database[COUNTERS].find({}, {"_id": 1})}
         assert len(ids) == AGENT_SHARDS + 1
         assert "team:T01|FY2024" in ids
-        assert await database[RECORDS].count_documents({}) == AGENT_SHARDS
+        assert await database[RECORDS].count_documents({"_id": {"$ne": FORMAT_ID}}) == AGENT_SHARDS
+
+    async def test_documents_written_before_packing_are_read_and_written_back_packed(
+        self,
+        store: MongoStateStore,
+        mongo_client: AsyncMongoClient[dict[str, Any]],
+        unique: str,
+    ) -> None:
+        database = mongo_client[database_name(unique)]
+        bucket = "renewal|team:T01|2024-06"
+        await database[COUNTERS].insert_one(
+            {
+                "_id": "team:T01|FY2024",
+                "rev": 1,
+                "entity": "team:T01",
+                "fiscal_year": "FY2024",
+                "buckets": {"2024-05": {"sales": 2}},
+                "touched": {"2024-05": datetime(2024, 5, 2, tzinfo=UTC)},
+            }
+        )
+        old_record = {"id": "R.1", "b": bucket, "facts": [{"k": "a", "t": "c", "ts": 5}]}
+        await database[RECORDS].insert_one(
+            {"_id": bucket, "rev": 1, "r": {record_key(f"{bucket}|R.1"): old_record}}
+        )
+        assert await store.records([bucket]) == {bucket: {"R.1": old_record["facts"]}}
+
+        new_facts: list[Fact] = [{"k": "b", "t": "c", "ts": 6}]
+        await store.commit(
+            batch(
+                move(None, 1),
+                counters=[counter("team:T01|FY2024", {"2024-05/sales": 3})],
+                records={bucket: {"R.2": new_facts}},
+            ),
+            nothing,
+        )
+
+        counters = await store.counter_documents(["team:T01|FY2024"])
+        assert counters["team:T01|FY2024"]["buckets"] == {"2024-05": {"sales": 5}}
+        assert await store.records([bucket]) == {
+            bucket: {"R.1": old_record["facts"], "R.2": new_facts}
+        }
+        raw_counter = await database[COUNTERS].find_one({"_id": "team:T01|FY2024"})
+        raw_record = await database[RECORDS].find_one({"_id": bucket})
+        assert raw_counter is not None
+        assert raw_record is not None
+        assert set(raw_counter) == {"_id", "rev", "entity", "fiscal_year", "p"}
+        assert set(raw_record) == {"_id", "rev", "p"}
+
+    async def test_a_state_of_a_newer_format_is_refused(
+        self, mongo_client: AsyncMongoClient[dict[str, Any]], unique: str
+    ) -> None:
+        name = database_name(unique)[:50] + "_new"
+        try:
+            await MongoStateStore(mongo_client, name).ensure_schema()
+            marker = await mongo_client[name][RECORDS].find_one({"_id": FORMAT_ID})
+            assert marker is not None
+            assert marker["state"] == STATE_FORMAT
+            await mongo_client[name][RECORDS].update_one(
+                {"_id": FORMAT_ID}, {"$set": {"state": STATE_FORMAT + 1}}
+            )
+            with pytest.raises(StateStoreError, match=f"format {STATE_FORMAT + 1}, newer"):
+                await MongoStateStore(mongo_client, name).ensure_schema()
+        finally:
+            await mongo_client.drop_database(name)
 
     async def test_a_state_of_the_old_layout_is_refused_with_what_to_do(
         self, mongo_client: AsyncMongoClient[dict[str, Any]], unique: str

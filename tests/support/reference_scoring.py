@@ -11,6 +11,7 @@ from typing import Any
 
 from bson.decimal128 import Decimal128
 
+from services.scoring.mongo_documents import unpacked_counter
 from shared.events import KpiEvent
 from shared.kpi.fiscal_calendar import FiscalCalendar
 
@@ -203,7 +204,8 @@ def stored_counters(documents: Iterable[dict[str, object]]) -> Counters:
     """The counters in `scoring_counters` documents (an entity's own, or an agent shard's
     members), without the revision bookkeeping."""
     out: Counters = {}
-    for document in documents:
+    for stored in documents:
+        document = unpacked_counter(stored)  # its content packed, or nested from before
         members = document.get("members")
         entries = members.values() if isinstance(members, dict) else [document]
         for entry in entries:
@@ -212,7 +214,8 @@ def stored_counters(documents: Iterable[dict[str, object]]) -> Counters:
             assert isinstance(buckets, dict)
             for bucket, components in buckets.items():
                 for component, value in components.items():
-                    # A component beyond 64 bits is stored as a Decimal128.
+                    # A component beyond 64 bits is a decimal string (a Decimal128 before
+                    # packing).
                     number = int(value.to_decimal() if isinstance(value, Decimal128) else value)
                     if component != "revisions" and number:
                         out[(entity, bucket, component)] = number

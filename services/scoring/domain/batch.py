@@ -147,9 +147,9 @@ def apply_batch(
         stored = record_state.get(bucket, {})
         for record_id, facts in by_id.items():
             before = list(stored.get(record_id, ()))
-            after = merge_facts(before, facts)
-            if len(after) == len(before):
-                continue  # every fact was known: a replay
+            after = merge_facts(kind, before, facts)
+            if [f["k"] for f in after] == [f["k"] for f in before]:
+                continue  # a replay, or facts that change nothing the record counts
             deltas.add(record_contribution(kind, before, calendar), sign=-1)
             deltas.add(record_contribution(kind, after, calendar))
             changed.setdefault(bucket, {})[record_id] = after

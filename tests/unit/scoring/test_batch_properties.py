@@ -34,6 +34,11 @@ def _events() -> list[KpiEvent]:
             events.append(renewal(n, agent, at, "due", due, rid))
             n += 1
             events.append(renewal(n, agent, at + timedelta(hours=2), "contacted", due, rid))
+            # More contacts, one of them earlier than the first sent: a renewal record keeps
+            # only its earliest contact and earliest outcome, whatever order they come in.
+            for hours in (30, 1, 2):
+                n += 1
+                events.append(renewal(n, agent, at + timedelta(hours=hours), "contacted", due, rid))
             n += 1
             outcome = "renewed" if j % 3 else "lost"
             events.append(renewal(n, agent, at + timedelta(days=2), outcome, due, rid))
@@ -41,11 +46,22 @@ def _events() -> list[KpiEvent]:
             events.append(survey(n, agent, at + timedelta(hours=5), score=6 + j))
             n += 1
             events.append(policy(n, agent, at, "issued", new_business=True, referral=j == 1))
+            # The same customer buys again that month and the month after: a customer record
+            # keeps the first purchase of each month.
+            customer = f"C{n}"
+            for days in (1, 31, 33):
+                n += 1
+                later = at + timedelta(days=days)
+                events.append(policy(n, agent, later, "issued", customer_id=customer))
             n += 1
             events.append(complaint(n, agent, at, "complaint", "opened", f"K{i}{j}"))
             n += 1
             events.append(
                 complaint(n, agent, at + timedelta(days=3), "complaint", "resolved", f"K{i}{j}")
+            )
+            n += 1  # resolved again, a day earlier: the earliest resolution counts
+            events.append(
+                complaint(n, agent, at + timedelta(days=2), "complaint", "resolved", f"K{i}{j}")
             )
         n += 1
         events.append(
@@ -95,7 +111,14 @@ def test_the_reference_run_counts_what_was_sent() -> None:
     assert counters[("company:ACME", "2024-06", C.RENEWAL_DUE)] == 12
     assert counters[("company:ACME", "2024-05", C.COMPLAINTS_OPENED)] == 12
     assert counters[("company:ACME", "2024-05", C.RESOLUTION_COUNT)] == 12
-    assert counters[("company:ACME", "2024-05", C.RESOLUTION_SECONDS)] == 12 * 3 * 86400
+    # The earliest of two resolutions, two days after opening.
+    assert counters[("company:ACME", "2024-05", C.RESOLUTION_SECONDS)] == 12 * 2 * 86400
+    # From the earliest contact (an hour after the due notice) to renewal two days later;
+    # two renewals of an agent's four are renewed.
+    assert counters[("company:ACME", "2024-06", C.RENEWAL_CYCLE_COUNT)] == 6
+    assert counters[("company:ACME", "2024-06", C.RENEWAL_CYCLE_SECONDS)] == 6 * 47 * 3600
+    # Every first policy's customer buys again in May and in June (twice: counted once).
+    assert counters[("company:ACME", "2024-06", C.CUSTOMERS_REPEAT)] == 12
 
 
 @settings(max_examples=60, deadline=None)

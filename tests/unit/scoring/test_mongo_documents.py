@@ -17,6 +17,8 @@ from services.scoring.mongo_documents import (
     narrowed,
     record_location,
     record_replacements,
+    stored_records,
+    unpacked_counter,
 )
 from services.scoring.ports import CounterDocument
 
@@ -72,7 +74,7 @@ def test_whole_documents_written_batch_after_batch_add_up_per_entity(
             stored[op._filter["_id"]] = op._doc  # what the replacement stores
 
     found: Counter[tuple[str, str, str]] = Counter()
-    for doc in stored.values():
+    for doc in map(unpacked_counter, stored.values()):
         members = doc.get("members")
         for entry in members.values() if isinstance(members, dict) else [doc]:
             assert isinstance(entry, dict)
@@ -91,13 +93,31 @@ def test_a_record_replacement_keeps_the_other_records_of_the_document() -> None:
     second = record_replacements({bucket_a: {"P.1": [{"n": 1}, {"lapsed": 1}]}}, stored)
     for op in second:
         stored[op._filter["_id"]] = op._doc
-    entries = [entry for doc in stored.values() for entry in doc["r"].values()]
+    entries = [entry for doc in stored.values() for entry in stored_records(doc).values()]
     assert sorted((e["b"], e["id"], e["facts"]) for e in entries) == sorted(
         [
             (bucket_a, "P.1", [{"n": 1}, {"lapsed": 1}]),
             (bucket_b, "P.1", [{"n": 2}]),
         ]
     )
+
+
+def test_a_document_written_before_packing_is_read_and_written_back_packed() -> None:
+    bucket = "renewal|agent:A0001|2024-06"
+    [first] = record_replacements({bucket: {"R.1": [{"k": "a", "t": "c", "ts": 5}]}}, {})
+    packed = first._doc
+    assert set(packed) == {"_id", "rev", "p"}  # one element holds every record
+    nested = {"_id": packed["_id"], "rev": 1, "r": stored_records(packed)}
+    assert stored_records(nested) == stored_records(packed)
+    [second] = record_replacements(
+        {bucket: {"R.2": [{"k": "b", "t": "c", "ts": 6}]}}, {packed["_id"]: nested}
+    )
+    assert "r" not in second._doc
+    assert second._doc["rev"] == 2
+    assert sorted((r["id"], r["facts"]) for r in stored_records(second._doc).values()) == [
+        ("R.1", [{"k": "a", "t": "c", "ts": 5}]),
+        ("R.2", [{"k": "b", "t": "c", "ts": 6}]),
+    ]
 
 
 # Premium sums are kept in ten-thousandths: the contract's largest premium is about 10^18 of
@@ -135,7 +155,7 @@ def test_sums_beyond_64_bits_are_stored_exactly_and_read_back_as_ints(
             stored[op._filter["_id"]] = bson.decode(bson.encode(op._doc))
 
     found: Counter[tuple[str, str, str]] = Counter()
-    for doc in stored.values():
+    for doc in map(unpacked_counter, stored.values()):
         members = doc.get("members")
         for entry in members.values() if isinstance(members, dict) else [doc]:
             for bucket, components in narrowed(entry)["buckets"].items():
