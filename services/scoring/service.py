@@ -47,7 +47,14 @@ from .ports import (
     StaleOffsets,
     StateStore,
 )
-from .publication import FLUSH_INTERVAL, MAX_PENDING, Changed, ScorePublication, Scorer
+from .publication import (
+    CHUNK_PAIRS,
+    FLUSH_INTERVAL,
+    MAX_PENDING,
+    Changed,
+    ScorePublication,
+    Scorer,
+)
 
 logger = logging.getLogger(__name__)
 PartitionKey = tuple[str, int]
@@ -163,6 +170,7 @@ class ScoringService:
         max_batch: int = MAX_BATCH,
         flush_interval: timedelta = FLUSH_INTERVAL,
         max_pending: int = MAX_PENDING,
+        chunk_pairs: int = CHUNK_PAIRS,
         survey_boxes: Sequence[SurveyBox] = DEFAULT_BOXES,
     ) -> None:
         self._store = store
@@ -199,6 +207,7 @@ class ScoringService:
             retry_policy=self._retry,
             flush_interval=flush_interval,
             max_pending=max_pending,
+            chunk_pairs=chunk_pairs,
             wall=wall,
             stream_time=lambda: self._latest,
             writing=self._writing,

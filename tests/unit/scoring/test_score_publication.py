@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry
 
 from services.scoring.domain.batch import InputRecord
 from services.scoring.metrics import ScoringMetrics
+from services.scoring.publication import CHUNK_PAIRS, chunked
 from services.scoring.scores import ScoreBuilder
 from services.scoring.service import ScoringService
 from shared import topics
@@ -25,7 +26,10 @@ MAY: Final = datetime(2024, 5, 10, tzinfo=UTC)
 
 
 def build(
-    store: MemoryStateStore, output: RecordingOutput, clock: FakeClock
+    store: MemoryStateStore,
+    output: RecordingOutput,
+    clock: FakeClock,
+    chunk_pairs: int = CHUNK_PAIRS,
 ) -> tuple[ScoringService, CollectorRegistry]:
     registry = CollectorRegistry()
     builder = ScoreBuilder(
@@ -45,6 +49,7 @@ def build(
         wall=clock,
         sleep=RecordingSleep(),
         flush_interval=timedelta(seconds=10),
+        chunk_pairs=chunk_pairs,
     )
     return service, registry
 
@@ -106,6 +111,48 @@ async def test_a_backlog_publishes_once_when_caught_up_with_the_same_final_score
     assert len(output.on(topics.SCORES)) < len(reference.on(topics.SCORES))
     assert registry.get_sample_value("kpi_scoring_event_to_score_seconds_count") == 9
     assert registry.get_sample_value("kpi_scoring_scores_pending") == 0
+
+
+async def test_a_publication_goes_out_a_chunk_of_pairs_at_a_time_with_the_same_scores() -> None:
+    """A flush builds and sends its messages a few pairs at a time (its memory bounded by a
+    chunk, not by what waits), and publishes what one flush of everything would."""
+    reference = await every_batch()
+    store, output, clock = MemoryStateStore(), RecordingOutput(), FakeClock(WALL)
+    service, registry = build(store, output, clock, chunk_pairs=1)
+    await service.assign({P0, P1})
+    for batch in batches():
+        clock.advance(timedelta(seconds=1))
+        await service.handle(batch, {P0: True, P1: True}, left=1_000_000)
+    assert output.on(topics.SCORES) == []
+    before = output.calls
+    await service.publish()
+
+    sent = output.on(topics.SCORES)
+    assert comparable(latest(output)) == comparable(latest(reference))
+    assert len(sent) == len(latest(output))  # each score once
+    # one send per entity (its pairs together): two agents and their team, branch, region...
+    entities = {Score.model_validate_json(m.value).entity for m in sent}
+    assert output.calls - before == len(entities) > 2
+    assert registry.get_sample_value("kpi_scoring_scores_published_total") == len(sent)
+    assert registry.get_sample_value("kpi_scoring_scores_pending") == 0
+
+
+def test_chunks_keep_every_pair_once_and_an_entity_whole() -> None:
+    changed = {
+        (entity, period): {f"{entity}-{period}"}
+        for entity in ("agent:B", "agent:A", "team:T", "company:C")
+        for period in ("2024-04", "2024-05", "FY2024")
+    }
+    for pairs in (1, 2, 3, 4, 7, 12, 100):
+        chunks = list(chunked(changed, pairs))
+        merged = {key: kpis for chunk in chunks for key, kpis in chunk.items()}
+        assert merged == changed
+        assert sum(len(chunk) for chunk in chunks) == len(changed)
+        owners = [{entity for entity, _ in chunk} for chunk in chunks]
+        assert all(a.isdisjoint(b) for i, a in enumerate(owners) for b in owners[i + 1 :])
+        # every chunk but the last reaches `pairs`, and stops at the entity that reached it
+        assert all(pairs <= len(chunk) < pairs + 3 for chunk in chunks[:-1])
+    assert list(chunked({}, 5)) == []
 
 
 async def test_while_catching_up_updates_go_out_every_interval() -> None:
