@@ -19,7 +19,14 @@ from shared.settings import Settings, load_settings
 
 from .ingest import ingest_throughput
 from .peer import Comparison, quix_peer
-from .pipeline import LATENCY_SECONDS, RESCORE_DATABASE, Latency, Profile, pipeline
+from .pipeline import (
+    BACKLOG_EVERY_S,
+    LATENCY_SECONDS,
+    RESCORE_DATABASE,
+    Latency,
+    Profile,
+    pipeline,
+)
 from .processes import CpuUsage, port_base
 from .profiles import ProcessProfile
 from .raw import Measurement, broker_produce_consume, contract_decoding, database_bulk_upserts
@@ -132,6 +139,21 @@ def _seconds(quantile: float) -> str:
     return "≥ 60 s" if quantile >= TOP_BUCKET_S else f"{quantile:.2f} s"
 
 
+def _backlog_text(latency: Latency) -> str:
+    """Whether ingest and scoring kept up with the steady stream, from what waited."""
+    if not latency.backlogs:
+        return "what waited was not sampled"
+    waited = (
+        f"records waiting for ingest and scoring, sampled every {BACKLOG_EVERY_S:g} s, "
+        f"stayed between {min(latency.backlogs):,} and {max(latency.backlogs):,} (the last "
+        f"{latency.backlogs[-1]:,}), and both were idle {latency.drain_s:.1f} s after the last "
+        "event was sent"
+    )
+    if latency.backlog_grew():
+        return f"the services fell behind on this machine: {waited}"
+    return f"the services kept up: {waited}"
+
+
 def _limits_text(results: list[Measurement], latency: Latency, profile: Profile | None) -> str:
     """What limits scoring, with this run's figures."""
     by = {m.name.split(":")[0].split(" (")[0]: m for m in results}
@@ -173,8 +195,8 @@ def _limits_text(results: list[Measurement], latency: Latency, profile: Profile 
             "samples on top of the transactions.\n\n"
         )
     text += (
-        f"At a steady {latency.rate:,} events/s scoring is past its capacity on this machine: "
-        f"the backlog grows during the run and p99 event-to-score was {_seconds(latency.p99)}. "
+        f"At a steady {latency.rate:,} events/s {_backlog_text(latency)}, and p99 "
+        f"event-to-score was {_seconds(latency.p99)}. "
         "Peak RSS of scoring "
         f"re-reading the whole topic was {rss:,.0f} MiB: a batch under backlog holds every "
         "record of the fetch (up to `KPI_SCORING_MAX_BATCH`, 50,000), its decoded events, the "
