@@ -100,7 +100,8 @@ class ScoringMetrics:
         )
         self.event_to_score = Histogram(
             "kpi_scoring_event_to_score_seconds",
-            "From an upstream record's broker timestamp to its score updates being acknowledged.",
+            "From an upstream record's broker timestamp to the score updates of its own periods "
+            "being acknowledged (the later months that sum it follow within KPI_SCORING_FLUSH_S).",
             buckets=(0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60),
             registry=registry,
         )

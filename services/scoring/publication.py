@@ -58,11 +58,19 @@ class Scorer(Protocol):
         """Every KPI of every period of the given (entity, bucket) pairs (after a crash)."""
         ...
 
+    def reaching_later(self, changed: Mapping[tuple[str, str], set[str]]) -> Changed:
+        """The pairs whose change reaches later periods (prefix sums), with those KPIs."""
+        ...
+
     async def messages(
-        self, changed: Mapping[tuple[str, str], set[str]], stream_time: datetime | None
+        self,
+        changed: Mapping[tuple[str, str], set[str]],
+        stream_time: datetime | None,
+        *,
+        later: bool = True,
     ) -> list[Outbound]:
         """One message per (entity, KPI, period), from the committed counters, `as_of` the
-        stream time."""
+        stream time; with `later`, also every later period a change reaches."""
         ...
 
 
@@ -111,7 +119,11 @@ class ScorePublication:
         self._wall = wall
         self._stream_time = stream_time
         self._pending = _Pending()
+        # What a publication while keeping up left for the next complete one: the pairs whose
+        # change reaches later periods, and the latest commit not yet marked published.
+        self._later = _Pending()
         self._last_flush = wall()
+        self._last_complete = wall()
         self._flushing = asyncio.Lock()  # one publication at a time, in commit order
         # Held by the service around each batch's commit: marking positions published is a
         # write to the documents a batch's transaction fences, so it waits for the commit
@@ -120,8 +132,8 @@ class ScorePublication:
 
     @property
     def pending(self) -> int:
-        """(entity, period) pairs waiting to be published."""
-        return len(self._pending.changed)
+        """(entity, period) pairs waiting to be published (or their later periods)."""
+        return len(self._pending.changed) + len(self._later.changed)
 
     def changed(self, outcome: BatchOutcome) -> Changed:
         """What a batch changed (computed before its commit, so that a failure here is the
@@ -139,18 +151,22 @@ class ScorePublication:
                 pending.sent_at.append(sent.timestamp())
         if pending.through is None or committed_at > pending.through:
             pending.through = committed_at
-        self._metrics.scores_pending.set(len(pending.changed))
+        self._metrics.scores_pending.set(self.pending)
 
     def due(self, caught_up: bool) -> bool:
         """Whether to publish now: caught up, or the interval passed, or too much waits."""
         pending = self._pending
         if pending.through is None:
-            return False
+            # Nothing new: only what a publication while keeping up left, once due.
+            return self._later.through is not None and (caught_up or self._complete_due())
         return (
             caught_up
             or len(pending.changed) >= self._max_pending
             or self._wall() - self._last_flush >= self._flush_interval
         )
+
+    def _complete_due(self) -> bool:
+        return self._wall() - self._last_complete >= self._flush_interval
 
     async def recover(self, partitions: Collection[PartitionKey]) -> None:
         """Add what was committed on these partitions and never published (a crash between
@@ -166,46 +182,70 @@ class ScorePublication:
                 len(partitions),
             )
 
-    async def flush(self, partitions: Collection[PartitionKey]) -> int:
+    async def flush(self, partitions: Collection[PartitionKey], *, keeping_up: bool = False) -> int:
         """Publish every pending update, then record in the partitions' positions the commit
-        time they cover. Transient failures are retried; the set is kept until it is out."""
-        async with self._flushing:
-            return await self._flush(partitions)
+        time they cover. Transient failures are retried; the set is kept until it is out.
 
-    async def _flush(self, partitions: Collection[PartitionKey]) -> int:
+        `keeping_up` (records left to read, fewer than a batch): the changed periods go out,
+        and the later periods their changes reach through prefix sums wait for the next
+        complete publication (caught up, or `flush_interval` after the last complete one), as
+        does recording what is published: a change to a month reaches every later month that
+        has a bucket, and republishing them all after every batch was most of a live
+        publication (docs/scoring.md, When updates go out)."""
+        async with self._flushing:
+            return await self._flush(partitions, keeping_up)
+
+    async def _flush(self, partitions: Collection[PartitionKey], keeping_up: bool) -> int:
         taken, self._pending = self._pending, _Pending()
-        self._last_flush = self._wall()
-        if taken.through is None:
+        now = self._wall()
+        self._last_flush = now
+        complete = not keeping_up or self._complete_due() or len(taken.changed) >= self._max_pending
+        later = _Pending()
+        if complete:
+            later, self._later = self._later, _Pending()
+        publishing = _Pending(changed=dict(taken.changed), through=taken.through)
+        publishing.merge(_Pending(changed=later.changed, through=later.through))
+        if publishing.through is None:
             return 0
         span = BatchSpan.of("score publication", (), [])
         try:
             started = time.perf_counter()
             as_of = self._stream_time()
             published = 0
-            for chunk in chunked(taken.changed, self._chunk_pairs):
-                messages = await self._retry.run(partial(self._scorer.messages, chunk, as_of), span)
+            for chunk in chunked(publishing.changed, self._chunk_pairs):
+                messages = await self._retry.run(
+                    partial(self._scorer.messages, chunk, as_of, later=complete), span
+                )
                 await self._retry.run(partial(self._output.send_all, messages), span)
                 published += len(messages)
                 del messages  # before the next chunk's are built
             acknowledged = self._wall().timestamp()
             for sent in taken.sent_at:
                 self._metrics.event_to_score.observe(max(0.0, acknowledged - sent))
-            through = taken.through
-            async with self._writing:
-                await self._retry.run(
-                    lambda: self._store.mark_scored(self._group, partitions, through), span
-                )
+            through = publishing.through
+            if complete:
+                async with self._writing:
+                    await self._retry.run(
+                        lambda: self._store.mark_scored(self._group, partitions, through), span
+                    )
+                self._last_complete = now
+            else:
+                reaching = self._scorer.reaching_later(taken.changed)
+                self._later.merge(_Pending(changed=reaching, through=through))
         except BaseException:
             taken.merge(self._pending)
             self._pending = taken
+            later.merge(self._later)
+            self._later = later
             raise
-        self._metrics.scores_pending.set(len(self._pending.changed))
+        self._metrics.scores_pending.set(self.pending)
         self._metrics.scores_published.inc(published)
         logger.info(
-            "published %d score updates of %d (entity, period) pairs for %d events",
+            "published %d score updates of %d (entity, period) pairs for %d events%s",
             published,
-            len(taken.changed),
+            len(publishing.changed),
             len(taken.sent_at),
+            "" if complete else ", their later periods with the next complete publication",
         )
         self._metrics.score_flush_seconds.observe(time.perf_counter() - started)
         return published

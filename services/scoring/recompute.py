@@ -67,7 +67,12 @@ class _Silent:
     def changed_buckets(self, touched: object) -> Changed:
         return {}
 
-    async def messages(self, changed: object, stream_time: datetime | None) -> list[Outbound]:
+    def reaching_later(self, changed: object) -> Changed:
+        return {}
+
+    async def messages(
+        self, changed: object, stream_time: datetime | None, *, later: bool = True
+    ) -> list[Outbound]:
         return []
 
 

@@ -213,24 +213,46 @@ class ScoreBuilder:
     def _fiscal_year(self, period: str) -> str:
         return self._calendar.fiscal_year_of_month(self._calendar.months_of(period)[0])
 
+    def reaching_later(
+        self, changed: Mapping[tuple[str, str], set[str]]
+    ) -> dict[tuple[str, str], set[str]]:
+        """The changed months whose KPIs sum them into later periods (`_with_later_periods`),
+        with those KPIs."""
+        reaching: dict[tuple[str, str], set[str]] = {}
+        for (entity, period), kpis in changed.items():
+            prefix = kpis & self._uses_prefix
+            if prefix and is_month(period):
+                reaching[(entity, period)] = prefix
+        return reaching
+
     async def messages(
-        self, changed: Mapping[tuple[str, str], set[str]], stream_time: datetime | None
+        self,
+        changed: Mapping[tuple[str, str], set[str]],
+        stream_time: datetime | None,
+        *,
+        later: bool = True,
     ) -> list[Outbound]:
-        """One score message per changed (entity, KPI, period), from the committed counters.
+        """One score message per changed (entity, KPI, period), from the committed counters,
+        and with `later` per later period the change reaches (`_with_later_periods`).
         A score that cannot be computed (a bug, or a configuration the catalogue did not
         catch) is logged with its key and counted, and the others go out."""
         return [
             Outbound(topics.SCORES, fields["entity"].encode(), encode_score(fields))
-            for fields in await self.fields(changed, stream_time)
+            for fields in await self.fields(changed, stream_time, later=later)
         ]
 
     async def fields(
-        self, changed: Mapping[tuple[str, str], set[str]], stream_time: datetime | None
+        self,
+        changed: Mapping[tuple[str, str], set[str]],
+        stream_time: datetime | None,
+        *,
+        later: bool = True,
     ) -> list[ScoreFields]:
         """The fields of `messages`' scores."""
         if stream_time is None or not changed:
             return []
-        changed = await self._with_later_periods(changed)
+        if later:
+            changed = await self._with_later_periods(changed)
         needs_opening = {
             (entity, self._fiscal_year(period))
             for (entity, period), kpis in changed.items()

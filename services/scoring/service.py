@@ -305,14 +305,17 @@ class ScoringService:
         """With records left to read, publication runs beside the next batches rather than
         before them: its CPU fills the time a batch waits for its commit. One at a time: what
         the batches add meanwhile goes out with the next. Keeping up (less than a batch left:
-        a steady stream), the next starts as soon as the last is out; behind by more, every
-        `flush_interval`, so that a long backlog publishes each update a few times only."""
+        a steady stream), the next starts as soon as the last is out, and the later periods
+        that changes reach go out every `flush_interval` or once caught up; behind by more,
+        everything every `flush_interval`, so that a long backlog publishes each update a few
+        times only."""
         running = self._beside
         due = self._publication.due(keeping_up)
         if (running is not None and not running.done()) or not due:
             return
         self._beside = asyncio.create_task(
-            self._publication.flush(set(self._positions)), name="score publication"
+            self._publication.flush(set(self._positions), keeping_up=keeping_up),
+            name="score publication",
         )
         self._beside.add_done_callback(_report_failure)
 

@@ -2,6 +2,7 @@
 none is lost when an instance dies between a commit and its publication."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Final
 
@@ -300,3 +301,65 @@ async def test_a_late_month_change_republishes_later_months_that_sum_it() -> Non
                     score.numerator,
                     score.denominator,
                 ), (score.kpi, period)
+
+
+async def test_keeping_up_the_later_months_a_change_reaches_wait_for_a_complete_publication() -> (
+    None
+):
+    """While scoring keeps up with a stream, a publication sends the periods a batch changed;
+    the later months that sum them (policies in force) and the mark of what is published wait
+    for the next complete one (caught up, or the interval), so a live publication does not
+    republish every later month after every batch. Nothing is lost meanwhile: the state says
+    what is not yet published, and the complete publication sends the same last scores."""
+    from tests.support.scoring_events import policy  # noqa: PLC0415
+
+    store, output, clock = MemoryStateStore(), RecordingOutput(), FakeClock(WALL)
+    service, registry = build(store, output, clock)
+    await service.assign({P0, P1})
+    may = policy(1, "A1", MAY, "issued")
+    april = policy(2, "A1", datetime(2024, 4, 20, tzinfo=UTC), "issued")
+    for offset, (partition, event) in enumerate(((P0, may), (P1, april))):
+        clock.advance(timedelta(seconds=1))
+        record = InputRecord(
+            *partition, offset, event.model_copy(update={"source_timestamp": WALL})
+        )
+        await service.handle([record], {P0: True, P1: True}, left=120)
+        await service.published()
+
+    key = ("agent:A1", "lapse_rate", "2024-05")
+    assert latest(output)[key].denominator == 0  # May as published before April's policy
+    assert latest(output)[("agent:A1", "lapse_rate", "2024-04")].denominator == 0
+    assert service.pending_scores > 0  # April's later months wait
+    assert (await store.unscored(topics.SCORING_GROUP, {P0, P1})).touched  # and are not marked
+    assert registry.get_sample_value("kpi_scoring_event_to_score_seconds_count") == 2
+
+    assert await service.publish() > 0  # caught up: the complete publication
+    assert latest(output)[key].denominator == 1  # April's policy is in force in May
+    assert service.pending_scores == 0
+    assert not (await store.unscored(topics.SCORING_GROUP, {P0, P1})).touched
+
+
+async def test_keeping_up_for_longer_than_the_interval_publishes_the_later_months() -> None:
+    from tests.support.scoring_events import policy  # noqa: PLC0415
+
+    store, output, clock = MemoryStateStore(), RecordingOutput(), FakeClock(WALL)
+    service, _ = build(store, output, clock)  # a 10 s interval
+    await service.assign({P0, P1})
+    events = [
+        policy(1, "A1", MAY, "issued"),
+        policy(2, "A1", datetime(2024, 4, 20, tzinfo=UTC), "issued"),
+        policy(3, "A1", datetime(2024, 4, 21, tzinfo=UTC), "issued"),
+    ]
+    may: list[Decimal | None] = []
+    for offset, event in enumerate(events):
+        clock.advance(timedelta(seconds=6))  # batches at 6, 12 and 18 s
+        record = InputRecord(*P0, offset, event.model_copy(update={"source_timestamp": WALL}))
+        await service.handle([record], {P0: True, P1: True}, left=120)
+        await service.published()
+        may.append(latest(output)[("agent:A1", "lapse_rate", "2024-05")].denominator)
+    # 6 s: May itself; 12 s, 10 s after the last complete publication: complete, so May again
+    # with April's first policy in force; 18 s, 6 s after that one: April's second waits.
+    assert may == [0, 1, 1]
+    assert service.pending_scores > 0
+    await service.publish()
+    assert latest(output)[("agent:A1", "lapse_rate", "2024-05")].denominator == 2
