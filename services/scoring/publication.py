@@ -45,6 +45,9 @@ Changed = dict[tuple[str, str], set[str]]  # (entity, period) -> KPI ids
 FLUSH_INTERVAL = timedelta(seconds=30)
 MAX_PENDING = 100_000  # (entity, period) pairs waiting to be published
 CHUNK_PAIRS = 2_000  # (entity, period) pairs whose messages are built and sent at once
+# While live, a complete publication (the later periods changes reach, and the mark of what is
+# published) at most this often; the others send the changed periods alone.
+COMPLETE_EVERY = timedelta(seconds=2)
 
 
 class Scorer(Protocol):
@@ -103,6 +106,7 @@ class ScorePublication:
         flush_interval: timedelta = FLUSH_INTERVAL,
         max_pending: int = MAX_PENDING,
         chunk_pairs: int = CHUNK_PAIRS,
+        complete_every: timedelta = COMPLETE_EVERY,
         wall: Callable[[], datetime],
         stream_time: Callable[[], datetime | None],
         writing: asyncio.Lock | None = None,
@@ -116,6 +120,7 @@ class ScorePublication:
         self._flush_interval = flush_interval
         self._max_pending = max_pending
         self._chunk_pairs = chunk_pairs
+        self._complete_every = complete_every
         self._wall = wall
         self._stream_time = stream_time
         self._pending = _Pending()
@@ -153,12 +158,15 @@ class ScorePublication:
             pending.through = committed_at
         self._metrics.scores_pending.set(self.pending)
 
-    def due(self, caught_up: bool) -> bool:
-        """Whether to publish now: caught up, or the interval passed, or too much waits."""
+    def due(self, caught_up: bool, *, live: bool = False) -> bool:
+        """Whether to publish now: caught up, or the interval passed, or too much waits.
+        With nothing new, only what a live publication left: at once when asked outside the
+        stream (the timer, a stop), and live once `complete_every` has passed."""
         pending = self._pending
         if pending.through is None:
-            # Nothing new: only what a publication while keeping up left, once due.
-            return self._later.through is not None and (caught_up or self._complete_due())
+            return self._later.through is not None and (
+                (caught_up and not live) or self._complete_due()
+            )
         return (
             caught_up
             or len(pending.changed) >= self._max_pending
@@ -166,7 +174,7 @@ class ScorePublication:
         )
 
     def _complete_due(self) -> bool:
-        return self._wall() - self._last_complete >= self._flush_interval
+        return self._wall() - self._last_complete >= self._complete_every
 
     async def recover(self, partitions: Collection[PartitionKey]) -> None:
         """Add what was committed on these partitions and never published (a crash between
@@ -182,24 +190,24 @@ class ScorePublication:
                 len(partitions),
             )
 
-    async def flush(self, partitions: Collection[PartitionKey], *, keeping_up: bool = False) -> int:
+    async def flush(self, partitions: Collection[PartitionKey], *, live: bool = False) -> int:
         """Publish every pending update, then record in the partitions' positions the commit
         time they cover. Transient failures are retried; the set is kept until it is out.
 
-        `keeping_up` (records left to read, fewer than a batch): the changed periods go out,
-        and the later periods their changes reach through prefix sums wait for the next
-        complete publication (caught up, or `flush_interval` after the last complete one), as
+        `live` (after a batch, caught up or keeping up with a stream): the changed periods go
+        out, and the later periods their changes reach through prefix sums wait for the next
+        complete publication (`complete_every` after the last one, or outside the stream), as
         does recording what is published: a change to a month reaches every later month that
         has a bucket, and republishing them all after every batch was most of a live
         publication (docs/scoring.md, When updates go out)."""
         async with self._flushing:
-            return await self._flush(partitions, keeping_up)
+            return await self._flush(partitions, live)
 
-    async def _flush(self, partitions: Collection[PartitionKey], keeping_up: bool) -> int:
+    async def _flush(self, partitions: Collection[PartitionKey], live: bool) -> int:
         taken, self._pending = self._pending, _Pending()
         now = self._wall()
         self._last_flush = now
-        complete = not keeping_up or self._complete_due() or len(taken.changed) >= self._max_pending
+        complete = not live or self._complete_due() or len(taken.changed) >= self._max_pending
         later = _Pending()
         if complete:
             later, self._later = self._later, _Pending()

@@ -49,6 +49,7 @@ from .ports import (
 )
 from .publication import (
     CHUNK_PAIRS,
+    COMPLETE_EVERY,
     FLUSH_INTERVAL,
     MAX_PENDING,
     Changed,
@@ -171,6 +172,7 @@ class ScoringService:
         flush_interval: timedelta = FLUSH_INTERVAL,
         max_pending: int = MAX_PENDING,
         chunk_pairs: int = CHUNK_PAIRS,
+        complete_every: timedelta = COMPLETE_EVERY,
         survey_boxes: Sequence[SurveyBox] = DEFAULT_BOXES,
     ) -> None:
         self._store = store
@@ -208,6 +210,7 @@ class ScoringService:
             flush_interval=flush_interval,
             max_pending=max_pending,
             chunk_pairs=chunk_pairs,
+            complete_every=complete_every,
             wall=wall,
             stream_time=lambda: self._latest,
             writing=self._writing,
@@ -296,7 +299,7 @@ class ScoringService:
             result.seek.update(await self.assign(keys))
             self._metrics.fenced.inc()
         if not any(self._clocks.has_backlog(key) for key in self._positions):
-            await self.publish()
+            await self.publish(live=True)
         else:
             self._publish_beside(keeping_up=left is not None and left < self._max_chunk)
         return result
@@ -306,15 +309,15 @@ class ScoringService:
         before them: its CPU fills the time a batch waits for its commit. One at a time: what
         the batches add meanwhile goes out with the next. Keeping up (less than a batch left:
         a steady stream), the next starts as soon as the last is out, and the later periods
-        that changes reach go out every `flush_interval` or once caught up; behind by more,
-        everything every `flush_interval`, so that a long backlog publishes each update a few
-        times only."""
+        that changes reach go out with a complete publication every `complete_every`; behind
+        by more, everything every `flush_interval`, so that a long backlog publishes each
+        update a few times only."""
         running = self._beside
-        due = self._publication.due(keeping_up)
+        due = self._publication.due(keeping_up, live=keeping_up)
         if (running is not None and not running.done()) or not due:
             return
         self._beside = asyncio.create_task(
-            self._publication.flush(set(self._positions), keeping_up=keeping_up),
+            self._publication.flush(set(self._positions), live=keeping_up),
             name="score publication",
         )
         self._beside.add_done_callback(_report_failure)
@@ -324,15 +327,18 @@ class ScoringService:
         if self._beside is not None:
             await asyncio.gather(self._beside, return_exceptions=True)
 
-    async def publish(self, *, caught_up: bool = True) -> int:
+    async def publish(self, *, caught_up: bool = True, live: bool = False) -> int:
         """Publish the pending score updates when they are due (always once caught up);
-        returns the messages sent. The service calls it after each batch; a timer calls it
-        too (`caught_up=False`), so that updates recovered after a crash go out when no batch
-        comes, and the service on its way down."""
-        if not self._publication.due(caught_up):
+        returns the messages sent. The service calls it after each batch it is caught up
+        after (`live`: the later periods changes reach go out every `complete_every`); a
+        timer calls it too (`caught_up=False`), so that updates recovered after a crash and
+        what live publications left go out when no batch comes, and the service on its way
+        down (complete)."""
+        if not self._publication.due(caught_up, live=live):
             await self.published()
             return 0
-        return await self._publication.flush(set(self._positions))  # after one running beside
+        # after one running beside
+        return await self._publication.flush(set(self._positions), live=live)
 
     @property
     def state_store(self) -> StateStore:

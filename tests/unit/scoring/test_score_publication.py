@@ -6,11 +6,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Final
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from services.scoring.domain.batch import InputRecord
 from services.scoring.metrics import ScoringMetrics
-from services.scoring.publication import CHUNK_PAIRS, chunked
+from services.scoring.publication import CHUNK_PAIRS, COMPLETE_EVERY, chunked
 from services.scoring.scores import ScoreBuilder
 from services.scoring.service import ScoringService
 from shared import topics
@@ -31,6 +32,7 @@ def build(
     output: RecordingOutput,
     clock: FakeClock,
     chunk_pairs: int = CHUNK_PAIRS,
+    complete_every: timedelta = COMPLETE_EVERY,
 ) -> tuple[ScoringService, CollectorRegistry]:
     registry = CollectorRegistry()
     builder = ScoreBuilder(
@@ -51,6 +53,7 @@ def build(
         sleep=RecordingSleep(),
         flush_interval=timedelta(seconds=10),
         chunk_pairs=chunk_pairs,
+        complete_every=complete_every,
     )
     return service, registry
 
@@ -303,19 +306,22 @@ async def test_a_late_month_change_republishes_later_months_that_sum_it() -> Non
                 ), (score.kpi, period)
 
 
-async def test_keeping_up_the_later_months_a_change_reaches_wait_for_a_complete_publication() -> (
-    None
-):
-    """While scoring keeps up with a stream, a publication sends the periods a batch changed;
-    the later months that sum them (policies in force) and the mark of what is published wait
-    for the next complete one (caught up, or the interval), so a live publication does not
-    republish every later month after every batch. Nothing is lost meanwhile: the state says
-    what is not yet published, and the complete publication sends the same last scores."""
+@pytest.mark.parametrize("caught_up", [False, True], ids=["keeping up", "caught up"])
+async def test_live_the_later_months_a_change_reaches_wait_for_a_complete_publication(
+    caught_up: bool,
+) -> None:
+    """Live (after a batch, keeping up with a stream or caught up), a publication sends the
+    periods a batch changed; the later months that sum them (policies in force) and the mark of
+    what is published wait for the next complete one (`complete_every` after the last, or the
+    timer, or a stop), so a live publication does not republish every later month after every
+    batch. Nothing is lost meanwhile: the state says what is not yet published, and the complete
+    publication sends the same last scores."""
     from tests.support.scoring_events import policy  # noqa: PLC0415
 
     store, output, clock = MemoryStateStore(), RecordingOutput(), FakeClock(WALL)
-    service, registry = build(store, output, clock)
+    service, registry = build(store, output, clock, complete_every=timedelta(seconds=10))
     await service.assign({P0, P1})
+    backlog = {P0: not caught_up, P1: not caught_up}
     may = policy(1, "A1", MAY, "issued")
     april = policy(2, "A1", datetime(2024, 4, 20, tzinfo=UTC), "issued")
     for offset, (partition, event) in enumerate(((P0, may), (P1, april))):
@@ -323,7 +329,7 @@ async def test_keeping_up_the_later_months_a_change_reaches_wait_for_a_complete_
         record = InputRecord(
             *partition, offset, event.model_copy(update={"source_timestamp": WALL})
         )
-        await service.handle([record], {P0: True, P1: True}, left=120)
+        await service.handle([record], backlog, left=None if caught_up else 120)
         await service.published()
 
     key = ("agent:A1", "lapse_rate", "2024-05")
@@ -333,17 +339,19 @@ async def test_keeping_up_the_later_months_a_change_reaches_wait_for_a_complete_
     assert (await store.unscored(topics.SCORING_GROUP, {P0, P1})).touched  # and are not marked
     assert registry.get_sample_value("kpi_scoring_event_to_score_seconds_count") == 2
 
-    assert await service.publish() > 0  # caught up: the complete publication
+    assert await service.publish(caught_up=False) == 0  # the timer: not due yet
+    clock.advance(timedelta(seconds=10))
+    assert await service.publish(caught_up=False) > 0  # the timer: the complete publication
     assert latest(output)[key].denominator == 1  # April's policy is in force in May
     assert service.pending_scores == 0
     assert not (await store.unscored(topics.SCORING_GROUP, {P0, P1})).touched
 
 
-async def test_keeping_up_for_longer_than_the_interval_publishes_the_later_months() -> None:
+async def test_keeping_up_for_longer_than_complete_every_publishes_the_later_months() -> None:
     from tests.support.scoring_events import policy  # noqa: PLC0415
 
     store, output, clock = MemoryStateStore(), RecordingOutput(), FakeClock(WALL)
-    service, _ = build(store, output, clock)  # a 10 s interval
+    service, _ = build(store, output, clock, complete_every=timedelta(seconds=10))
     await service.assign({P0, P1})
     events = [
         policy(1, "A1", MAY, "issued"),
