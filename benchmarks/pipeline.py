@@ -17,7 +17,7 @@ from services.idle import ingest_backlog
 from services.scoring.backlog import StateBacklog
 from shared import topics
 from shared.config.loading import load_org
-from shared.idle import BacklogSource, end_offsets, wait_idle
+from shared.idle import BacklogSource, backlogs_now, end_offsets, wait_idle
 from shared.settings import Settings
 
 from .ingest import publish
@@ -104,11 +104,9 @@ async def _sample_backlogs(
 ) -> None:
     """Append the records the sources have not consumed, every BACKLOG_EVERY_S, until
     cancelled."""
-    names = sorted({topic for source in sources for topic in source.inputs()})
     while True:
         started = time.perf_counter()
-        ends = await end_offsets(settings, names)
-        into.append(sum(await asyncio.gather(*(source.backlog(ends) for source in sources))))
+        into.append(sum((await backlogs_now(settings, sources)).values()))
         await asyncio.sleep(max(0.0, started + BACKLOG_EVERY_S - time.perf_counter()))
 
 

@@ -121,6 +121,13 @@ async def end_offsets(settings: Settings, topic_names: Sequence[str]) -> dict[To
         await consumer.stop()
 
 
+async def backlogs_now(settings: Settings, sources: Sequence[BacklogSource]) -> dict[str, int]:
+    """Each source's backlog (records it has not consumed), by name, against the ends now."""
+    ends = await end_offsets(settings, sorted({t for source in sources for t in source.inputs()}))
+    values = await asyncio.gather(*(source.backlog(ends) for source in sources))
+    return {source.name: value for source, value in zip(sources, values, strict=True)}
+
+
 async def wait_idle(
     settings: Settings,
     sources: Sequence[BacklogSource],
@@ -133,16 +140,13 @@ async def wait_idle(
     Twice, because a service that just finished may already have published into the input of
     the next one.
     """
-    topic_names = sorted({topic for source in sources for topic in source.inputs()})
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     quiet_polls = 0
     backlogs: dict[str, int] = {}
     while True:
-        ends = await end_offsets(settings, topic_names)
-        values = await asyncio.gather(*(source.backlog(ends) for source in sources))
-        backlogs = {source.name: value for source, value in zip(sources, values, strict=True)}
-        quiet_polls = quiet_polls + 1 if not any(values) else 0
+        backlogs = await backlogs_now(settings, sources)
+        quiet_polls = quiet_polls + 1 if not any(backlogs.values()) else 0
         if quiet_polls >= 2 or loop.time() >= deadline:
             return backlogs
         await asyncio.sleep(interval_s)
