@@ -123,10 +123,13 @@ class ScoreBuilder:
         self._org = org
         self._targets = targets
         self._store = store
-        self._by_component: dict[str, list[KpiDefinition]] = defaultdict(list)
+        by_component: dict[str, set[str]] = defaultdict(set)
         for kpi in catalogue.entries:  # every version: each period's rule reads its components
             for component in kpi.components:
-                self._by_component[component].append(kpi)
+                by_component[component].add(kpi.id)
+        self._ids_by_component = {c: frozenset(ids) for c, ids in by_component.items()}
+        self._month_periods: dict[str, tuple[str, ...]] = {}
+        self._first_months: dict[str, str] = {}
         self._uses_prefix = {
             kpi.id for kpi in catalogue.entries if any(c in PREFIX_SUMMED for c in kpi.components)
         }
@@ -157,18 +160,41 @@ class ScoreBuilder:
         return self._catalogue
 
     def changed(self, outcome: BatchOutcome) -> dict[tuple[str, str], set[str]]:
-        """(entity, period) → the KPIs whose components the batch changed there."""
+        """(entity, period) → the KPIs whose components the batch changed there.
+
+        A prefix-summed component (a stock: policies in force, existing customers) is read as
+        its sum before a period starts, so its change in a month changes no period that month
+        is in, only the periods that start after it. Its KPIs are put on the month alone, which
+        tells `fields` to add those later periods (`_with_later_periods`); on the month's
+        quarter, half and year they would be sent again unchanged (a third of the score
+        updates of a live stream were such copies: tests/unit/scoring/test_stock_changes.py).
+        """
         changed: dict[tuple[str, str], set[str]] = defaultdict(set)
         for entity, bucket, component in outcome.deltas:
             if is_day(bucket) or component == C.REVISIONS:
                 continue
-            kpis = self._by_component.get(component, ())
+            kpis = self._ids_by_component.get(component)
             if not kpis:
                 continue
-            periods = self._calendar.periods_of_month(bucket) if is_month(bucket) else (bucket,)
-            for period in periods:
-                changed[(entity, period)].update(kpi.id for kpi in kpis)
+            if not is_month(bucket) or component in PREFIX_SUMMED:
+                changed[(entity, bucket)].update(kpis)
+                continue
+            for period in self._periods_of(bucket):
+                changed[(entity, period)].update(kpis)
         return changed
+
+    def _periods_of(self, month: str) -> tuple[str, ...]:
+        periods = self._month_periods.get(month)
+        if periods is None:
+            periods = self._month_periods[month] = self._calendar.periods_of_month(month)
+        return periods
+
+    def _starts(self, period: str) -> str:
+        """A period's first month."""
+        first = self._first_months.get(period)
+        if first is None:
+            first = self._first_months[period] = self._calendar.months_of(period)[0]
+        return first
 
     def changed_buckets(
         self, touched: Iterable[tuple[str, str]]
@@ -309,8 +335,11 @@ class ScoreBuilder:
                 document = documents.get(f"{entity}|{_previous_year(years[entity], -ahead)}")
                 for bucket in _buckets(document):
                     if is_month(bucket) and bucket > month:
-                        for period in self._calendar.periods_of_month(bucket):
-                            wider.setdefault((entity, period), set()).update(kpis)
+                        for period in self._periods_of(bucket):
+                            # A quarter, half or year that began by `month` sums its stock
+                            # before that: unchanged.
+                            if self._starts(period) > month:
+                                wider.setdefault((entity, period), set()).update(kpis)
         return wider
 
     def score(
