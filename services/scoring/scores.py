@@ -22,7 +22,7 @@ from shared.kpi.components import PREFIX_SUMMED, C
 from shared.kpi.effective import rule_month
 from shared.kpi.fiscal_calendar import FiscalCalendar, is_window, parse_period
 from shared.kpi.kpi_definition import DenominatorSource, KpiDefinition
-from shared.kpi.kpi_values import attainment, compute
+from shared.kpi.kpi_values import Formula, attainment
 from shared.kpi.targets import Targets
 from shared.messages import Definitions, Score
 from shared.messages.definitions import DefinitionsFields, definitions_fields
@@ -83,6 +83,8 @@ def period_totals(
     result = PeriodTotals()
     result.prefix.update(opening)
     for bucket, components in buckets.items():
+        if is_day(bucket):  # kept for rolling windows; in no period and before none
+            continue
         in_period = bucket in months or bucket == period
         before = is_month(bucket) and bucket < months[0]
         for component, value in components.items():
@@ -128,8 +130,10 @@ class ScoreBuilder:
             for component in kpi.components:
                 by_component[component].add(kpi.id)
         self._ids_by_component = {c: frozenset(ids) for c, ids in by_component.items()}
+        self._kpis = {kpi.id: catalogue[kpi.id] for kpi in catalogue}
         self._month_periods: dict[str, tuple[str, ...]] = {}
         self._first_months: dict[str, str] = {}
+        self._fiscal_years: dict[str, str] = {}  # period → its fiscal year
         self._uses_prefix = {
             kpi.id for kpi in catalogue.entries if any(c in PREFIX_SUMMED for c in kpi.components)
         }
@@ -138,8 +142,8 @@ class ScoreBuilder:
         # on which month or year: kept per kind, they do not grow with the history scored
         # (emptied at CACHED_FACTS all the same). Plans come from the yearly plans `Targets`
         # keeps per entity and fiscal year.
-        self._working_days: dict[str, int] = {}
-        self._spans: dict[str, object] = {}  # period → its kind, or the window itself
+        self._periods: dict[str, tuple[object, bool, int]] = {}  # `_period_facts`
+        self._formulas: dict[tuple[str, str | None], Formula] = {}
         self._targets_cache: dict[tuple[str, str, object, str | None], Decimal | None] = {}
         self._headcounts: dict[str, int | None] = {}
         self._on_failure = on_failure  # a score that could not be computed
@@ -237,7 +241,12 @@ class ScoreBuilder:
         return openings
 
     def _fiscal_year(self, period: str) -> str:
-        return self._calendar.fiscal_year_of_month(self._calendar.months_of(period)[0])
+        fiscal_year = self._fiscal_years.get(period)
+        if fiscal_year is None:
+            fiscal_year = self._fiscal_years[period] = self._calendar.fiscal_year_of_month(
+                self._starts(period)
+            )
+        return fiscal_year
 
     async def messages(
         self, changed: Mapping[tuple[str, str], set[str]], stream_time: datetime | None
@@ -267,6 +276,7 @@ class ScoreBuilder:
             {f"{entity}|{self._fiscal_year(period)}" for entity, period in changed}
         )
         scores: list[ScoreFields] = []
+        kpis = self._kpis
         for number, ((entity, period), kpi_ids) in enumerate(sorted(changed.items()), 1):
             if number % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let a batch beside this publication go on
@@ -278,14 +288,13 @@ class ScoreBuilder:
                 self._calendar,
             )
             for kpi_id in sorted(kpi_ids):
-                if kpi_id not in self._catalogue:
+                kpi = kpis.get(kpi_id)
+                if kpi is None:
                     continue  # a KPI of other definitions (a comparison across generations)
-                if self._rule(self._catalogue[kpi_id], period, stream_time) is None:
+                if self._dated and self._rule(kpi, period, stream_time) is None:
                     continue  # not defined yet in this period (effective_from later)
                 try:
-                    fields = self.score_fields(
-                        self._catalogue[kpi_id], entity, period, totals, stream_time
-                    )
+                    fields = self.score_fields(kpi, entity, period, totals, stream_time)
                 except Exception:
                     self._on_failure()
                     logger.exception("cannot compute %s of %s for %s", kpi_id, entity, period)
@@ -364,63 +373,73 @@ class ScoreBuilder:
         """The fields of `score`, for `encode_score` on the hot path (no model built). The
         KPI's version in force in the period (`effective_from`) is the one computed; a KPI not
         defined yet in the period has no value."""
-        calendar = self._calendar
         rule = self._rule(kpi, period, as_of)
         if rule is None:
             return self._undefined(kpi, entity, period, totals, as_of)
         kpi = rule
-        span = self._spans.get(period)
-        if span is None:
-            span = self._spans[period] = period if is_window(period) else parse_period(period).kind
+        facts = self._periods.get(period)
+        if facts is None:
+            facts = self._periods[period] = self._period_facts(period)
+        span, window, working_days = facts
         target_key = (kpi.id, entity, span, kpi.effective_from)
-        if target_key not in self._targets_cache:
+        if target_key in self._targets_cache:
+            target = self._targets_cache[target_key]
+        else:
             if len(self._targets_cache) >= CACHED_FACTS:
                 self._targets_cache.clear()
-            self._targets_cache[target_key] = self._targets.target(kpi, entity, period, calendar)
-        target = self._targets_cache[target_key]
+            target = self._targets.target(kpi, entity, period, self._calendar)
+            self._targets_cache[target_key] = target
+        formula_key = (kpi.id, kpi.effective_from)
+        formula = self._formulas.get(formula_key)
+        if formula is None:
+            formula = self._formulas[formula_key] = Formula.of(kpi)
         denominator_target: Decimal | None = target
-        if kpi.denominator_from is DenominatorSource.TARGET:
-            denominator_target = self._targets.plan(entity, period, calendar)
-        if is_window(period):  # ends at as_of: not cached
-            working_days = calendar.window_working_days(period, as_of)
-        else:
-            if period not in self._working_days:
-                self._working_days[period] = calendar.working_days(period)
-            working_days = self._working_days[period]
+        if formula.source is DenominatorSource.TARGET:
+            denominator_target = self._targets.plan(entity, period, self._calendar)
+        if window:  # ends at as_of: not kept
+            working_days = self._calendar.window_working_days(period, as_of)
         if entity not in self._headcounts:
             self._headcounts[entity] = self._targets.headcount(entity)
-        value = compute(
-            kpi,
+        value, numerator, denominator = formula.operands(
             totals.totals,
             totals.prefix,
             target=denominator_target,
             headcount=self._headcounts[entity],
             working_days=working_days,
         )
-        return ScoreFields(
-            schema_version=1,
-            score_id=Score.make_id(
+        revision = totals.revision
+        fields: ScoreFields = {
+            "schema_version": 1,
+            "score_id": Score.make_id(
                 entity,
                 period,
                 kpi.id,
-                numerator=value.numerator,
-                denominator=value.denominator,
-                revision=totals.revision,
+                numerator=numerator,
+                denominator=denominator,
+                revision=revision,
             ),
-            entity=entity,
-            period=period,
-            kpi=kpi.id,
-            value=value.value,
-            numerator=value.numerator,
-            denominator=value.denominator,
-            target=target,
-            attainment=attainment(value.value, target, kpi.direction),
-            revision=totals.revision,
-            as_of=as_of,
-            definitions=self._definitions,
-            revision_reason=None,
-            previous_definitions=None,
-        )
+            "entity": entity,
+            "period": period,
+            "kpi": kpi.id,
+            "value": value,
+            "numerator": numerator,
+            "denominator": denominator,
+            "target": target,
+            "attainment": attainment(value, target, kpi.direction),
+            "revision": revision,
+            "as_of": as_of,
+            "definitions": self._definitions,
+            "revision_reason": None,
+            "previous_definitions": None,
+        }
+        return fields
+
+    def _period_facts(self, period: str) -> tuple[object, bool, int]:
+        """What a period's scores share: its kind (a window: itself), whether it is a rolling
+        window, and its working days (a window's end at `as_of`: computed per score)."""
+        if is_window(period):
+            return period, True, 0
+        return parse_period(period).kind, False, self._calendar.working_days(period)
 
     def _rule(self, kpi: KpiDefinition, period: str, as_of: datetime) -> KpiDefinition | None:
         """The version of `kpi` in force in the period (None before its first version)."""
