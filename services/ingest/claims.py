@@ -39,6 +39,7 @@ from typing import Any, Final, NamedTuple, Protocol
 from bson import Binary
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared.transient import store_failure
@@ -52,6 +53,11 @@ _IMPORT_CHUNK: Final = 10_000
 # contract's patterns and topic names exclude it): one BSON string encodes and decodes at the
 # speed of a copy, 10,000 strings do not.
 _SEPARATOR: Final = "\n"
+_CHUNK_FIELDS: Final = {"hashes": 1, "expires_at": 1}
+REFRESH_WINDOW: Final = 16  # chunk numbers asked for at once after the head
+# Instances' clocks may differ: a head chunk this close to its expiry may have a successor
+# another instance already counts as expired and deleted.
+EXPIRY_MARGIN: Final = timedelta(hours=1)
 
 
 class Claim(NamedTuple):
@@ -139,15 +145,40 @@ class MongoClaimStore:
         return len(self._index)
 
     async def _refresh(self, now: datetime) -> None:
-        """Read the chunks appended since the last read; forget the expired ones."""
-        cursor = self._collection.find(
-            {"_id": {"$gt": self._head}}, {"hashes": 1, "expires_at": 1}
-        ).sort("_id", ASCENDING)
+        """Read the chunks appended since the last read; forget the expired ones.
+
+        The chunks after the head are asked for by number, `REFRESH_WINDOW` at a time, until a
+        window is not full: an `$in` of numbers is served by the `_id` index on the local
+        SecantusDB, where a `$gt` read every chunk of the log, a scan that grew with the log
+        (a fifth of the database's CPU at a steady 2,000 events/s after a year's backlog, and
+        about 70 µs a chunk of 2,000 keys). Numbers are taken in order, so no chunk is
+        missing above the head unless it expired and was deleted: while the head chunk is
+        live, so are the chunks after it; when it is not (a restart, an instance idle for the
+        horizon), the log is read by range as before."""
+        head = self._chunks.get(self._head)
+        if head is None or head.expires_at <= now + EXPIRY_MARGIN:
+            await self._read(
+                self._collection.find({"_id": {"$gt": self._head}}, _CHUNK_FIELDS).sort(
+                    "_id", ASCENDING
+                )
+            )
+        else:
+            while True:
+                numbers = list(range(self._head + 1, self._head + 1 + REFRESH_WINDOW))
+                cursor = self._collection.find({"_id": {"$in": numbers}}, _CHUNK_FIELDS)
+                if await self._read(cursor.sort("_id", ASCENDING)) < REFRESH_WINDOW:
+                    break
+        if self._next_expiry is not None and self._next_expiry <= now:
+            await self._expire(now)
+
+    async def _read(self, cursor: AsyncCursor[dict[str, Any]]) -> int:
+        """Add the chunks a cursor returns; how many."""
+        read = 0
         async for document in cursor:
             hashes = _unpacked(bytes(document["hashes"]))
             self._add(int(document["_id"]), _aware(document["expires_at"]), hashes)
-        if self._next_expiry is not None and self._next_expiry <= now:
-            await self._expire(now)
+            read += 1
+        return read
 
     async def _judge(
         self, claims: Sequence[Claim], now: datetime

@@ -145,6 +145,65 @@ async def test_claims_expire_after_the_horizon_and_the_newest_chunk_stays(
     assert store.keys_held == 1
 
 
+class _Recording:
+    """The log's collection, recording the filter of every read."""
+
+    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
+        self._collection = collection
+        self.filters: list[dict[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._collection, name)
+
+    def find(self, query: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        self.filters.append(query)
+        return self._collection.find(query, *args, **kwargs)
+
+
+async def test_a_live_instance_reads_what_others_appended_by_number_window_after_window(
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+    database: str,
+    log: AsyncCollection[dict[str, Any]],
+) -> None:
+    """A range read of the log scanned every chunk on the local database; by number, the
+    `_id` index serves it. More chunks than a window are still all read."""
+    recording = _Recording(log)
+    reader = MongoClaimStore(recording, HORIZON)  # type: ignore[arg-type]
+    assert await reader.claim([Claim("src:first", "t:0:0")], NOW) == set()
+    other = instance(mongo_client, database)
+    appended = claims_module.REFRESH_WINDOW * 2 + 3
+    for n in range(appended):
+        await other.claim([Claim(f"src:{n}", f"t:1:{n}")], NOW)
+    recording.filters.clear()
+
+    last = f"src:{appended - 1}"
+    assert await reader.claim([Claim(last, "t:0:1"), Claim("src:new", "t:0:2")], NOW) == {"t:0:1"}
+
+    assert reader.keys_held == appended + 2
+    assert all("$in" in f["_id"] for f in recording.filters)
+    # Two full windows, one with the rest, then the chunk holding the duplicate's key.
+    assert len(recording.filters) == 4
+
+
+async def test_an_instance_whose_last_chunk_expired_reads_the_log_by_range(
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+    database: str,
+    log: AsyncCollection[dict[str, Any]],
+) -> None:
+    """Chunks after the head may have been deleted when the head has expired: more than a
+    window of them here, and the live chunk after them is found all the same."""
+    idle = instance(mongo_client, database)
+    await idle.claim([Claim("src:idle", "t:0:0")], NOW)
+    busy = instance(mongo_client, database)
+    for n in range(claims_module.REFRESH_WINDOW + 4):
+        await busy.claim([Claim(f"src:{n}", f"t:1:{n}")], NOW)
+    later = NOW + HORIZON + timedelta(days=1)
+    await busy.claim([Claim("src:live", "t:1:live")], later)  # expires the others, deletes them
+    assert len(await log.distinct("_id")) == 2
+
+    assert await idle.claim([Claim("src:live", "t:0:9")], later) == {"t:0:9"}
+
+
 @pytest.fixture
 def colliding() -> Iterator[None]:
     """Every key hashes alike: only the stored keys tell them apart."""
