@@ -54,3 +54,20 @@ async def test_the_steady_stream_is_sent_in_chunks_at_its_rate(
     assert total == 400
     assert sent == [20] * 20  # a twentieth of a second's events per send
     assert len(taken) <= 400 + 20  # the next chunk at most, taken lazily
+
+
+def test_the_opening_instant_is_split_from_the_rest_of_the_stream() -> None:
+    stream = [{"occurred_at": "00:00", "n": n} for n in range(3)] + [
+        {"occurred_at": f"00:0{n}", "n": n} for n in range(1, 4)
+    ]
+
+    burst, rest = pipeline.opening(stream)
+
+    assert [d["n"] for d in burst] == [0, 1, 2]
+    assert [d["n"] for d in rest] == [1, 2, 3]
+    nothing, left = pipeline.opening([])
+    assert nothing == []
+    assert list(left) == []
+    only, after = pipeline.opening([{"occurred_at": "00:00"}])
+    assert only == [{"occurred_at": "00:00"}]
+    assert list(after) == []
