@@ -84,7 +84,11 @@ NOTES_READ = (
     "group join, RocksDB) is in the row's name; it does not count toward the rate.\n"
     "- *latency*: events after the year (April 2025 on, 10,000 a day so that five minutes stay "
     "in the past) published at a steady rate after the end-to-end run; each applied event's "
-    "latency is observed when the score updates of its batch are acknowledged.\n\n"
+    "latency is observed when the score updates of its batch are acknowledged. The stream opens "
+    "with the renewal notices of the whole book at its first instant (50,723 events); they are "
+    "published as a backlog before the clock, so that the steady rate carries a day's ordinary "
+    "mix of policies, renewals, contacts and surveys at every scale (docs/scoring.md, 'The "
+    "latency run').\n\n"
 )
 
 NOTES_PEER = (
