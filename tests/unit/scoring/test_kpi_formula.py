@@ -4,6 +4,7 @@ context, every figure rounded to six places. The formula keeps counts as integer
 an integer has no places to round) and calls the context's methods instead of switching
 contexts; this test keeps the plain rule as its oracle, digits and exponent alike."""
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from pathlib import Path
 from typing import Final
@@ -22,14 +23,22 @@ MULTIPLIER: Final = {KpiKind.RATE_PER_10K: Decimal(10000), KpiKind.NPS: Decimal(
 PLAIN: Final = Context(prec=40, rounding=ROUND_HALF_EVEN)
 
 
-def plain(
-    kpi: KpiDefinition,
-    totals: dict[str, int],
-    prefix: dict[str, int],
-    target: Decimal | None,
-    headcount: int | None,
-    working_days: int,
-) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+@dataclass(frozen=True)
+class Inputs:
+    """What a KPI's figures are computed from."""
+
+    kpi: KpiDefinition
+    totals: dict[str, int]
+    prefix: dict[str, int]
+    target: Decimal | None
+    headcount: int | None
+    working_days: int
+
+
+def plain(inputs: Inputs) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+    kpi, totals, prefix, target = inputs.kpi, inputs.totals, inputs.prefix, inputs.target
+    headcount, working_days = inputs.headcount, inputs.working_days
+
     def read(name: str) -> Decimal:
         return Decimal((prefix if name in PREFIX_SUMMED else totals).get(name, 0))
 
@@ -73,8 +82,8 @@ targets = st.one_of(
 )
 
 
-@settings(max_examples=300)
-@given(
+inputs = st.builds(
+    Inputs,
     kpi=st.sampled_from(list(CATALOGUE)),
     totals=counts,
     prefix=counts,
@@ -82,20 +91,21 @@ targets = st.one_of(
     headcount=st.one_of(st.none(), st.integers(0, 400)),
     working_days=st.integers(0, 260),
 )
-def test_the_formula_gives_the_plain_rule_s_figures_to_the_digit(
-    kpi: KpiDefinition,
-    totals: dict[str, int],
-    prefix: dict[str, int],
-    target: Decimal | None,
-    headcount: int | None,
-    working_days: int,
-) -> None:
-    fast = Formula.of(kpi).operands(
-        totals, prefix, target=target, headcount=headcount, working_days=working_days
+
+
+@settings(max_examples=300)
+@given(case=inputs)
+def test_the_formula_gives_the_plain_rule_s_figures_to_the_digit(case: Inputs) -> None:
+    fast = Formula.of(case.kpi).operands(
+        case.totals,
+        case.prefix,
+        target=case.target,
+        headcount=case.headcount,
+        working_days=case.working_days,
     )
-    slow = plain(kpi, totals, prefix, target, headcount, working_days)
+    slow = plain(case)
 
     assert [str(x) for x in fast] == [str(x) for x in slow]
-    assert str(attainment(fast[0], target, kpi.direction)) == str(
-        plain_attainment(slow[0], target, kpi.direction)
+    assert str(attainment(fast[0], case.target, case.kpi.direction)) == str(
+        plain_attainment(slow[0], case.target, case.kpi.direction)
     )
