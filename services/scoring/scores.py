@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from shared import topics
 from shared.config import OrgChart
@@ -101,6 +101,29 @@ def period_totals(
     return result
 
 
+class _PeriodFacts(NamedTuple):
+    """What every score of a period shares, looked up once per period."""
+
+    span: object  # its kind; a rolling window: the window itself (targets are kept per span)
+    window: bool
+    working_days: int  # a window's end at `as_of`: computed per score (0 here)
+    first_month: str  # a window: "" (it has no months)
+    fiscal_year: str  # a window: ""
+
+    @classmethod
+    def of(cls, period: str, calendar: FiscalCalendar) -> "_PeriodFacts":
+        if is_window(period):
+            return cls(period, True, 0, "", "")
+        first = calendar.months_of(period)[0]
+        return cls(
+            parse_period(period).kind,
+            False,
+            calendar.working_days(period),
+            first,
+            calendar.fiscal_year_of_month(first),
+        )
+
+
 class ScoreBuilder:
     """Computes the score messages of a batch."""
 
@@ -130,10 +153,8 @@ class ScoreBuilder:
             for component in kpi.components:
                 by_component[component].add(kpi.id)
         self._ids_by_component = {c: frozenset(ids) for c, ids in by_component.items()}
-        self._kpis = {kpi.id: catalogue[kpi.id] for kpi in catalogue}
-        self._month_periods: dict[str, tuple[str, ...]] = {}
-        self._first_months: dict[str, str] = {}
-        self._fiscal_years: dict[str, str] = {}  # period → its fiscal year
+        self._kpis = {kpi.id: kpi for kpi in catalogue}
+        self._month_periods: dict[str, tuple[str, ...]] = {}  # month → its periods
         self._uses_prefix = {
             kpi.id for kpi in catalogue.entries if any(c in PREFIX_SUMMED for c in kpi.components)
         }
@@ -142,7 +163,7 @@ class ScoreBuilder:
         # on which month or year: kept per kind, they do not grow with the history scored
         # (emptied at CACHED_FACTS all the same). Plans come from the yearly plans `Targets`
         # keeps per entity and fiscal year.
-        self._periods: dict[str, tuple[object, bool, int]] = {}  # `_period_facts`
+        self._periods: dict[str, _PeriodFacts] = {}
         self._formulas: dict[tuple[str, str | None], Formula] = {}
         self._targets_cache: dict[tuple[str, str, object, str | None], Decimal | None] = {}
         self._headcounts: dict[str, int | None] = {}
@@ -193,12 +214,11 @@ class ScoreBuilder:
             periods = self._month_periods[month] = self._calendar.periods_of_month(month)
         return periods
 
-    def _starts(self, period: str) -> str:
-        """A period's first month."""
-        first = self._first_months.get(period)
-        if first is None:
-            first = self._first_months[period] = self._calendar.months_of(period)[0]
-        return first
+    def _facts(self, period: str) -> _PeriodFacts:
+        facts = self._periods.get(period)
+        if facts is None:
+            facts = self._periods[period] = _PeriodFacts.of(period, self._calendar)
+        return facts
 
     def changed_buckets(
         self, touched: Iterable[tuple[str, str]]
@@ -241,12 +261,7 @@ class ScoreBuilder:
         return openings
 
     def _fiscal_year(self, period: str) -> str:
-        fiscal_year = self._fiscal_years.get(period)
-        if fiscal_year is None:
-            fiscal_year = self._fiscal_years[period] = self._calendar.fiscal_year_of_month(
-                self._starts(period)
-            )
-        return fiscal_year
+        return self._facts(period).fiscal_year
 
     async def messages(
         self, changed: Mapping[tuple[str, str], set[str]], stream_time: datetime | None
@@ -347,7 +362,7 @@ class ScoreBuilder:
                         for period in self._periods_of(bucket):
                             # A quarter, half or year that began by `month` sums its stock
                             # before that: unchanged.
-                            if self._starts(period) > month:
+                            if self._facts(period).first_month > month:
                                 wider.setdefault((entity, period), set()).update(kpis)
         return wider
 
@@ -377,10 +392,8 @@ class ScoreBuilder:
         if rule is None:
             return self._undefined(kpi, entity, period, totals, as_of)
         kpi = rule
-        facts = self._periods.get(period)
-        if facts is None:
-            facts = self._periods[period] = self._period_facts(period)
-        span, window, working_days = facts
+        facts = self._facts(period)
+        span, window, working_days = facts.span, facts.window, facts.working_days
         target_key = (kpi.id, entity, span, kpi.effective_from)
         if target_key in self._targets_cache:
             target = self._targets_cache[target_key]
@@ -433,13 +446,6 @@ class ScoreBuilder:
             "previous_definitions": None,
         }
         return fields
-
-    def _period_facts(self, period: str) -> tuple[object, bool, int]:
-        """What a period's scores share: its kind (a window: itself), whether it is a rolling
-        window, and its working days (a window's end at `as_of`: computed per score)."""
-        if is_window(period):
-            return period, True, 0
-        return parse_period(period).kind, False, self._calendar.working_days(period)
 
     def _rule(self, kpi: KpiDefinition, period: str, as_of: datetime) -> KpiDefinition | None:
         """The version of `kpi` in force in the period (None before its first version)."""
