@@ -8,7 +8,7 @@ the same team, branch or company documents.
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -99,6 +99,28 @@ def period_totals(
             elif in_period:
                 result.totals[component] += value
     return result
+
+
+Reader = Callable[[Collection[str]], Awaitable[dict[str, Any]]]  # counter documents by id
+
+
+class ReadOnce:
+    """Counter documents read at most once for one computation of scores: the later periods,
+    the openings and the periods' own years ask for overlapping fiscal years (the current one
+    twice, the next one up to three times), and each read of an agents' shard document costs
+    the database its whole size."""
+
+    def __init__(self, read: Reader) -> None:
+        self._read = read
+        self._asked: set[str] = set()
+        self._found: dict[str, Any] = {}
+
+    async def __call__(self, doc_ids: Collection[str]) -> dict[str, Any]:
+        missing = set(doc_ids) - self._asked
+        if missing:
+            self._found.update(await self._read(missing))
+            self._asked |= missing
+        return {doc_id: self._found[doc_id] for doc_id in doc_ids if doc_id in self._found}
 
 
 class _PeriodFacts(NamedTuple):
@@ -234,7 +256,7 @@ class ScoreBuilder:
         return changed
 
     async def openings(
-        self, keys: Iterable[tuple[str, str]]
+        self, keys: Iterable[tuple[str, str]], read: Reader | None = None
     ) -> dict[tuple[str, str], dict[str, int]]:
         """Prefix components summed over the fiscal years before each (entity, year)."""
         wanted = {
@@ -242,7 +264,8 @@ class ScoreBuilder:
             for entity, fy in keys
             for back in range(1, HISTORY_YEARS + 1)
         }
-        documents = await self._store.counter_documents({f"{e}|{fy}" for e, fy in wanted})
+        read = read or self._store.counter_documents
+        documents = await read({f"{e}|{fy}" for e, fy in wanted})
         year_totals: dict[tuple[str, str], dict[str, int]] = {}
         for entity, fy in wanted:
             totals: dict[str, int] = defaultdict(int)
@@ -280,14 +303,15 @@ class ScoreBuilder:
         """The fields of `messages`' scores."""
         if stream_time is None or not changed:
             return []
-        changed = await self._with_later_periods(changed)
+        read = ReadOnce(self._store.counter_documents)
+        changed = await self._with_later_periods(changed, read)
         needs_opening = {
             (entity, self._fiscal_year(period))
             for (entity, period), kpis in changed.items()
             if kpis & self._uses_prefix
         }
-        openings = await self.openings(needs_opening)
-        documents = await self._store.counter_documents(
+        openings = await self.openings(needs_opening, read)
+        documents = await read(
             {f"{entity}|{self._fiscal_year(period)}" for entity, period in changed}
         )
         scores: list[ScoreFields] = []
@@ -323,7 +347,7 @@ class ScoreBuilder:
         return self._definitions
 
     async def _with_later_periods(
-        self, changed: Mapping[tuple[str, str], set[str]]
+        self, changed: Mapping[tuple[str, str], set[str]], read: Reader
     ) -> Mapping[tuple[str, str], set[str]]:
         """Add the later periods a change reaches through a prefix sum.
 
@@ -352,7 +376,7 @@ class ScoreBuilder:
             for entity, year in years.items()
             for ahead in range(HISTORY_YEARS + 1)
         }
-        documents = await self._store.counter_documents(ids)
+        documents = await read(ids)
         wider = {key: set(kpis) for key, kpis in changed.items()}
         for entity, (month, kpis) in earliest.items():
             for ahead in range(HISTORY_YEARS + 1):

@@ -146,3 +146,30 @@ async def test_a_policy_in_april_publishes_the_periods_after_april_and_not_april
         "FY2026-H1",
         "FY2026",
     }  # nothing of October–March: no bucket there, so no score of it was published to update
+
+
+async def test_one_computation_reads_each_counter_document_once() -> None:
+    """The later periods, the openings and the periods' own years ask for overlapping fiscal
+    years; each document is read once (an agents' shard document costs the database its whole
+    size at every read)."""
+    asked: list[str] = []
+
+    class Counting(Counters):
+        async def counter_documents(self, doc_ids: Collection[str]) -> dict[str, dict[str, Any]]:
+            asked.extend(doc_ids)
+            return await super().counter_documents(doc_ids)
+
+    store = Counting()
+    builder = _builder(store)
+    store.totals = {
+        (AGENT, "2025-04", C.INFORCE_DELTA): 10,
+        (AGENT, "2025-07", C.RENEWAL_DUE): 3,
+        (AGENT, "2026-05", C.RENEWAL_DUE): 1,
+    }
+    batch = [(AGENT, "2025-04", C.INFORCE_DELTA, 1), (AGENT, "2025-04", C.NB_ISSUED, 1)]
+
+    published = await builder.fields(builder.changed(_outcome(batch)), AS_OF)
+
+    assert {"FY2025", "FY2026-Q1"} <= {s["period"] for s in published}
+    assert f"{AGENT}|FY2025" in asked
+    assert len(asked) == len(set(asked))
