@@ -12,7 +12,7 @@ KPI) whose score differs after the batch is published, with its value after the 
 """
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -78,7 +78,7 @@ def _by_key(scores: list[Any]) -> dict[tuple[str, str, str], Any]:
     return {(s["entity"], s["period"], s["kpi"]): s for s in scores}
 
 
-def _outcome(deltas: list[tuple[str, str, str, int]]) -> BatchOutcome:
+def _outcome(deltas: Sequence[tuple[str, str, str, int]]) -> BatchOutcome:
     merged = Deltas()
     for entity, month, component, amount in deltas:
         merged[(entity, month, component)] += amount
