@@ -8,7 +8,7 @@ the same team, branch or company documents.
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -28,6 +28,7 @@ from shared.messages import Definitions, Score
 from shared.messages.definitions import DefinitionsFields, definitions_fields
 from shared.messages.score import ScoreFields, encode_score
 
+from .counter_reads import Reader, ReadOnce
 from .domain.batch import BatchOutcome
 from .ports import StateStore
 
@@ -99,28 +100,6 @@ def period_totals(
             elif in_period:
                 result.totals[component] += value
     return result
-
-
-Reader = Callable[[Collection[str]], Awaitable[dict[str, Any]]]  # counter documents by id
-
-
-class ReadOnce:
-    """Counter documents read at most once for one computation of scores: the later periods,
-    the openings and the periods' own years ask for overlapping fiscal years (the current one
-    twice, the next one up to three times), and each read of an agents' shard document costs
-    the database its whole size."""
-
-    def __init__(self, read: Reader) -> None:
-        self._read = read
-        self._asked: set[str] = set()
-        self._found: dict[str, Any] = {}
-
-    async def __call__(self, doc_ids: Collection[str]) -> dict[str, Any]:
-        missing = set(doc_ids) - self._asked
-        if missing:
-            self._found.update(await self._read(missing))
-            self._asked |= missing
-        return {doc_id: self._found[doc_id] for doc_id in doc_ids if doc_id in self._found}
 
 
 class _PeriodFacts(NamedTuple):
