@@ -165,6 +165,16 @@ class Settings(BaseSettings):
             "spent about a third of the time of decoding a batch in the cycle collector."
         ),
     )
+    scoring_summary_s: float = Field(
+        default=2.0,
+        ge=0,
+        le=300,
+        validation_alias="KPI_SCORING_SUMMARY_S",
+        description=(
+            "Live, scoring publishes the months a batch changed at once, and their quarters, "
+            "halves, years and the later months a prefix sum reaches at most this often."
+        ),
+    )
     scoring_flush_s: float = Field(
         default=30.0,
         gt=0,

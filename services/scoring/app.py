@@ -74,6 +74,7 @@ def _service_factory(
             idle_after=timedelta(seconds=settings.idle_timeout_s),
             max_batch=settings.scoring_max_batch,
             flush_interval=timedelta(seconds=settings.scoring_flush_s),
+            complete_every=timedelta(seconds=settings.scoring_summary_s),
             survey_boxes=scorer.catalogue.survey_boxes,
         )
 

@@ -10,6 +10,7 @@ from .domain.batch import BatchOutcome
 from .ports import BatchWrite
 
 BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+LATENCY_BUCKETS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60)
 
 
 class ScoringMetrics:
@@ -100,8 +101,18 @@ class ScoringMetrics:
         )
         self.event_to_score = Histogram(
             "kpi_scoring_event_to_score_seconds",
-            "From an upstream record's broker timestamp to its score updates being acknowledged.",
-            buckets=(0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60),
+            "From an upstream record's broker timestamp to the score updates of its months "
+            "being acknowledged (live: its quarters, halves, years and the later months that "
+            "sum it follow, kpi_scoring_event_to_summary_seconds).",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.event_to_summary = Histogram(
+            "kpi_scoring_event_to_summary_seconds",
+            "From an upstream record's broker timestamp to every score update it makes being "
+            "acknowledged, quarters, halves, years and later months included (live events; "
+            "while catching up, both histograms observe the same publication).",
+            buckets=LATENCY_BUCKETS,
             registry=registry,
         )
         self.state_cache_bytes = Gauge(

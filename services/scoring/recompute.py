@@ -67,7 +67,12 @@ class _Silent:
     def changed_buckets(self, touched: object) -> Changed:
         return {}
 
-    async def messages(self, changed: object, stream_time: datetime | None) -> list[Outbound]:
+    def split_live(self, changed: object) -> tuple[Changed, Changed]:
+        return {}, {}
+
+    async def messages(
+        self, changed: object, stream_time: datetime | None, *, later: bool = True
+    ) -> list[Outbound]:
         return []
 
 

@@ -248,24 +248,52 @@ class ScoreBuilder:
             )
         return fiscal_year
 
+    def split_live(
+        self, changed: Mapping[tuple[str, str], set[str]]
+    ) -> tuple[dict[tuple[str, str], set[str]], dict[tuple[str, str], set[str]]]:
+        """What a live publication sends at once, the months changed, and what follows with
+        the next complete one: the quarters, halves and years, and the months whose KPIs sum
+        them into later periods (`_with_later_periods`), with those KPIs."""
+        now: dict[tuple[str, str], set[str]] = {}
+        later: dict[tuple[str, str], set[str]] = {}
+        for (entity, period), kpis in changed.items():
+            if not is_month(period):
+                later[(entity, period)] = set(kpis)
+                continue
+            now[(entity, period)] = set(kpis)
+            prefix = kpis & self._uses_prefix
+            if prefix:
+                later[(entity, period)] = prefix
+        return now, later
+
     async def messages(
-        self, changed: Mapping[tuple[str, str], set[str]], stream_time: datetime | None
+        self,
+        changed: Mapping[tuple[str, str], set[str]],
+        stream_time: datetime | None,
+        *,
+        later: bool = True,
     ) -> list[Outbound]:
-        """One score message per changed (entity, KPI, period), from the committed counters.
+        """One score message per changed (entity, KPI, period), from the committed counters,
+        and with `later` per later period the change reaches (`_with_later_periods`).
         A score that cannot be computed (a bug, or a configuration the catalogue did not
         catch) is logged with its key and counted, and the others go out."""
         return [
             Outbound(topics.SCORES, fields["entity"].encode(), encode_score(fields))
-            for fields in await self.fields(changed, stream_time)
+            for fields in await self.fields(changed, stream_time, later=later)
         ]
 
     async def fields(
-        self, changed: Mapping[tuple[str, str], set[str]], stream_time: datetime | None
+        self,
+        changed: Mapping[tuple[str, str], set[str]],
+        stream_time: datetime | None,
+        *,
+        later: bool = True,
     ) -> list[ScoreFields]:
         """The fields of `messages`' scores."""
         if stream_time is None or not changed:
             return []
-        changed = await self._with_later_periods(changed)
+        if later:
+            changed = await self._with_later_periods(changed)
         needs_opening = {
             (entity, self._fiscal_year(period))
             for (entity, period), kpis in changed.items()

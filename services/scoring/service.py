@@ -49,11 +49,13 @@ from .ports import (
 )
 from .publication import (
     CHUNK_PAIRS,
+    COMPLETE_EVERY,
     FLUSH_INTERVAL,
     MAX_PENDING,
     Changed,
     ScorePublication,
     Scorer,
+    report_failure,
 )
 
 logger = logging.getLogger(__name__)
@@ -67,13 +69,6 @@ DETAIL_CHARS = 500  # an error's message in a dead letter's detail, cut to stay 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _report_failure(task: "asyncio.Task[int]") -> None:
-    """A publication beside the batches that failed for good: its updates stay pending for the
-    next one (ScorePublication.flush keeps them); say why."""
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("score publication failed; retried later", exc_info=task.exception())
 
 
 @dataclass
@@ -171,7 +166,9 @@ class ScoringService:
         flush_interval: timedelta = FLUSH_INTERVAL,
         max_pending: int = MAX_PENDING,
         chunk_pairs: int = CHUNK_PAIRS,
+        complete_every: timedelta = COMPLETE_EVERY,
         survey_boxes: Sequence[SurveyBox] = DEFAULT_BOXES,
+        publication_sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._store = store
         self.scorer = scorer  # a generation switch compares the old one's scores with the new
@@ -208,9 +205,11 @@ class ScoringService:
             flush_interval=flush_interval,
             max_pending=max_pending,
             chunk_pairs=chunk_pairs,
+            complete_every=complete_every,
             wall=wall,
             stream_time=lambda: self._latest,
             writing=self._writing,
+            sleep=publication_sleep,
         )
 
     @property
@@ -296,7 +295,7 @@ class ScoringService:
             result.seek.update(await self.assign(keys))
             self._metrics.fenced.inc()
         if not any(self._clocks.has_backlog(key) for key in self._positions):
-            await self.publish()
+            await self.publish(live=True)
         else:
             self._publish_beside(keeping_up=left is not None and left < self._max_chunk)
         return result
@@ -305,31 +304,42 @@ class ScoringService:
         """With records left to read, publication runs beside the next batches rather than
         before them: its CPU fills the time a batch waits for its commit. One at a time: what
         the batches add meanwhile goes out with the next. Keeping up (less than a batch left:
-        a steady stream), the next starts as soon as the last is out; behind by more, every
-        `flush_interval`, so that a long backlog publishes each update a few times only."""
+        a steady stream), the next starts as soon as the last is out, sending the months
+        changed, with the rest following in a complete publication (`complete_every`); behind
+        by more, everything every `flush_interval`, so that a long backlog publishes each
+        update a few times only."""
         running = self._beside
-        due = self._publication.due(keeping_up)
+        due = self._publication.due(keeping_up, live=keeping_up)
         if (running is not None and not running.done()) or not due:
             return
         self._beside = asyncio.create_task(
-            self._publication.flush(set(self._positions)), name="score publication"
+            self._publication.flush(set(self._positions), live=keeping_up),
+            name="score publication",
         )
-        self._beside.add_done_callback(_report_failure)
+        self._beside.add_done_callback(report_failure)
 
-    async def published(self) -> None:
-        """Wait for a publication running beside the batches (tests; shutdown)."""
+    async def published(self, *, following: bool = True) -> None:
+        """Wait for a publication running beside the batches, and (`following`) the complete
+        one following live publications (tests; shutdown)."""
+        await self._beside_done()
+        if following:
+            await self._publication.summaries()
+
+    async def _beside_done(self) -> None:
         if self._beside is not None:
             await asyncio.gather(self._beside, return_exceptions=True)
 
-    async def publish(self, *, caught_up: bool = True) -> int:
+    async def publish(self, *, caught_up: bool = True, live: bool = False) -> int:
         """Publish the pending score updates when they are due (always once caught up);
-        returns the messages sent. The service calls it after each batch; a timer calls it
-        too (`caught_up=False`), so that updates recovered after a crash go out when no batch
-        comes, and the service on its way down."""
-        if not self._publication.due(caught_up):
-            await self.published()
+        returns the messages sent. The service calls it after each batch it is caught up
+        after (`live`: the months changed, the rest following within `complete_every`); a
+        timer calls it too (`caught_up=False`), so that updates recovered after a crash go out
+        when no batch comes, and the service on its way down (complete)."""
+        if not self._publication.due(caught_up, live=live):
+            await self._beside_done()
             return 0
-        return await self._publication.flush(set(self._positions))  # after one running beside
+        # after one running beside
+        return await self._publication.flush(set(self._positions), live=live)
 
     @property
     def state_store(self) -> StateStore:

@@ -17,8 +17,15 @@ class NoScores:
     def changed_buckets(self, touched: Iterable[tuple[str, str]]) -> Changed:
         return {}
 
+    def split_live(self, changed: Mapping[tuple[str, str], set[str]]) -> tuple[Changed, Changed]:
+        return {}, {}
+
     async def messages(
-        self, changed: Mapping[tuple[str, str], set[str]], stream_time: datetime | None
+        self,
+        changed: Mapping[tuple[str, str], set[str]],
+        stream_time: datetime | None,
+        *,
+        later: bool = True,
     ) -> list[Outbound]:
         return []
 

@@ -75,6 +75,7 @@ async def scored(config: KpiConfig, *events_at: tuple[datetime, int]) -> list[Sc
         wall=FakeClock(WALL),
         sleep=RecordingSleep(),
         flush_interval=timedelta(seconds=10),
+        complete_every=timedelta(0),
     )
     partition = (topics.EVENTS, 0)
     await service.assign({partition})
@@ -89,6 +90,7 @@ async def scored(config: KpiConfig, *events_at: tuple[datetime, int]) -> list[Sc
         for offset, (at, answer) in enumerate(events_at)
     ]
     await service.handle(batch, {partition: False})
+    await service.published()  # the months at once, their quarters, halves and years after
     return [Score.model_validate_json(m.value) for m in output.on(topics.SCORES)]
 
 

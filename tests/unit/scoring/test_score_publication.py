@@ -1,10 +1,13 @@
 """Score updates go out after their batches commit, coalesced while scoring catches up, and
 none is lost when an instance dies between a commit and its publication."""
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from services.scoring.domain.batch import InputRecord
@@ -30,6 +33,8 @@ def build(
     output: RecordingOutput,
     clock: FakeClock,
     chunk_pairs: int = CHUNK_PAIRS,
+    complete_every: timedelta = timedelta(0),
+    publication_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> tuple[ScoringService, CollectorRegistry]:
     registry = CollectorRegistry()
     builder = ScoreBuilder(
@@ -50,6 +55,8 @@ def build(
         sleep=RecordingSleep(),
         flush_interval=timedelta(seconds=10),
         chunk_pairs=chunk_pairs,
+        complete_every=complete_every,
+        publication_sleep=publication_sleep,
     )
     return service, registry
 
@@ -89,6 +96,7 @@ async def every_batch() -> RecordingOutput:
     for batch in batches():
         clock.advance(timedelta(seconds=1))
         await service.handle(batch, {P0: False, P1: False})
+        await service.published()  # the months at once, the rest following
     return output
 
 
@@ -104,6 +112,7 @@ async def test_a_backlog_publishes_once_when_caught_up_with_the_same_final_score
         assert output.on(topics.SCORES) == []  # a partition has records left: wait
     clock.advance(timedelta(seconds=1))
     await service.handle(last, {P0: False, P1: False})
+    await service.published()
 
     assert comparable(latest(output)) == comparable(latest(reference))
     # each (entity, KPI, period) once, instead of once per batch that changed it
@@ -256,6 +265,7 @@ async def test_a_lost_broker_delays_the_publication_and_loses_nothing() -> None:
     for batch in batches():
         clock.advance(timedelta(seconds=1))
         await service.handle(batch, {P0: False, P1: False})
+        await service.published()
 
     assert comparable(latest(output)) == comparable(latest(reference))
     assert output.failures == 2
@@ -281,6 +291,7 @@ async def test_a_late_month_change_republishes_later_months_that_sum_it() -> Non
             *partition, offset, event.model_copy(update={"source_timestamp": WALL})
         )
         await service.handle([record], {P0: False, P1: False})
+        await service.published()
 
     published = latest(output)
     assert published[("agent:A1", "lapse_rate", "2024-05")].denominator == 1  # April's policy
@@ -300,3 +311,103 @@ async def test_a_late_month_change_republishes_later_months_that_sum_it() -> Non
                     score.numerator,
                     score.denominator,
                 ), (score.kpi, period)
+
+
+class Gate:
+    """The publication's sleep before a complete publication follows live ones: it records how
+    long it was asked to wait and waits until the test opens it."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+        self._open = asyncio.Event()
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await self._open.wait()
+
+    def open(self) -> None:
+        self._open.set()
+
+
+async def _april_after_may(service: ScoringService, caught_up: bool) -> None:
+    """A May policy, then an April one (another partition behind): April's policy is in
+    force in May, so May's lapse rate changes again."""
+    from tests.support.scoring_events import policy  # noqa: PLC0415
+
+    backlog = {P0: not caught_up, P1: not caught_up}
+    may = policy(1, "A1", MAY, "issued")
+    april = policy(2, "A1", datetime(2024, 4, 20, tzinfo=UTC), "issued")
+    for offset, (partition, event) in enumerate(((P0, may), (P1, april))):
+        record = InputRecord(
+            *partition, offset, event.model_copy(update={"source_timestamp": WALL})
+        )
+        await service.handle([record], backlog, left=None if caught_up else 120)
+        await service.published(following=False)
+
+
+@pytest.mark.parametrize("caught_up", [False, True], ids=["keeping up", "caught up"])
+async def test_live_the_months_go_out_at_once_and_the_rest_follows_complete(
+    caught_up: bool,
+) -> None:
+    """Live (after a batch, keeping up with a stream or caught up), a publication sends the
+    months a batch changed. Their quarters, halves and years, the later months that sum them
+    (policies in force) and the mark of what is published follow in one complete publication
+    `complete_every` after the last: sending them all after every batch was three quarters
+    of the updates, more than scoring computes at 2,000 events/s of the ordinary mix. Nothing
+    is lost meanwhile: the state says what is not yet published, and the last scores are the
+    ones a publication after every batch sends."""
+    store, output, clock = MemoryStateStore(), RecordingOutput(), FakeClock(WALL)
+    gate = Gate()
+    service, registry = build(
+        store, output, clock, complete_every=timedelta(seconds=10), publication_sleep=gate
+    )
+    await service.assign({P0, P1})
+    clock.advance(timedelta(seconds=2))
+
+    await _april_after_may(service, caught_up)
+
+    periods = {period for _, _, period in latest(output)}
+    # months alone, at every level (a policy counts a year and 13 months on too)
+    assert {"2024-04", "2024-05"} <= periods
+    assert all(CONFIG.calendar.fiscal_year_of_month(p) and len(p) == 7 for p in periods)
+    may = ("agent:A1", "lapse_rate", "2024-05")
+    assert latest(output)[may].denominator == 0  # as published before April's policy
+    await asyncio.sleep(0)  # the publication to follow starts
+    assert gate.waits == [8.0]  # 10 s after the last complete publication (at the start)
+    assert service.pending_scores > 0
+    assert (await store.unscored(topics.SCORING_GROUP, {P0, P1})).touched  # not marked
+    assert registry.get_sample_value("kpi_scoring_event_to_score_seconds_count") == 2
+    assert registry.get_sample_value("kpi_scoring_event_to_summary_seconds_count") == 0
+
+    gate.open()
+    await service.published()
+
+    assert latest(output)[may].denominator == 1  # April's policy is in force in May
+    assert {"FY2024-Q1", "FY2024-H1", "FY2024"} <= {period for _, _, period in latest(output)}
+    assert service.pending_scores == 0
+    assert not (await store.unscored(topics.SCORING_GROUP, {P0, P1})).touched
+    assert registry.get_sample_value("kpi_scoring_event_to_summary_seconds_count") == 2
+    reference_output = RecordingOutput()
+    reference, _ = build(MemoryStateStore(), reference_output, clock)
+    await reference.assign({P0, P1})
+    await _april_after_may(reference, caught_up=False)
+    await reference.publish()  # complete, after both batches
+    assert comparable(latest(output)) == comparable(latest(reference_output))
+
+
+async def test_a_stop_sends_what_was_to_follow_at_once() -> None:
+    store, output, clock = MemoryStateStore(), RecordingOutput(), FakeClock(WALL)
+    gate = Gate()
+    service, _ = build(
+        store, output, clock, complete_every=timedelta(seconds=10), publication_sleep=gate
+    )
+    await service.assign({P0, P1})
+    await _april_after_may(service, caught_up=True)
+    assert service.pending_scores > 0
+
+    assert await service.publish() > 0  # on the way down: complete, without the wait
+
+    assert service.pending_scores == 0
+    assert not (await store.unscored(topics.SCORING_GROUP, {P0, P1})).touched
+    await service.published()  # the publication that was to follow was called off
+    assert latest(output)[("agent:A1", "lapse_rate", "2024-05")].denominator == 1
